@@ -1,0 +1,67 @@
+// MdsClient: typed calls to the metadata server on behalf of a user.
+//
+// Fills each request's Caller: this mount's client id, a fresh sequence
+// number for mutations (so the MDS can answer a retried mutation with its
+// recorded reply) and the caller's credentials. With several MDS addresses
+// it moves to the next one when the current one is unreachable.
+// Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/net/rpc_client.h"
+#include "common/protocol.h"
+
+namespace amlfs {
+
+class NetContext;
+
+struct Creds {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::vector<uint32_t> groups;
+};
+
+// True for opcodes that change the namespace (they get a sequence number).
+bool IsMutation(Opcode op);
+
+class MdsClient {
+ public:
+  MdsClient(NetContext& net, std::vector<std::string> addresses, std::chrono::milliseconds timeout,
+            std::string name);
+
+  ClientId client_id() const { return client_id_; }
+  const std::string& address() const;
+
+  template <typename Req>
+  Result<typename Req::Response> Call(Req req, const Creds& creds) {
+    if constexpr (requires { req.caller; }) {
+      req.caller.client = client_id_;
+      req.caller.seq = IsMutation(Req::kOp) ? ++seq_ : 0;
+      req.caller.uid = creds.uid;
+      req.caller.gid = creds.gid;
+      req.caller.groups = creds.groups;
+    }
+    AMLFS_ASSIGN_OR_RETURN(std::string body, CallRaw(Req::kOp, Encode(req)));
+    typename Req::Response rsp;
+    AMLFS_RETURN_IF_ERROR(Decode(body, &rsp));
+    return rsp;
+  }
+
+  // Like Call, with an explicit deadline (used for the mount-time check).
+  Result<std::string> CallRaw(Opcode op, std::string payload);
+  void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
+
+ private:
+  std::vector<std::unique_ptr<RpcClient>> clients_;
+  std::atomic<size_t> current_{0};
+  ClientId client_id_;
+  std::atomic<uint64_t> seq_{0};
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace amlfs

@@ -1,0 +1,28 @@
+// NetContext: the io_context and threads that run amlfs's network I/O.
+// Owned by main() (or a test) and shared by every RpcClient of a process.
+// Thread-safe. Keeps Asio out of this header.
+#pragma once
+
+#include <memory>
+
+namespace boost { namespace asio { class io_context; } }
+
+namespace amlfs {
+
+class NetContext {
+ public:
+  // Starts `threads` threads running the io_context.
+  explicit NetContext(int threads = 2);
+  // Stops the io_context and joins its threads.
+  ~NetContext();
+  NetContext(const NetContext&) = delete;
+  NetContext& operator=(const NetContext&) = delete;
+
+  boost::asio::io_context& io();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace amlfs

@@ -1,0 +1,333 @@
+#include "common/net/rpc_server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "common/frame.h"
+#include "common/log.h"
+
+namespace amlfs {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::tcp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+constexpr auto kPayloadDeadline = std::chrono::seconds(30);
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket sock, RpcServer::Handler* handler, asio::thread_pool* pool,
+          const std::string* role)
+      : sock_(std::move(sock)), strand_(sock_.get_executor()), wake_(strand_),
+        handler_(handler), pool_(pool), role_(role) {
+    boost::system::error_code ec;
+    auto ep = sock_.remote_endpoint(ec);
+    peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+    wake_.expires_at(asio::steady_timer::time_point::max());
+  }
+
+  void Start() {
+    auto self = shared_from_this();
+    asio::co_spawn(strand_, Reader(self), asio::detached);
+    asio::co_spawn(strand_, Writer(self), asio::detached);
+  }
+
+  // Closes the socket on the session's strand and waits until it is done.
+  // REQUIRES: the io_context is running.
+  void CloseAndWait() {
+    std::promise<void> closed;
+    asio::post(strand_, [self = shared_from_this(), &closed] {
+      self->CloseNow();
+      closed.set_value();
+    });
+    closed.get_future().wait();
+  }
+
+  // Thread-safe: queues a response frame.
+  void Send(std::string frame) {
+    asio::post(strand_, [self = shared_from_this(), f = std::move(frame)]() mutable {
+      if (self->closed_) return;
+      self->out_.push_back(std::move(f));
+      self->wake_.cancel();
+    });
+  }
+
+  const std::string& peer() const { return peer_; }
+
+ private:
+  void CloseNow() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    sock_.shutdown(tcp::socket::shutdown_both, ignored);
+    sock_.close(ignored);
+    wake_.cancel();
+  }
+
+  static std::string ResponseFrame(uint16_t op, uint64_t id, const std::string& payload) {
+    std::string frame(kFrameHeaderSize, '\0');
+    FrameHeader h;
+    h.opcode = op;
+    h.request_id = id;
+    h.flags = kFlagResponse;
+    h.payload_len = static_cast<uint32_t>(payload.size());
+    EncodeFrameHeader(h, frame.data());
+    frame += payload;
+    return frame;
+  }
+
+  static awaitable<void> Reader(std::shared_ptr<Session> self);
+  static awaitable<void> Writer(std::shared_ptr<Session> self);
+
+  tcp::socket sock_;
+  asio::strand<asio::any_io_executor> strand_;
+  asio::steady_timer wake_;
+  RpcServer::Handler* handler_;
+  asio::thread_pool* pool_;
+  const std::string* role_;
+  std::string peer_;
+  std::deque<std::string> out_;
+  bool closed_ = false;
+  bool closing_ = false;  // reader is done: close once `out_` drains
+};
+
+class Call : public RpcCall {
+ public:
+  Call(std::shared_ptr<Session> s, uint16_t op, uint64_t id, std::string payload)
+      : session_(std::move(s)), op_(op), id_(id), payload_(std::move(payload)) {}
+  ~Call() override {
+    if (!replied_) Reply(Error(Code::kInternal, "request dropped without an answer"), {});
+  }
+  Opcode op() const override { return static_cast<Opcode>(op_); }
+  std::string_view payload() const override { return payload_; }
+  const std::string& peer() const override { return session_->peer(); }
+  void Reply(const Status& status, const std::string& body) override {
+    if (replied_) return;
+    replied_ = true;
+    std::string p = EncodeResponse(status, body);
+    std::string frame(kFrameHeaderSize, '\0');
+    FrameHeader h;
+    h.opcode = op_;
+    h.request_id = id_;
+    h.flags = kFlagResponse;
+    h.payload_len = static_cast<uint32_t>(p.size());
+    EncodeFrameHeader(h, frame.data());
+    frame += p;
+    session_->Send(std::move(frame));
+  }
+
+ private:
+  std::shared_ptr<Session> session_;
+  uint16_t op_;
+  uint64_t id_;
+  std::string payload_;
+  bool replied_ = false;
+};
+
+awaitable<void> Session::Reader(std::shared_ptr<Session> self) {
+  bool greeted = false;
+  for (;;) {
+    char hdr[kFrameHeaderSize];
+    auto [ec, n] = co_await asio::async_read(self->sock_, asio::buffer(hdr), kTuple);
+    if (ec) break;
+    FrameHeader h;
+    Status st = DecodeFrameHeader(std::string_view(hdr, sizeof(hdr)), &h);
+    if (!st.ok()) {
+      AMLFS_LOG(kWarn) << "closing connection from " << self->peer_ << ": " << st.message();
+      break;
+    }
+    if (h.flags & kFlagResponse) {
+      AMLFS_LOG(kWarn) << "closing connection from " << self->peer_ << ": unexpected response frame";
+      break;
+    }
+    std::string payload(h.payload_len, '\0');
+    // The payload must follow promptly: a peer trickling bytes is cut off.
+    asio::steady_timer deadline(self->strand_, kPayloadDeadline);
+    deadline.async_wait([self](boost::system::error_code e) {
+      if (!e) self->CloseNow();
+    });
+    auto [ec2, n2] = co_await asio::async_read(self->sock_, asio::buffer(payload), kTuple);
+    deadline.cancel();
+    if (ec2) break;
+    if (!greeted) {
+      if (h.opcode != static_cast<uint16_t>(Opcode::kHello)) {
+        AMLFS_LOG(kWarn) << "closing connection from " << self->peer_ << ": no handshake";
+        break;
+      }
+      HelloReq hello;
+      Status ds = Decode(payload, &hello);
+      HelloRsp rsp;
+      rsp.version = kProtocolVersion;
+      rsp.role = *self->role_;
+      if (!ds.ok() || hello.version != kProtocolVersion) {
+        Status bad = ds.ok() ? Error(Code::kProtocol, "protocol version " +
+                                                          std::to_string(hello.version) +
+                                                          " not supported")
+                             : ds;
+        self->out_.push_back(ResponseFrame(h.opcode, h.request_id, EncodeResponse(bad, {})));
+        self->wake_.cancel();
+        break;
+      }
+      greeted = true;
+      self->out_.push_back(
+          ResponseFrame(h.opcode, h.request_id, EncodeResponse(Status::Ok(), Encode(rsp))));
+      self->wake_.cancel();
+      continue;
+    }
+    auto call = std::make_shared<Call>(self, h.opcode, h.request_id, std::move(payload));
+    asio::post(*self->pool_, [handler = self->handler_, call]() mutable {
+      try {
+        (*handler)(std::move(call));
+      } catch (const std::exception& e) {
+        AMLFS_LOG(kError) << "handler failed: " << e.what();
+      }
+    });
+  }
+  // Let queued replies (e.g. a refused handshake) go out before closing.
+  self->closing_ = true;
+  self->wake_.cancel();
+}
+
+awaitable<void> Session::Writer(std::shared_ptr<Session> self) {
+  std::vector<std::string> batch;
+  std::vector<asio::const_buffer> bufs;
+  while (!self->closed_) {
+    if (self->out_.empty()) {
+      if (self->closing_) break;
+      self->wake_.expires_at(asio::steady_timer::time_point::max());
+      co_await self->wake_.async_wait(kTuple);
+      continue;
+    }
+    batch.clear();
+    bufs.clear();
+    while (!self->out_.empty() && batch.size() < 64) {
+      batch.push_back(std::move(self->out_.front()));
+      self->out_.pop_front();
+    }
+    for (auto& b : batch) bufs.push_back(asio::buffer(b));
+    auto [ec, n] = co_await asio::async_write(self->sock_, bufs, kTuple);
+    if (ec) break;
+  }
+  self->CloseNow();
+}
+
+}  // namespace
+
+struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
+  Options options;
+  Handler handler;
+  asio::io_context io;
+  std::unique_ptr<asio::thread_pool> pool;
+  tcp::acceptor acceptor{io};
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::vector<std::weak_ptr<Session>> sessions;
+  bool stopped = false;
+
+  // Takes a raw pointer: the coroutine frame lives in `io`, which Impl owns.
+  static awaitable<void> Accept(Impl* self) {
+    for (;;) {
+      auto [ec, sock] = co_await self->acceptor.async_accept(
+          asio::make_strand(self->io), kTuple);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) co_return;
+        AMLFS_LOG(kWarn) << "accept: " << ec.message();
+        continue;
+      }
+      sock.set_option(tcp::no_delay(true));
+      auto s = std::make_shared<Session>(std::move(sock), &self->handler, self->pool.get(),
+                                         &self->options.role);
+      {
+        std::lock_guard lk(self->mu);
+        std::erase_if(self->sessions, [](auto& w) { return w.expired(); });
+        self->sessions.push_back(s);
+      }
+      s->Start();
+    }
+  }
+};
+
+RpcServer::RpcServer(Options options, Handler handler) : impl_(std::make_shared<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->handler = std::move(handler);
+  impl_->pool = std::make_unique<asio::thread_pool>(impl_->options.worker_threads);
+}
+
+RpcServer::~RpcServer() { Stop(); }
+
+Status RpcServer::Listen(const HostPort& where) {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(where.host, ec);
+  if (ec) {
+    tcp::resolver r(impl_->io);
+    auto res = r.resolve(where.host, std::to_string(where.port), ec);
+    if (ec || res.empty()) return Error(Code::kInvalid, "cannot resolve '" + where.host + "'");
+    addr = res.begin()->endpoint().address();
+  }
+  tcp::endpoint ep(addr, where.port);
+  impl_->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(ep, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error(Code::kUnavailable, "cannot listen on " + where.ToString() + ": " + ec.message());
+  return Status::Ok();
+}
+
+uint16_t RpcServer::port() const {
+  boost::system::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void RpcServer::Start() {
+  asio::co_spawn(impl_->io, Impl::Accept(impl_.get()), asio::detached);
+  for (int i = 0; i < impl_->options.io_threads; ++i)
+    impl_->threads.emplace_back([impl = impl_] { impl->io.run(); });
+}
+
+void RpcServer::Stop() {
+  {
+    std::lock_guard lk(impl_->mu);
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+  }
+  if (impl_->threads.empty()) return;  // never started
+  std::promise<void> acceptor_closed;
+  asio::post(impl_->io, [impl = impl_.get(), &acceptor_closed] {
+    boost::system::error_code ignored;
+    impl->acceptor.close(ignored);
+    acceptor_closed.set_value();
+  });
+  acceptor_closed.get_future().wait();
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lk(impl_->mu);
+    for (auto& w : impl_->sessions)
+      if (auto s = w.lock()) live.push_back(std::move(s));
+  }
+  for (auto& s : live) s->CloseAndWait();
+  live.clear();
+  impl_->pool->join();
+  impl_->io.stop();
+  for (auto& t : impl_->threads) t.join();
+}
+
+}  // namespace amlfs

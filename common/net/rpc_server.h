@@ -1,0 +1,67 @@
+// RpcServer: accepts connections and hands each request to a handler.
+//
+// The first frame on a connection must be a Hello with our protocol
+// version; the server answers it itself. A malformed frame (bad magic,
+// version, header checksum, oversized length) closes that connection and
+// nothing else. Handlers run on a worker pool (they may block on disk) and
+// answer through RpcCall::Reply, from any thread, exactly once; replies may
+// complete out of order.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/config.h"
+#include "common/protocol.h"
+#include "common/status.h"
+
+namespace amlfs {
+
+class RpcCall {
+ public:
+  virtual ~RpcCall() = default;
+  virtual Opcode op() const = 0;
+  virtual std::string_view payload() const = 0;
+  virtual const std::string& peer() const = 0;
+  // Sends the response. `body` is ignored unless status is OK.
+  virtual void Reply(const Status& status, const std::string& body) = 0;
+
+  // Typed helpers.
+  template <typename Req>
+  Status DecodeRequest(Req* req) const { return Decode(payload(), req); }
+  template <typename Rsp>
+  void ReplyWith(const Result<Rsp>& r) {
+    if (r.ok()) Reply(Status::Ok(), Encode(r.value()));
+    else Reply(r.status(), {});
+  }
+};
+
+class RpcServer {
+ public:
+  struct Options {
+    std::string role;        // answered in the handshake: "mds" | "ost"
+    int io_threads = 2;
+    int worker_threads = 8;
+  };
+  using Handler = std::function<void(std::shared_ptr<RpcCall>)>;
+
+  RpcServer(Options options, Handler handler);
+  ~RpcServer();
+
+  // Binds and listens. Port 0 picks a free port (see port()).
+  Status Listen(const HostPort& where);
+  uint16_t port() const;
+  // Starts serving on background threads.
+  void Start();
+  // Stops accepting, closes connections, drains the worker pool.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace amlfs

@@ -1,0 +1,558 @@
+// The amlfs wire protocol: every opcode and its request/response messages.
+//
+// Each request struct names its opcode (kOp) and response type (Response).
+// Field layouts follow codec.h's grammar in declaration order. Opcode
+// numbers are never reused; a retired one stays here as a comment.
+//
+// A response payload is: u32 Code, string message, then (only when Code is
+// kOk) the encoded Response. See EncodeResponse()/DecodeResponse().
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/codec.h"
+#include "common/layout.h"
+#include "common/status.h"
+#include "common/types.h"
+
+namespace amlfs {
+
+enum class Opcode : uint16_t {
+  kHello = 1,
+  // Metadata server: namespace.
+  kFsInfo = 10,
+  kLookup = 11,
+  kGetAttr = 12,
+  kSetAttr = 13,
+  kMknod = 14,
+  kMkdir = 15,
+  kUnlink = 16,
+  kRmdir = 17,
+  kRename = 18,
+  kLink = 19,
+  kSymlink = 20,
+  kReadlink = 21,
+  kOpen = 22,
+  kCreate = 23,
+  kRelease = 24,
+  kReadDir = 25,
+  kStatFs = 26,
+  kSetXattr = 27,
+  kGetXattr = 28,
+  kListXattr = 29,
+  kRemoveXattr = 30,
+  kAccess = 31,
+  kUpdateSize = 32,
+  // Metadata server: OST management.
+  kOstRegister = 50,
+  kOstMap = 51,
+  // Object storage target.
+  kObjWrite = 100,
+  kObjRead = 101,
+  kObjTruncate = 102,
+  kObjSync = 103,
+  kObjDestroy = 104,
+  kObjExtents = 105,
+  kObjFallocate = 106,
+  kOstStatFs = 107,
+};
+
+const char* OpcodeName(Opcode op);
+
+// ---------------------------------------------------------------- common
+
+// Sent first on every connection, by the connecting side.
+// HelloReq: u16 version, string role ("client"|"ost"|"mds"), string name
+struct HelloRsp {
+  uint16_t version = 0;
+  std::string role;  // "mds" | "ost"
+  AMLFS_FIELDS(version, role)
+};
+struct HelloReq {
+  static constexpr Opcode kOp = Opcode::kHello;
+  using Response = HelloRsp;
+  uint16_t version = 0;
+  std::string role;
+  std::string name;
+  AMLFS_FIELDS(version, role, name)
+};
+
+// Who is asking, and which request this is (at-most-once): carried first
+// in every metadata request. seq is 0 for read-only requests.
+struct Caller {
+  ClientId client;
+  uint64_t seq = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::vector<uint32_t> groups;  // supplementary groups
+  AMLFS_FIELDS(client, seq, uid, gid, groups)
+};
+
+// Inode attributes as the MDS stores and reports them.
+struct Attr {
+  InodeId ino;
+  uint32_t mode = 0;  // S_IFMT | permission bits
+  uint32_t nlink = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t size = 0;
+  uint64_t rdev = 0;
+  Timespec atime, mtime, ctime;
+  uint64_t generation = 0;
+  uint32_t blksize = 0;  // preferred I/O size: the stripe size for files
+  AMLFS_FIELDS(ino, mode, nlink, uid, gid, size, rdev, atime, mtime, ctime, generation, blksize)
+};
+
+// ---------------------------------------------------------------- MDS
+
+struct OstInfo {
+  OstIndex index;
+  std::string address;  // host:port
+  bool up = false;
+  uint64_t capacity_bytes = 0;
+  uint64_t free_bytes = 0;
+  uint64_t avail_bytes = 0;
+  AMLFS_FIELDS(index, address, up, capacity_bytes, free_bytes, avail_bytes)
+};
+
+struct FsInfoRsp {
+  std::string fs_name;
+  std::string fs_uuid;
+  InodeId root;
+  std::vector<OstInfo> osts;
+  AMLFS_FIELDS(fs_name, fs_uuid, root, osts)
+};
+struct FsInfoReq {
+  static constexpr Opcode kOp = Opcode::kFsInfo;
+  using Response = FsInfoRsp;
+  Caller caller;
+  AMLFS_FIELDS(caller)
+};
+
+struct EntryRsp {
+  Attr attr;
+  AMLFS_FIELDS(attr)
+};
+struct AttrRsp {
+  Attr attr;
+  AMLFS_FIELDS(attr)
+};
+struct EmptyRsp {
+  AMLFS_FIELDS()
+};
+
+struct LookupReq {
+  static constexpr Opcode kOp = Opcode::kLookup;
+  using Response = EntryRsp;
+  Caller caller;
+  InodeId parent;
+  std::string name;
+  AMLFS_FIELDS(caller, parent, name)
+};
+
+struct GetAttrReq {
+  static constexpr Opcode kOp = Opcode::kGetAttr;
+  using Response = AttrRsp;
+  Caller caller;
+  InodeId ino;
+  AMLFS_FIELDS(caller, ino)
+};
+
+// SetAttr valid bits.
+enum SetAttrBits : uint32_t {
+  kSetMode = 1u << 0,
+  kSetUid = 1u << 1,
+  kSetGid = 1u << 2,
+  kSetSize = 1u << 3,
+  kSetAtime = 1u << 4,      // to `atime`
+  kSetMtime = 1u << 5,      // to `mtime`
+  kSetAtimeNow = 1u << 6,   // to the MDS's clock
+  kSetMtimeNow = 1u << 7,
+  kSetCtime = 1u << 8,
+  kSetKillSuid = 1u << 9,   // clear S_ISUID/S_ISGID (a write by a non-owner)
+};
+struct SetAttrReq {
+  static constexpr Opcode kOp = Opcode::kSetAttr;
+  using Response = AttrRsp;
+  Caller caller;
+  InodeId ino;
+  uint32_t valid = 0;
+  uint32_t mode = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t size = 0;
+  Timespec atime, mtime;
+  bool has_open_handle = false;  // truncate through an open fd: no write check
+  AMLFS_FIELDS(caller, ino, valid, mode, uid, gid, size, atime, mtime, has_open_handle)
+};
+
+// Regular files (without open), FIFOs, sockets, devices.
+struct MknodReq {
+  static constexpr Opcode kOp = Opcode::kMknod;
+  using Response = EntryRsp;
+  Caller caller;
+  InodeId parent;
+  std::string name;
+  uint32_t mode = 0;   // includes S_IFMT; umask already applied by the kernel
+  uint64_t rdev = 0;
+  AMLFS_FIELDS(caller, parent, name, mode, rdev)
+};
+
+struct MkdirReq {
+  static constexpr Opcode kOp = Opcode::kMkdir;
+  using Response = EntryRsp;
+  Caller caller;
+  InodeId parent;
+  std::string name;
+  uint32_t mode = 0;  // permission bits (S_ISVTX allowed); umask applied
+  AMLFS_FIELDS(caller, parent, name, mode)
+};
+
+struct UnlinkReq {
+  static constexpr Opcode kOp = Opcode::kUnlink;
+  using Response = EmptyRsp;
+  Caller caller;
+  InodeId parent;
+  std::string name;
+  AMLFS_FIELDS(caller, parent, name)
+};
+
+struct RmdirReq {
+  static constexpr Opcode kOp = Opcode::kRmdir;
+  using Response = EmptyRsp;
+  Caller caller;
+  InodeId parent;
+  std::string name;
+  AMLFS_FIELDS(caller, parent, name)
+};
+
+// flags: RENAME_NOREPLACE (1), RENAME_EXCHANGE (2) as in renameat2(2).
+inline constexpr uint32_t kRenameNoReplace = 1;
+inline constexpr uint32_t kRenameExchange = 2;
+struct RenameReq {
+  static constexpr Opcode kOp = Opcode::kRename;
+  using Response = EmptyRsp;
+  Caller caller;
+  InodeId parent;
+  std::string name;
+  InodeId new_parent;
+  std::string new_name;
+  uint32_t flags = 0;
+  AMLFS_FIELDS(caller, parent, name, new_parent, new_name, flags)
+};
+
+struct LinkReq {
+  static constexpr Opcode kOp = Opcode::kLink;
+  using Response = EntryRsp;
+  Caller caller;
+  InodeId ino;
+  InodeId new_parent;
+  std::string new_name;
+  AMLFS_FIELDS(caller, ino, new_parent, new_name)
+};
+
+struct SymlinkReq {
+  static constexpr Opcode kOp = Opcode::kSymlink;
+  using Response = EntryRsp;
+  Caller caller;
+  InodeId parent;
+  std::string name;
+  std::string target;
+  AMLFS_FIELDS(caller, parent, name, target)
+};
+
+struct ReadlinkRsp {
+  std::string target;
+  AMLFS_FIELDS(target)
+};
+struct ReadlinkReq {
+  static constexpr Opcode kOp = Opcode::kReadlink;
+  using Response = ReadlinkRsp;
+  Caller caller;
+  InodeId ino;
+  AMLFS_FIELDS(caller, ino)
+};
+
+// Open and Create register an open handle on the MDS (so an unlinked file
+// lives until its last close) and return the layout the client stripes by.
+struct OpenRsp {
+  Attr attr;
+  Layout layout;      // empty for non-regular files
+  uint64_t handle = 0;
+  AMLFS_FIELDS(attr, layout, handle)
+};
+struct OpenReq {
+  static constexpr Opcode kOp = Opcode::kOpen;
+  using Response = OpenRsp;
+  Caller caller;
+  InodeId ino;
+  uint32_t flags = 0;  // open(2) flags (O_ACCMODE, O_TRUNC, ...)
+  AMLFS_FIELDS(caller, ino, flags)
+};
+struct CreateReq {
+  static constexpr Opcode kOp = Opcode::kCreate;
+  using Response = OpenRsp;
+  Caller caller;
+  InodeId parent;
+  std::string name;
+  uint32_t mode = 0;
+  uint32_t flags = 0;  // O_EXCL honoured
+  AMLFS_FIELDS(caller, parent, name, mode, flags)
+};
+struct ReleaseReq {
+  static constexpr Opcode kOp = Opcode::kRelease;
+  using Response = EmptyRsp;
+  Caller caller;
+  InodeId ino;
+  uint64_t handle = 0;
+  AMLFS_FIELDS(caller, ino, handle)
+};
+
+struct DirEntry {
+  std::string name;
+  InodeId ino;
+  uint32_t mode = 0;  // S_IFMT bits always; full attr only with `plus`
+  Attr attr;          // filled when ReadDirReq.plus
+  AMLFS_FIELDS(name, ino, mode, attr)
+};
+struct ReadDirRsp {
+  std::vector<DirEntry> entries;
+  bool eof = false;
+  AMLFS_FIELDS(entries, eof)
+};
+// Entries in name order strictly after `after` ("" = from the start);
+// "." and ".." are not included.
+struct ReadDirReq {
+  static constexpr Opcode kOp = Opcode::kReadDir;
+  using Response = ReadDirRsp;
+  Caller caller;
+  InodeId ino;
+  std::string after;
+  uint32_t max_entries = 0;
+  bool plus = false;
+  AMLFS_FIELDS(caller, ino, after, max_entries, plus)
+};
+
+struct StatFsRsp {
+  uint64_t total_bytes = 0;
+  uint64_t free_bytes = 0;
+  uint64_t avail_bytes = 0;
+  uint64_t total_inodes = 0;
+  uint64_t free_inodes = 0;
+  uint32_t osts_up = 0;
+  uint32_t osts_total = 0;
+  AMLFS_FIELDS(total_bytes, free_bytes, avail_bytes, total_inodes, free_inodes, osts_up, osts_total)
+};
+struct StatFsReq {
+  static constexpr Opcode kOp = Opcode::kStatFs;
+  using Response = StatFsRsp;
+  Caller caller;
+  AMLFS_FIELDS(caller)
+};
+
+// flags: XATTR_CREATE (1), XATTR_REPLACE (2) as setxattr(2).
+struct SetXattrReq {
+  static constexpr Opcode kOp = Opcode::kSetXattr;
+  using Response = EmptyRsp;
+  Caller caller;
+  InodeId ino;
+  std::string name;
+  std::string value;
+  uint32_t flags = 0;
+  AMLFS_FIELDS(caller, ino, name, value, flags)
+};
+struct XattrValueRsp {
+  std::string value;
+  AMLFS_FIELDS(value)
+};
+struct GetXattrReq {
+  static constexpr Opcode kOp = Opcode::kGetXattr;
+  using Response = XattrValueRsp;
+  Caller caller;
+  InodeId ino;
+  std::string name;
+  AMLFS_FIELDS(caller, ino, name)
+};
+struct XattrListRsp {
+  std::vector<std::string> names;
+  AMLFS_FIELDS(names)
+};
+struct ListXattrReq {
+  static constexpr Opcode kOp = Opcode::kListXattr;
+  using Response = XattrListRsp;
+  Caller caller;
+  InodeId ino;
+  AMLFS_FIELDS(caller, ino)
+};
+struct RemoveXattrReq {
+  static constexpr Opcode kOp = Opcode::kRemoveXattr;
+  using Response = EmptyRsp;
+  Caller caller;
+  InodeId ino;
+  std::string name;
+  AMLFS_FIELDS(caller, ino, name)
+};
+
+// mask: R_OK (4) | W_OK (2) | X_OK (1), or F_OK (0).
+struct AccessReq {
+  static constexpr Opcode kOp = Opcode::kAccess;
+  using Response = EmptyRsp;
+  Caller caller;
+  InodeId ino;
+  uint32_t mask = 0;
+  AMLFS_FIELDS(caller, ino, mask)
+};
+
+// A writer reports the size it reached (merged as a monotonic max) and the
+// time of its last write (sets mtime and ctime).
+struct UpdateSizeReq {
+  static constexpr Opcode kOp = Opcode::kUpdateSize;
+  using Response = AttrRsp;
+  Caller caller;
+  InodeId ino;
+  uint64_t size = 0;
+  Timespec mtime;
+  bool set_mtime = true;
+  AMLFS_FIELDS(caller, ino, size, mtime, set_mtime)
+};
+
+// An OST announces itself at start and then periodically (a heartbeat);
+// the MDS marks an OST down when its heartbeats stop.
+struct OstRegisterRsp {
+  std::string fs_uuid;
+  AMLFS_FIELDS(fs_uuid)
+};
+struct OstRegisterReq {
+  static constexpr Opcode kOp = Opcode::kOstRegister;
+  using Response = OstRegisterRsp;
+  OstIndex index;
+  std::string address;  // where clients reach it
+  std::string ost_uuid; // identifies its data directory
+  uint64_t capacity_bytes = 0;
+  uint64_t free_bytes = 0;
+  uint64_t avail_bytes = 0;
+  AMLFS_FIELDS(index, address, ost_uuid, capacity_bytes, free_bytes, avail_bytes)
+};
+
+struct OstMapRsp {
+  std::vector<OstInfo> osts;
+  AMLFS_FIELDS(osts)
+};
+struct OstMapReq {
+  static constexpr Opcode kOp = Opcode::kOstMap;
+  using Response = OstMapRsp;
+  AMLFS_FIELDS()
+};
+
+// ---------------------------------------------------------------- OST
+
+// Writes `data` at `offset` of the object, creating it if needed.
+// `checksum` is Checksum64(data); the OST verifies it before storing.
+struct ObjWriteReq {
+  static constexpr Opcode kOp = Opcode::kObjWrite;
+  using Response = EmptyRsp;
+  ObjectId object;
+  uint64_t offset = 0;
+  uint64_t checksum = 0;
+  bool sync = false;  // fsync the object before answering
+  std::string data;
+  AMLFS_FIELDS(object, offset, checksum, sync, data)
+};
+
+// Reads up to `length` bytes; a short answer means the object ends there
+// (a missing object reads as empty). `checksum` is Checksum64(data).
+struct ObjReadRsp {
+  uint64_t checksum = 0;
+  std::string data;
+  AMLFS_FIELDS(checksum, data)
+};
+struct ObjReadReq {
+  static constexpr Opcode kOp = Opcode::kObjRead;
+  using Response = ObjReadRsp;
+  ObjectId object;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  AMLFS_FIELDS(object, offset, length)
+};
+
+struct ObjTruncateReq {
+  static constexpr Opcode kOp = Opcode::kObjTruncate;
+  using Response = EmptyRsp;
+  ObjectId object;
+  uint64_t size = 0;
+  AMLFS_FIELDS(object, size)
+};
+
+struct ObjSyncReq {
+  static constexpr Opcode kOp = Opcode::kObjSync;
+  using Response = EmptyRsp;
+  std::vector<ObjectId> objects;
+  AMLFS_FIELDS(objects)
+};
+
+// Removes objects; missing ones are not an error.
+struct ObjDestroyReq {
+  static constexpr Opcode kOp = Opcode::kObjDestroy;
+  using Response = EmptyRsp;
+  std::vector<ObjectId> objects;
+  AMLFS_FIELDS(objects)
+};
+
+// Data extents of an object (for SEEK_DATA/SEEK_HOLE), and its size.
+struct Extent {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  AMLFS_FIELDS(offset, length)
+};
+struct ObjExtentsRsp {
+  uint64_t size = 0;
+  std::vector<Extent> extents;
+  AMLFS_FIELDS(size, extents)
+};
+struct ObjExtentsReq {
+  static constexpr Opcode kOp = Opcode::kObjExtents;
+  using Response = ObjExtentsRsp;
+  ObjectId object;
+  AMLFS_FIELDS(object)
+};
+
+struct ObjFallocateReq {
+  static constexpr Opcode kOp = Opcode::kObjFallocate;
+  using Response = EmptyRsp;
+  ObjectId object;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  AMLFS_FIELDS(object, offset, length)
+};
+
+struct OstStatFsRsp {
+  uint64_t capacity_bytes = 0;
+  uint64_t free_bytes = 0;
+  uint64_t avail_bytes = 0;
+  uint64_t objects = 0;
+  AMLFS_FIELDS(capacity_bytes, free_bytes, avail_bytes, objects)
+};
+struct OstStatFsReq {
+  static constexpr Opcode kOp = Opcode::kOstStatFs;
+  using Response = OstStatFsRsp;
+  AMLFS_FIELDS()
+};
+
+// ---------------------------------------------------------------- framing
+
+// Response payload: u32 code, string message, then the body when OK.
+std::string EncodeResponse(const Status& status, const std::string& body);
+// Splits a response payload. On a non-OK code, returns that Status.
+Result<std::string> DecodeResponse(std::string_view payload);
+
+template <typename Req>
+Result<typename Req::Response> DecodeResponseAs(std::string_view payload) {
+  AMLFS_ASSIGN_OR_RETURN(std::string body, DecodeResponse(payload));
+  typename Req::Response rsp;
+  AMLFS_RETURN_IF_ERROR(Decode(body, &rsp));
+  return rsp;
+}
+
+}  // namespace amlfs

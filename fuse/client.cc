@@ -1,0 +1,128 @@
+#include "fuse/client.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+namespace amlfs::fuse {
+
+using std::chrono::milliseconds;
+
+Client::Client(const MountOptions& o) : options_(o) {
+  net_ = std::make_unique<NetContext>(2);
+  char host[256] = "client";
+  gethostname(host, sizeof(host) - 1);
+  mds_ = std::make_unique<MdsClient>(*net_, o.mds, milliseconds(static_cast<int64_t>(o.mds_timeout * 1000)), host);
+  pool_ = std::make_unique<OstPool>(*net_, host);
+  io_ = std::make_unique<StripedIo>(*pool_, milliseconds(static_cast<int64_t>(o.io_timeout * 1000)));
+  RefreshOsts();
+  refresher_ = std::thread([this] {
+    std::unique_lock lk(mu_);
+    while (!cv_.wait_for(lk, std::chrono::seconds(10), [this] { return stopping_; })) {
+      lk.unlock();
+      RefreshOsts();
+      lk.lock();
+    }
+  });
+}
+
+Client::~Client() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  refresher_.join();
+  io_.reset();
+  pool_.reset();
+  mds_.reset();
+  net_.reset();
+}
+
+void Client::RefreshOsts() {
+  auto r = mds_->Call(OstMapReq{}, Creds{});
+  if (r.ok()) pool_->Update(r->osts);
+  else AMLFS_LOG(kDebug) << "OST map refresh: " << r.status().ToString();
+}
+
+Status Client::ReportSize(InodeId ino, const Creds& creds) {
+  auto p = inodes_.TakePending(ino.value());
+  if (!p) return Status::Ok();
+  UpdateSizeReq req;
+  req.ino = ino;
+  req.size = p->size;
+  req.mtime = p->mtime;
+  auto r = mds_->Call(req, creds);
+  if (!r.ok()) {
+    if (r.status().code() == Code::kNotFound) return Status::Ok();  // removed meanwhile
+    inodes_.RestorePending(ino.value(), *p);
+    return r.status();
+  }
+  return Status::Ok();
+}
+
+Client& ClientOf(fuse_req_t req) {
+  return **static_cast<std::unique_ptr<Client>*>(fuse_req_userdata(req));
+}
+
+Creds CredsOf(fuse_req_t req) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  Creds c;
+  c.uid = ctx->uid;
+  c.gid = ctx->gid;
+  if (c.uid != 0) {
+    gid_t groups[64];
+    int n = fuse_req_getgroups(req, 64, groups);
+    for (int i = 0; i < n && i < 64; ++i) c.groups.push_back(groups[i]);
+  }
+  return c;
+}
+
+void ReplyError(fuse_req_t req, const Status& st) {
+  if (st.code() == Code::kInternal || st.code() == Code::kCorrupt || st.code() == Code::kProtocol)
+    AMLFS_LOG(kError) << st.ToString();
+  fuse_reply_err(req, ToErrno(st));
+}
+
+void FillStat(const Attr& a, struct stat* st) {
+  *st = {};
+  st->st_ino = a.ino.value();
+  st->st_mode = a.mode;
+  st->st_nlink = a.nlink;
+  st->st_uid = a.uid;
+  st->st_gid = a.gid;
+  st->st_size = static_cast<off_t>(a.size);
+  st->st_rdev = a.rdev;
+  st->st_blksize = a.blksize ? a.blksize : 4096;
+  st->st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  st->st_atim = {a.atime.sec, a.atime.nsec};
+  st->st_mtim = {a.mtime.sec, a.mtime.nsec};
+  st->st_ctim = {a.ctime.sec, a.ctime.nsec};
+}
+
+fuse_entry_param MakeEntry(Client& c, const Attr& a) {
+  fuse_entry_param e{};
+  e.ino = a.ino.value();
+  e.generation = a.generation;
+  FillStat(c.inodes().Merge(a), &e.attr);
+  e.attr_timeout = c.options().attr_timeout;
+  e.entry_timeout = c.options().entry_timeout;
+  return e;
+}
+
+void ReplyEntry(fuse_req_t req, const Attr& a) {
+  Client& c = ClientOf(req);
+  fuse_entry_param e = MakeEntry(c, a);
+  c.inodes().Lookup(e.ino);
+  if (fuse_reply_entry(req, &e) != 0) c.inodes().Forget(e.ino, 1);
+}
+
+void ReplyAttr(fuse_req_t req, const Attr& a) {
+  Client& c = ClientOf(req);
+  struct stat st;
+  FillStat(c.inodes().Merge(a), &st);
+  fuse_reply_attr(req, &st, c.options().attr_timeout);
+}
+
+}  // namespace amlfs::fuse

@@ -1,0 +1,90 @@
+// The state of one amlfs mount, shared by every FUSE callback.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <thread>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/client/mds_client.h"
+#include "common/client/ost_pool.h"
+#include "common/client/striped_io.h"
+#include "common/net/net_context.h"
+#include "fuse/fuse_version.h"
+#include "fuse/inode_table.h"
+
+namespace amlfs::fuse {
+
+struct MountOptions {
+  std::vector<std::string> mds;
+  double io_timeout = 30;
+  double mds_timeout = 30;
+  double attr_timeout = 1.0;
+  double entry_timeout = 1.0;
+  int threads = 16;
+};
+
+// An open file: its layout and the MDS's open handle.
+struct FileHandle {
+  InodeId ino;
+  Layout layout;
+  uint64_t mds_handle = 0;
+  uint32_t flags = 0;
+  uint64_t size_at_open = 0;
+};
+
+// An open directory: a snapshot of its entries taken at opendir.
+struct DirHandle {
+  std::vector<DirEntry> entries;
+};
+
+class Client {
+ public:
+  explicit Client(const MountOptions& o);
+  ~Client();
+
+  MdsClient& mds() { return *mds_; }
+  OstPool& pool() { return *pool_; }
+  StripedIo& io() { return *io_; }
+  InodeTable& inodes() { return inodes_; }
+  const MountOptions& options() const { return options_; }
+
+  // Reloads the OST map from the MDS.
+  void RefreshOsts();
+  // Sends this node's unreported size for `ino` to the MDS, if any.
+  Status ReportSize(InodeId ino, const Creds& creds);
+
+ private:
+  MountOptions options_;
+  std::unique_ptr<NetContext> net_;
+  std::unique_ptr<MdsClient> mds_;
+  std::unique_ptr<OstPool> pool_;
+  std::unique_ptr<StripedIo> io_;
+  InodeTable inodes_;
+  std::thread refresher_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+};
+
+// The session's userdata is a std::unique_ptr<Client>*, filled in after the
+// mount (and the fork into the background).
+Client& ClientOf(fuse_req_t req);
+Creds CredsOf(fuse_req_t req);
+
+// Replies.
+void ReplyError(fuse_req_t req, const Status& st);
+void FillStat(const Attr& a, struct stat* st);
+void ReplyEntry(fuse_req_t req, const Attr& a);
+void ReplyAttr(fuse_req_t req, const Attr& a);
+fuse_entry_param MakeEntry(Client& c, const Attr& a);
+
+// The op tables, split by family.
+void FillDirOps(fuse_lowlevel_ops& ops);
+void FillAttrOps(fuse_lowlevel_ops& ops);
+void FillFileOps(fuse_lowlevel_ops& ops);
+
+}  // namespace amlfs::fuse

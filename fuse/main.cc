@@ -1,0 +1,184 @@
+// amlfs-fuse: mounts an amlfs file system.
+//
+//   amlfs-fuse [--mds HOST:PORT[,...]] [--config FILE] [-o OPTS] [-f] MOUNTPOINT
+//   amlfs-fuse SOURCE MOUNTPOINT -o OPTS      (as /sbin/mount.fuse.amlfs)
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstring>
+#include <sstream>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "fuse/client.h"
+
+using namespace amlfs;
+using namespace amlfs::fuse;
+
+namespace {
+
+const char kProg[] = "amlfs-fuse";
+
+int Fail(const std::string& what) {
+  PrintFatal(kProg, what);
+  return 1;
+}
+
+std::vector<std::string> Split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, sep))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+bool IsFstabOnly(const std::string& o) {
+  static const char* kIgnored[] = {"defaults", "_netdev", "noauto", "auto", "nofail",
+                                   "user",     "users",   "nouser", "rw"};
+  for (const char* k : kIgnored)
+    if (o == k) return true;
+  return o.rfind("x-", 0) == 0 || o.rfind("comment=", 0) == 0;
+}
+
+void Init(void*, fuse_conn_info* conn) {
+  conn->max_background = 64;
+  conn->congestion_threshold = 48;
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // "-o config=FILE" must be known before the config file is read.
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i + 1 < args.size(); ++i) {
+    if (args[i] != "-o") continue;
+    for (const auto& o : Split(args[i + 1], ','))
+      if (o.rfind("config=", 0) == 0) {
+        args.push_back("--config");
+        args.push_back(o.substr(7));
+      }
+  }
+
+  MountOptions mo;
+  std::string mds_list, log_level = "warn", log_file;
+  std::vector<std::string> positionals, o_opts;
+  bool foreground = false;
+  CLI::App app{"amlfs client: mounts the file system with FUSE", kProg};
+  AddCommonOptions(app, "/etc/amlfs/amlfs.conf");
+  app.add_option("--mds", mds_list, "Metadata server(s), HOST:PORT[,HOST:PORT...]");
+  app.add_option("--io-timeout,--io_timeout", mo.io_timeout,
+                 "Seconds before I/O to an unreachable OST fails with EIO")->capture_default_str();
+  app.add_option("--mds-timeout,--mds_timeout", mo.mds_timeout,
+                 "Seconds before a metadata operation to an unreachable MDS fails")
+      ->capture_default_str();
+  app.add_option("--attr-timeout,--attr_timeout", mo.attr_timeout,
+                 "Seconds the kernel caches attributes")->capture_default_str();
+  app.add_option("--entry-timeout,--entry_timeout", mo.entry_timeout,
+                 "Seconds the kernel caches directory entries")->capture_default_str();
+  app.add_option("--threads", mo.threads, "FUSE worker threads")->capture_default_str();
+  app.add_option("--log-level,--log_level", log_level, "debug|info|warn|error")
+      ->capture_default_str();
+  app.add_option("--log-file,--log_file", log_file, "Log to this file");
+  app.add_option("-o", o_opts, "Mount options: mds=, io_timeout=, and FUSE options");
+  app.add_flag("-f,--foreground", foreground, "Stay in the foreground");
+  app.add_option("mount", positionals, "[SOURCE] MOUNTPOINT")->required()->expected(1, 2);
+
+  std::vector<char*> cargv;
+  for (auto& a : args) cargv.push_back(a.data());
+  int rc = RunCli(app, static_cast<int>(cargv.size()), cargv.data());
+  if (rc >= 0) return rc;
+
+  std::string mountpoint = positionals.back();
+  if (positionals.size() == 2 && positionals[0] != "amlfs" && positionals[0] != "none")
+    mds_list = positionals[0];
+  std::vector<std::string> fuse_opts = {"allow_other", "default_permissions", "fsname=amlfs",
+                                        "subtype=amlfs"};
+  for (const auto& group : o_opts) {
+    for (const auto& o : Split(group, ',')) {
+      auto eq = o.find('=');
+      std::string key = o.substr(0, eq), val = eq == std::string::npos ? "" : o.substr(eq + 1);
+      try {
+        if (key == "mds") mds_list = val;
+        else if (key == "config") continue;
+        else if (key == "io_timeout") mo.io_timeout = std::stod(val);
+        else if (key == "mds_timeout") mo.mds_timeout = std::stod(val);
+        else if (key == "attr_timeout") mo.attr_timeout = std::stod(val);
+        else if (key == "entry_timeout") mo.entry_timeout = std::stod(val);
+        else if (key == "log_file") log_file = val;
+        else if (key == "log_level") log_level = val;
+        else if (IsFstabOnly(o)) continue;
+        else fuse_opts.push_back(o);
+      } catch (const std::exception&) {
+        return Fail("-o " + o + ": not a number");
+      }
+    }
+  }
+  LogLevel level;
+  if (!ParseLogLevel(log_level, &level)) return Fail("log_level: '" + log_level + "' is not debug|info|warn|error");
+  SetLogLevel(level);
+  SetLogComponent("fuse");
+  if (!SetLogFile(log_file)) return Fail("log_file: cannot open " + log_file);
+  if (mds_list.empty())
+    return Fail("no MDS address: give --mds HOST:PORT or set mds in /etc/amlfs/amlfs.conf");
+  mo.mds = Split(mds_list, ',');
+  for (const auto& m : mo.mds)
+    if (auto hp = ParseHostPort(m); !hp.ok()) return Fail("mds: " + hp.status().message());
+  if (mo.io_timeout <= 0 || mo.mds_timeout <= 0) return Fail("timeouts must be positive");
+  if (mo.attr_timeout < 0 || mo.entry_timeout < 0) return Fail("cache timeouts must be >= 0");
+  if (mo.threads < 1 || mo.threads > 1024) return Fail("threads: must be 1..1024");
+
+  struct stat st;
+  if (stat(mountpoint.c_str(), &st) != 0)
+    return Fail("mount point " + mountpoint + ": " + std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) return Fail("mount point " + mountpoint + " is not a directory");
+
+  // Refuse to mount when the MDS cannot be reached (within 10 s).
+  {
+    NetContext net(1);
+    MdsClient probe(net, mo.mds, std::chrono::milliseconds(static_cast<int64_t>(
+                                     std::min(mo.mds_timeout, 8.0) * 1000)), "probe");
+    auto r = probe.Call(FsInfoReq{}, Creds{});
+    if (!r.ok())
+      return Fail("cannot reach MDS at " + mds_list + ": " + r.status().message());
+  }
+
+  std::string opts;
+  for (const auto& o : fuse_opts) opts += (opts.empty() ? "" : ",") + o;
+  std::vector<std::string> fargs_s = {kProg, "-o", opts};
+  std::vector<char*> fargv;
+  for (auto& a : fargs_s) fargv.push_back(a.data());
+  fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(fargv.size()), fargv.data());
+
+  fuse_lowlevel_ops ops{};
+  ops.init = Init;
+  FillDirOps(ops);
+  FillAttrOps(ops);
+  FillFileOps(ops);
+  std::unique_ptr<Client> client;
+  fuse_session* se = fuse_session_new(&fargs, &ops, sizeof(ops), &client);
+  if (!se) return Fail("bad mount options: " + opts);
+  if (fuse_set_signal_handlers(se) != 0) return Fail("cannot install signal handlers");
+  if (fuse_session_mount(se, mountpoint.c_str()) != 0) {
+    fuse_remove_signal_handlers(se);
+    fuse_session_destroy(se);
+    return Fail("cannot mount on " + mountpoint);
+  }
+  fuse_daemonize(foreground ? 1 : 0);
+  // Network threads start only now: they would not survive the fork above.
+  client = std::make_unique<Client>(mo);
+  AMLFS_LOG(kInfo) << "mounted " << mountpoint << " from " << mds_list;
+  fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(mo.threads));
+  fuse_loop_cfg_set_idle_threads(cfg, static_cast<unsigned>(std::min(mo.threads, 8)));
+  int ret = fuse_session_loop_mt(se, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  fuse_session_unmount(se);
+  fuse_remove_signal_handlers(se);
+  fuse_session_destroy(se);
+  client.reset();
+  return ret == 0 ? 0 : 1;
+}

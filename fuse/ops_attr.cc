@@ -1,0 +1,179 @@
+// Attributes: getattr, setattr, statfs, access, extended attributes.
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include "fuse/client.h"
+#include "fuse/guard.h"
+
+namespace amlfs::fuse {
+namespace {
+
+Timespec FromTs(const timespec& t) {
+  return Timespec{static_cast<int64_t>(t.tv_sec), static_cast<uint32_t>(t.tv_nsec)};
+}
+
+void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  Guard(req, "getattr", [&] {
+    GetAttrReq r;
+    r.ino = InodeId(ino);
+    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
+    if (!rsp.ok()) return ReplyError(req, rsp.status());
+    ReplyAttr(req, rsp->attr);
+  });
+}
+
+void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+  Guard(req, "setattr", [&] {
+    Client& c = ClientOf(req);
+    Creds creds = CredsOf(req);
+    SetAttrReq r;
+    r.ino = InodeId(ino);
+    if (to_set & FUSE_SET_ATTR_MODE) {
+      r.valid |= kSetMode;
+      r.mode = attr->st_mode;
+    }
+    // chown(-1, -1) arrives with uid/gid (uid_t)-1: "unchanged".
+    if ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != static_cast<uid_t>(-1)) {
+      r.valid |= kSetUid;
+      r.uid = attr->st_uid;
+    }
+    if ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != static_cast<gid_t>(-1)) {
+      r.valid |= kSetGid;
+      r.gid = attr->st_gid;
+    }
+    if (to_set & FUSE_SET_ATTR_SIZE) {
+      r.valid |= kSetSize;
+      r.size = static_cast<uint64_t>(attr->st_size);
+      r.has_open_handle = fi != nullptr;
+      // Writes this node has not reported must not grow the file back later.
+      Status st = c.ReportSize(InodeId(ino), creds);
+      if (!st.ok()) return ReplyError(req, st);
+    }
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW) r.valid |= kSetAtimeNow;
+    else if (to_set & FUSE_SET_ATTR_ATIME) {
+      r.valid |= kSetAtime;
+      r.atime = FromTs(attr->st_atim);
+    }
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW) r.valid |= kSetMtimeNow;
+    else if (to_set & FUSE_SET_ATTR_MTIME) {
+      r.valid |= kSetMtime;
+      r.mtime = FromTs(attr->st_mtim);
+    }
+    if (to_set & (FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID)) r.valid |= kSetKillSuid;
+    if (r.valid == 0 && !(to_set & FUSE_SET_ATTR_CTIME)) {
+      GetAttrReq g;
+      g.ino = InodeId(ino);
+      auto rsp = c.mds().Call(g, creds);
+      if (!rsp.ok()) return ReplyError(req, rsp.status());
+      return ReplyAttr(req, rsp->attr);
+    }
+    auto rsp = c.mds().Call(r, creds);
+    if (!rsp.ok()) return ReplyError(req, rsp.status());
+    if (r.valid & kSetSize) c.inodes().Truncated(ino, r.size);
+    ReplyAttr(req, rsp->attr);
+  });
+}
+
+void Statfs(fuse_req_t req, fuse_ino_t) {
+  Guard(req, "statfs", [&] {
+    auto rsp = ClientOf(req).mds().Call(StatFsReq{}, CredsOf(req));
+    if (!rsp.ok()) return ReplyError(req, rsp.status());
+    struct statvfs sv{};
+    const uint64_t frsize = 4096;
+    sv.f_bsize = 1 << 20;
+    sv.f_frsize = frsize;
+    sv.f_blocks = rsp->total_bytes / frsize;
+    sv.f_bfree = rsp->free_bytes / frsize;
+    sv.f_bavail = rsp->avail_bytes / frsize;
+    sv.f_files = rsp->total_inodes;
+    sv.f_ffree = rsp->free_inodes;
+    sv.f_favail = rsp->free_inodes;
+    sv.f_namemax = 255;
+    fuse_reply_statfs(req, &sv);
+  });
+}
+
+void Access(fuse_req_t req, fuse_ino_t ino, int mask) {
+  Guard(req, "access", [&] {
+    AccessReq r;
+    r.ino = InodeId(ino);
+    r.mask = static_cast<uint32_t>(mask);
+    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
+    if (!rsp.ok()) return ReplyError(req, rsp.status());
+    fuse_reply_err(req, 0);
+  });
+}
+
+void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
+              int flags) {
+  Guard(req, "setxattr", [&] {
+    SetXattrReq r;
+    r.ino = InodeId(ino);
+    r.name = name;
+    r.value.assign(value, size);
+    r.flags = static_cast<uint32_t>(flags);
+    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
+    if (!rsp.ok()) return ReplyError(req, rsp.status());
+    fuse_reply_err(req, 0);
+  });
+}
+
+// Answers a getxattr/listxattr with `data`: its size when probed with 0,
+// ERANGE when the buffer is too small.
+void ReplySized(fuse_req_t req, const std::string& data, size_t size) {
+  if (size == 0) fuse_reply_xattr(req, data.size());
+  else if (data.size() > size) fuse_reply_err(req, ERANGE);
+  else fuse_reply_buf(req, data.data(), data.size());
+}
+
+void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  Guard(req, "getxattr", [&] {
+    GetXattrReq r;
+    r.ino = InodeId(ino);
+    r.name = name;
+    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
+    if (!rsp.ok()) return ReplyError(req, rsp.status());
+    ReplySized(req, rsp->value, size);
+  });
+}
+
+void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  Guard(req, "listxattr", [&] {
+    ListXattrReq r;
+    r.ino = InodeId(ino);
+    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
+    if (!rsp.ok()) return ReplyError(req, rsp.status());
+    std::string names;
+    for (const auto& n : rsp->names) {
+      names += n;
+      names.push_back('\0');
+    }
+    ReplySized(req, names, size);
+  });
+}
+
+void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  Guard(req, "removexattr", [&] {
+    RemoveXattrReq r;
+    r.ino = InodeId(ino);
+    r.name = name;
+    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
+    if (!rsp.ok()) return ReplyError(req, rsp.status());
+    fuse_reply_err(req, 0);
+  });
+}
+
+}  // namespace
+
+void FillAttrOps(fuse_lowlevel_ops& ops) {
+  ops.getattr = Getattr;
+  ops.setattr = Setattr;
+  ops.statfs = Statfs;
+  ops.access = Access;
+  ops.setxattr = Setxattr;
+  ops.getxattr = Getxattr;
+  ops.listxattr = Listxattr;
+  ops.removexattr = Removexattr;
+}
+
+}  // namespace amlfs::fuse

@@ -1,0 +1,196 @@
+// File data: create, open, read, write, flush, fsync, release, fallocate,
+// lseek. Data moves between this node and the OSTs directly (StripedIo);
+// the MDS only hears about opens, closes and the size writers reached.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "fuse/client.h"
+#include "fuse/guard.h"
+
+namespace amlfs::fuse {
+namespace {
+
+FileHandle* FhOf(fuse_file_info* fi) { return reinterpret_cast<FileHandle*>(fi->fh); }
+
+void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool create) {
+  Client& c = ClientOf(req);
+  auto fh = std::make_unique<FileHandle>();
+  fh->ino = rsp.attr.ino;
+  fh->layout = rsp.layout;
+  fh->mds_handle = rsp.handle;
+  fh->flags = static_cast<uint32_t>(fi->flags);
+  fh->size_at_open = rsp.attr.size;
+  fi->keep_cache = c.inodes().KeepCache(rsp.attr) ? 1 : 0;
+  if (fi->flags & O_TRUNC) c.inodes().Truncated(rsp.attr.ino.value(), rsp.attr.size);
+  fi->fh = reinterpret_cast<uint64_t>(fh.get());
+  int rc;
+  if (create) {
+    fuse_entry_param e = MakeEntry(c, rsp.attr);
+    c.inodes().Lookup(e.ino);
+    rc = fuse_reply_create(req, &e, fi);
+    if (rc != 0) c.inodes().Forget(e.ino, 1);
+  } else {
+    rc = fuse_reply_open(req, fi);
+  }
+  if (rc == 0) {
+    fh.release();
+  } else {
+    ReleaseReq rel;
+    rel.ino = rsp.attr.ino;
+    rel.handle = rsp.handle;
+    (void)c.mds().Call(rel, Creds{});
+  }
+}
+
+void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+            fuse_file_info* fi) {
+  if (std::strlen(name) > 255) return (void)fuse_reply_err(req, ENAMETOOLONG);
+  Guard(req, "create", [&] {
+    CreateReq r;
+    r.parent = InodeId(parent);
+    r.name = name;
+    r.mode = mode;
+    r.flags = static_cast<uint32_t>(fi->flags);
+    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
+    if (!rsp.ok()) return ReplyError(req, rsp.status());
+    ReplyOpened(req, fi, *rsp, true);
+  });
+}
+
+void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guard(req, "open", [&] {
+    Client& c = ClientOf(req);
+    Creds creds = CredsOf(req);
+    if (fi->flags & O_TRUNC) {
+      Status st = c.ReportSize(InodeId(ino), creds);
+      if (!st.ok()) return ReplyError(req, st);
+    }
+    OpenReq r;
+    r.ino = InodeId(ino);
+    r.flags = static_cast<uint32_t>(fi->flags);
+    auto rsp = c.mds().Call(r, creds);
+    if (!rsp.ok()) return ReplyError(req, rsp.status());
+    ReplyOpened(req, fi, *rsp, false);
+  });
+}
+
+void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  Guard(req, "read", [&] {
+    Client& c = ClientOf(req);
+    FileHandle* fh = FhOf(fi);
+    if (fh->layout.empty()) return (void)fuse_reply_buf(req, nullptr, 0);
+    uint64_t file_size = c.inodes().KnownSize(ino, fh->size_at_open);
+    // Another node may have grown the file since we opened it.
+    if (static_cast<uint64_t>(off) + size > file_size) {
+      GetAttrReq g;
+      g.ino = InodeId(ino);
+      auto a = c.mds().Call(g, CredsOf(req));
+      if (a.ok()) file_size = c.inodes().KnownSize(ino, a->attr.size);
+    }
+    auto data = c.io().Read(fh->ino, fh->layout, static_cast<uint64_t>(off), size, file_size);
+    if (!data.ok()) return ReplyError(req, data.status());
+    fuse_reply_buf(req, data->data(), data->size());
+  });
+}
+
+void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+           fuse_file_info* fi) {
+  Guard(req, "write", [&] {
+    Client& c = ClientOf(req);
+    FileHandle* fh = FhOf(fi);
+    if (fh->layout.empty()) return (void)fuse_reply_err(req, EINVAL);
+    uint64_t offset = static_cast<uint64_t>(off);
+    if (offset + size > (1ull << 62)) return (void)fuse_reply_err(req, EFBIG);
+    Status st = c.io().Write(fh->ino, fh->layout, offset, buf, size);
+    if (!st.ok()) return ReplyError(req, st);
+    c.inodes().Wrote(ino, offset + size);
+    fuse_reply_write(req, size);
+  });
+}
+
+void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  Guard(req, "flush", [&] {
+    Status st = ClientOf(req).ReportSize(InodeId(ino), CredsOf(req));
+    fuse_reply_err(req, st.ok() ? 0 : ToErrno(st));
+  });
+}
+
+void Fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info* fi) {
+  Guard(req, "fsync", [&] {
+    Client& c = ClientOf(req);
+    FileHandle* fh = FhOf(fi);
+    if (!fh->layout.empty()) {
+      Status st = c.io().Sync(fh->ino, fh->layout);
+      if (!st.ok()) return ReplyError(req, st);
+    }
+    Status st = c.ReportSize(InodeId(ino), CredsOf(req));
+    fuse_reply_err(req, st.ok() ? 0 : ToErrno(st));
+  });
+}
+
+void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guard(req, "release", [&] {
+    Client& c = ClientOf(req);
+    std::unique_ptr<FileHandle> fh(FhOf(fi));
+    Creds creds = CredsOf(req);
+    Status st = c.ReportSize(InodeId(ino), creds);
+    ReleaseReq r;
+    r.ino = fh->ino;
+    r.handle = fh->mds_handle;
+    auto rsp = c.mds().Call(r, creds);
+    if (!st.ok()) return ReplyError(req, st);
+    fuse_reply_err(req, 0);
+  });
+}
+
+void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+               fuse_file_info* fi) {
+  Guard(req, "fallocate", [&] {
+    if (mode != 0) return (void)fuse_reply_err(req, EOPNOTSUPP);
+    if (off < 0 || len <= 0) return (void)fuse_reply_err(req, EINVAL);
+    Client& c = ClientOf(req);
+    FileHandle* fh = FhOf(fi);
+    uint64_t end = static_cast<uint64_t>(off) + static_cast<uint64_t>(len);
+    Status st = c.io().Fallocate(fh->ino, fh->layout, static_cast<uint64_t>(off),
+                                 static_cast<uint64_t>(len));
+    if (!st.ok()) return ReplyError(req, st);
+    c.inodes().Wrote(ino, end);
+    st = c.ReportSize(InodeId(ino), CredsOf(req));
+    fuse_reply_err(req, st.ok() ? 0 : ToErrno(st));
+  });
+}
+
+void Lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi) {
+  Guard(req, "lseek", [&] {
+    if (whence != SEEK_DATA && whence != SEEK_HOLE) return (void)fuse_reply_err(req, EINVAL);
+    if (off < 0) return (void)fuse_reply_err(req, ENXIO);
+    Client& c = ClientOf(req);
+    FileHandle* fh = FhOf(fi);
+    GetAttrReq g;
+    g.ino = InodeId(ino);
+    auto a = c.mds().Call(g, CredsOf(req));
+    if (!a.ok()) return ReplyError(req, a.status());
+    uint64_t size = c.inodes().KnownSize(ino, a->attr.size);
+    auto r = c.io().Seek(fh->ino, fh->layout, size, static_cast<uint64_t>(off), whence);
+    if (!r.ok()) return ReplyError(req, r.status());
+    fuse_reply_lseek(req, static_cast<off_t>(*r));
+  });
+}
+
+}  // namespace
+
+void FillFileOps(fuse_lowlevel_ops& ops) {
+  ops.create = Create;
+  ops.open = Open;
+  ops.read = Read;
+  ops.write = Write;
+  ops.flush = Flush;
+  ops.fsync = Fsync;
+  ops.release = Release;
+  ops.fallocate = Fallocate;
+  ops.lseek = Lseek;
+}
+
+}  // namespace amlfs::fuse

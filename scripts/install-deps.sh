@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages amlfs needs to build, test and benchmark.
+# Idempotent and quiet: does nothing (and asks nothing of the network) when
+# every package is already installed. Run as root.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake pkg-config
+  fuse3 libfuse3-dev libboost1.81-dev libleveldb-dev libsnappy-dev
+  libxxhash-dev libcli11-dev catch2 libssl-dev
+  # scripts, tests and benchmarks
+  fio attr python3 iproute2 psmisc util-linux coreutils diffutils findutils
+  procps
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == installed ]] || missing+=("$pkg")
+done
+((${#missing[@]} == 0)) && exit 0
+
+if ((EUID != 0)); then
+  echo "install-deps.sh: missing packages: ${missing[*]}; run as root:" >&2
+  echo "  sudo $0" >&2
+  exit 1
+fi
+
+echo "install-deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# libboost1.81-dev replaces the default libboost-dev (1.74); apt removes the
+# conflicting 1.74 headers if present.
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+  >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "install-deps.sh: apt-get failed" >&2
+  exit 1
+fi
+echo "install-deps.sh: done"

@@ -1,0 +1,334 @@
+#include "server/mds/mds.h"
+
+#include <leveldb/db.h>
+#include <leveldb/write_batch.h>
+
+#include <random>
+#include <sstream>
+
+#include "common/client/ost_pool.h"
+#include "common/client/striped_io.h"
+#include "common/log.h"
+#include "server/mds/keys.h"
+#include "server/mds/txn.h"
+
+namespace amlfs::mds {
+
+Result<std::unique_ptr<Mds>> Mds::Open(const std::string& dir, MdsConfig config, StripedIo* io,
+                                       OstPool* pool) {
+  std::unique_ptr<Mds> m(new Mds());
+  m->config_ = std::move(config);
+  m->io_ = io;
+  m->pool_ = pool;
+  leveldb::Options opts;
+  opts.create_if_missing = true;
+  leveldb::DB* db = nullptr;
+  leveldb::Status st = leveldb::DB::Open(opts, dir + "/db", &db);
+  if (!st.ok()) return Error(Code::kIo, "cannot open metadata database: " + st.ToString());
+  m->db_.reset(db);
+  AMLFS_RETURN_IF_ERROR(m->Init());
+  return m;
+}
+
+Mds::~Mds() {
+  {
+    std::lock_guard lk(worker_mu_);
+    stopping_ = true;
+  }
+  worker_cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+Status Mds::Init() {
+  Txn txn(db_.get(), Timespec::Now());
+  AMLFS_ASSIGN_OR_RETURN(auto uuid, txn.Get(SuperKey(kSuperFsUuid)));
+  if (!uuid) {
+    // First start: the root directory and the counters.
+    std::random_device rd;
+    std::ostringstream os;
+    os << std::hex << rd() << rd() << rd() << rd();
+    fs_uuid_ = os.str();
+    txn.Put(SuperKey(kSuperFsUuid), fs_uuid_);
+    InodeRec root;
+    root.attr.ino = kRootInode;
+    root.attr.mode = 0040755;
+    root.attr.nlink = 2;
+    root.attr.atime = root.attr.mtime = root.attr.ctime = txn.now();
+    root.attr.blksize = 4096;
+    root.parent = kRootInode;
+    txn.PutInode(root);
+    txn.SetCounter(kSuperNextIno, kRootInode.value() + 1);
+    txn.SetCounter(kSuperUsedInodes, 1);
+    txn.SetCounter(kSuperNextQueue, 1);
+    AMLFS_RETURN_IF_ERROR(Commit(txn));
+    AMLFS_LOG(kInfo) << "created a new file system " << fs_uuid_;
+  } else {
+    fs_uuid_ = *uuid;
+  }
+  // The OST table, marked down until each OST heartbeats.
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  for (it->Seek("T"); it->Valid() && it->key().starts_with("T"); it->Next()) {
+    std::string k = it->key().ToString();
+    if (k.size() != 5) continue;
+    uint32_t index = (uint8_t(k[1]) << 24) | (uint8_t(k[2]) << 16) | (uint8_t(k[3]) << 8) | uint8_t(k[4]);
+    OstRec rec;
+    if (!Decode(it->value().ToString(), &rec).ok()) continue;
+    OstState s;
+    s.info.index = OstIndex(index);
+    s.info.address = rec.address;
+    s.uuid = rec.uuid;
+    osts_[index] = s;
+  }
+  for (it->Seek("O"); it->Valid() && it->key().starts_with("O"); it->Next())
+    startup_orphans_.push_back(ReadBe64(it->key().ToString().substr(1)));
+  if (pool_) pool_->Update(OstsLocked());
+  return Status::Ok();
+}
+
+Status Mds::Commit(Txn& txn) {
+  leveldb::WriteBatch batch;
+  txn.FillBatch(&batch);
+  leveldb::WriteOptions wo;
+  wo.sync = config_.sync_writes;
+  leveldb::Status st = db_->Write(wo, &batch);
+  if (!st.ok()) return Error(Code::kIo, "metadata write: " + st.ToString());
+  return Status::Ok();
+}
+
+Result<InodeRec> Mds::ReadInode(InodeId ino) {
+  Txn txn(db_.get(), Timespec{});
+  return txn.Inode(ino);
+}
+
+LayoutTemplate Mds::EffectiveTemplate(const InodeRec& dir) {
+  LayoutTemplate t;
+  if (dir.has_template) t = dir.tmpl;
+  if (t.stripe_count == 0) t.stripe_count = config_.default_stripe_count;
+  if (t.stripe_size == 0) t.stripe_size = config_.default_stripe_size;
+  return t;
+}
+
+std::vector<OstInfo> Mds::OstsLocked() {
+  std::vector<OstInfo> out;
+  auto now = std::chrono::steady_clock::now();
+  for (auto& [i, s] : osts_) {
+    OstInfo info = s.info;
+    info.up = s.last_seen.time_since_epoch().count() != 0 && now - s.last_seen < config_.ost_timeout;
+    out.push_back(info);
+  }
+  return out;
+}
+
+Result<Layout> Mds::NewLayout(const InodeRec& parent) {
+  LayoutTemplate t = EffectiveTemplate(parent);
+  std::lock_guard lk(state_mu_);
+  std::vector<OstInfo> all = OstsLocked();
+  if (all.empty()) return Error(Code::kNoSpace, "no OSTs registered");
+  std::vector<OstInfo> up;
+  for (auto& o : all)
+    if (o.up) up.push_back(o);
+  const std::vector<OstInfo>& cand = up.empty() ? all : up;
+  size_t n = cand.size();
+  size_t count = t.stripe_count < 0 ? n : std::min<size_t>(static_cast<size_t>(t.stripe_count), n);
+  if (count == 0) count = 1;
+  size_t start = rr_next_++ % n;
+  if (t.stripe_offset >= 0) {
+    for (size_t i = 0; i < n; ++i)
+      if (cand[i].index.value() == static_cast<uint32_t>(t.stripe_offset)) start = i;
+  }
+  LayoutComponent c;
+  c.stripe_size = t.stripe_size;
+  for (size_t i = 0; i < count; ++i) c.osts.push_back(cand[(start + i) % n].index);
+  Layout l;
+  l.comps.push_back(c);
+  return l;
+}
+
+bool Mds::IsOpen(InodeId ino) {
+  std::lock_guard lk(state_mu_);
+  auto it = open_counts_.find(ino.value());
+  return it != open_counts_.end() && it->second > 0;
+}
+
+void Mds::DestroyInode(Txn& txn, const InodeRec& rec) {
+  uint64_t ino = rec.attr.ino.value();
+  txn.Delete(InodeKey(ino));
+  txn.Delete(OrphanKey(ino));
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  std::string px = XattrPrefix(ino);
+  for (it->Seek(px); it->Valid() && it->key().starts_with(px); it->Next())
+    txn.Delete(it->key().ToString());
+  uint64_t used = txn.Counter(kSuperUsedInodes);
+  txn.SetCounter(kSuperUsedInodes, used > 0 ? used - 1 : 0);
+  if (rec.is_reg() && !rec.layout.empty()) {
+    QueueRec q;
+    q.ino = rec.attr.ino;
+    q.layout = rec.layout;
+    for (const auto& c : rec.layout.comps)
+      for (auto o : c.osts)
+        if (std::find(q.pending.begin(), q.pending.end(), o) == q.pending.end()) q.pending.push_back(o);
+    uint64_t seq = txn.Counter(kSuperNextQueue);
+    txn.SetCounter(kSuperNextQueue, seq + 1);
+    txn.Put(QueueKey(seq), Encode(q));
+  }
+}
+
+size_t Mds::DrainDestroyQueue() {
+  std::vector<std::pair<std::string, QueueRec>> entries;
+  {
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+    for (it->Seek("Q"); it->Valid() && it->key().starts_with("Q") && entries.size() < 256; it->Next()) {
+      QueueRec q;
+      if (Decode(it->value().ToString(), &q).ok()) entries.emplace_back(it->key().ToString(), q);
+    }
+  }
+  if (entries.empty() || !io_) return entries.size();
+  std::map<uint32_t, bool> up;
+  {
+    std::lock_guard lk(state_mu_);
+    for (auto& o : OstsLocked()) up[o.index.value()] = o.up;
+  }
+  size_t left = 0;
+  for (auto& [key, q] : entries) {
+    std::vector<OstIndex> still;
+    for (OstIndex ost : q.pending) {
+      if (!up[ost.value()]) {
+        still.push_back(ost);
+        continue;
+      }
+      std::vector<ObjectId> objs;
+      for (uint32_t c = 0; c < q.layout.comps.size(); ++c)
+        for (uint32_t s = 0; s < q.layout.comps[c].osts.size(); ++s)
+          if (q.layout.comps[c].osts[s] == ost) objs.push_back(ObjectId{q.ino.value(), c, s});
+      Status st = io_->DestroyOn(ost, objs);
+      if (!st.ok()) {
+        AMLFS_LOG(kDebug) << "destroy of inode " << q.ino.value() << " objects: " << st.ToString();
+        still.push_back(ost);
+      }
+    }
+    if (still == q.pending) {
+      ++left;
+      continue;
+    }
+    std::lock_guard lk(mutate_mu_);
+    Txn txn(db_.get(), Timespec::Now());
+    if (still.empty()) {
+      txn.Delete(key);
+    } else {
+      q.pending = still;
+      txn.Put(key, Encode(q));
+      ++left;
+    }
+    Status st = Commit(txn);
+    if (!st.ok()) AMLFS_LOG(kError) << "destroy queue: " << st.ToString();
+  }
+  return left;
+}
+
+void Mds::ReapStartupOrphans() {
+  if (startup_orphans_.empty()) return;
+  if (std::chrono::steady_clock::now() - started_ < config_.orphan_grace) return;
+  std::lock_guard lk(mutate_mu_);
+  Txn txn(db_.get(), Timespec::Now());
+  for (uint64_t ino : startup_orphans_) {
+    if (IsOpen(InodeId(ino))) continue;
+    auto rec = txn.Inode(InodeId(ino));
+    if (rec.ok() && rec->attr.nlink == 0) DestroyInode(txn, *rec);
+    else txn.Delete(OrphanKey(ino));
+  }
+  startup_orphans_.clear();
+  Status st = Commit(txn);
+  if (!st.ok()) AMLFS_LOG(kError) << "orphan cleanup: " << st.ToString();
+}
+
+void Mds::StartBackground() {
+  worker_ = std::thread([this] {
+    std::unique_lock lk(worker_mu_);
+    while (!stopping_) {
+      lk.unlock();
+      try {
+        ReapStartupOrphans();
+        DrainDestroyQueue();
+      } catch (const std::exception& e) {
+        AMLFS_LOG(kError) << "background worker: " << e.what();
+      }
+      lk.lock();
+      worker_cv_.wait_for(lk, std::chrono::seconds(1), [this] { return stopping_; });
+    }
+  });
+}
+
+// ---------------------------------------------------------------- OSTs
+
+Result<OstRegisterRsp> Mds::OstRegister(const OstRegisterReq& r) {
+  std::lock_guard mlk(mutate_mu_);
+  bool persist = false;
+  {
+    std::lock_guard lk(state_mu_);
+    auto it = osts_.find(r.index.value());
+    if (it != osts_.end() && !it->second.uuid.empty() && it->second.uuid != r.ost_uuid)
+      return Error(Code::kExists, "OST index " + std::to_string(r.index.value()) +
+                                      " belongs to another data directory");
+    OstState& s = osts_[r.index.value()];
+    persist = s.info.address != r.address || s.uuid != r.ost_uuid;
+    bool was_up = s.last_seen.time_since_epoch().count() != 0 &&
+                  std::chrono::steady_clock::now() - s.last_seen < config_.ost_timeout;
+    s.info.index = r.index;
+    s.info.address = r.address;
+    s.info.capacity_bytes = r.capacity_bytes;
+    s.info.free_bytes = r.free_bytes;
+    s.info.avail_bytes = r.avail_bytes;
+    s.uuid = r.ost_uuid;
+    s.last_seen = std::chrono::steady_clock::now();
+    if (!was_up) AMLFS_LOG(kInfo) << "OST" << r.index.value() << " up at " << r.address;
+    if (pool_) pool_->Update(OstsLocked());
+  }
+  if (persist) {
+    Txn txn(db_.get(), Timespec::Now());
+    OstRec rec{r.address, r.ost_uuid};
+    txn.Put(OstKey(r.index.value()), Encode(rec));
+    AMLFS_RETURN_IF_ERROR(Commit(txn));
+  }
+  OstRegisterRsp rsp;
+  rsp.fs_uuid = fs_uuid_;
+  return rsp;
+}
+
+Result<OstMapRsp> Mds::OstMap(const OstMapReq&) {
+  std::lock_guard lk(state_mu_);
+  OstMapRsp rsp;
+  rsp.osts = OstsLocked();
+  return rsp;
+}
+
+Result<FsInfoRsp> Mds::FsInfo(const FsInfoReq&) {
+  FsInfoRsp rsp;
+  rsp.fs_name = config_.fs_name;
+  rsp.fs_uuid = fs_uuid_;
+  rsp.root = kRootInode;
+  std::lock_guard lk(state_mu_);
+  rsp.osts = OstsLocked();
+  return rsp;
+}
+
+Result<StatFsRsp> Mds::StatFs(const StatFsReq&) {
+  StatFsRsp rsp;
+  {
+    std::lock_guard lk(state_mu_);
+    for (const auto& o : OstsLocked()) {
+      ++rsp.osts_total;
+      if (!o.up) continue;
+      ++rsp.osts_up;
+      rsp.total_bytes += o.capacity_bytes;
+      rsp.free_bytes += o.free_bytes;
+      rsp.avail_bytes += o.avail_bytes;
+    }
+  }
+  Txn txn(db_.get(), Timespec{});
+  uint64_t used = txn.Counter(kSuperUsedInodes);
+  rsp.total_inodes = 1ull << 32;
+  rsp.free_inodes = rsp.total_inodes - std::min(used, rsp.total_inodes);
+  return rsp;
+}
+
+}  // namespace amlfs::mds

@@ -1,0 +1,142 @@
+// Mds: the namespace and the OST table, one method per operation.
+//
+// Reads go straight to LevelDB. Every mutation runs under one mutex and is
+// turned into ONE deterministic leveldb::WriteBatch (Txn) that also records
+// the encoded reply under (client, seq), so a retried request gets the
+// recorded reply instead of running twice. Replication will replace "apply
+// the batch" with "commit it through the log, then apply".
+//
+// Thread-safe. Truncate and object destruction reach the OSTs through the
+// StripedIo given at Open (may be null in tests: then objects are left).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "common/protocol.h"
+#include "common/status.h"
+#include "server/mds/records.h"
+
+namespace leveldb { class DB; }
+
+namespace amlfs {
+class StripedIo;
+class OstPool;
+}
+
+namespace amlfs::mds {
+
+class Txn;
+
+struct MdsConfig {
+  std::string fs_name = "amlfs";
+  int32_t default_stripe_count = 1;
+  uint64_t default_stripe_size = 1 << 20;
+  std::chrono::milliseconds ost_timeout{6000};
+  bool sync_writes = false;
+  std::chrono::seconds orphan_grace{60};
+};
+
+class Mds {
+ public:
+  // Opens (or creates) the namespace in `dir`. `io` and `pool` may be null.
+  static Result<std::unique_ptr<Mds>> Open(const std::string& dir, MdsConfig config,
+                                           StripedIo* io, OstPool* pool);
+  ~Mds();
+
+  // Starts the background destroy-queue worker.
+  void StartBackground();
+
+
+  // Read-only operations.
+  Result<FsInfoRsp> FsInfo(const FsInfoReq& r);
+  Result<EntryRsp> Lookup(const LookupReq& r);
+  Result<AttrRsp> GetAttr(const GetAttrReq& r);
+  Result<ReadlinkRsp> Readlink(const ReadlinkReq& r);
+  Result<ReadDirRsp> ReadDir(const ReadDirReq& r);
+  Result<StatFsRsp> StatFs(const StatFsReq& r);
+  Result<XattrValueRsp> GetXattr(const GetXattrReq& r);
+  Result<XattrListRsp> ListXattr(const ListXattrReq& r);
+  Result<EmptyRsp> Access(const AccessReq& r);
+  Result<OstMapRsp> OstMap(const OstMapReq& r);
+
+  // Mutations: each is one WriteBatch (see Run()).
+  Result<AttrRsp> SetAttr(const SetAttrReq& r);
+  Result<EntryRsp> Mknod(const MknodReq& r);
+  Result<EntryRsp> Mkdir(const MkdirReq& r);
+  Result<EntryRsp> Symlink(const SymlinkReq& r);
+  Result<EntryRsp> Link(const LinkReq& r);
+  Result<EmptyRsp> Unlink(const UnlinkReq& r);
+  Result<EmptyRsp> Rmdir(const RmdirReq& r);
+  Result<EmptyRsp> Rename(const RenameReq& r);
+  Result<OpenRsp> OpenFile(const OpenReq& r);
+  Result<OpenRsp> Create(const CreateReq& r);
+  Result<EmptyRsp> Release(const ReleaseReq& r);
+  Result<EmptyRsp> SetXattr(const SetXattrReq& r);
+  Result<EmptyRsp> RemoveXattr(const RemoveXattrReq& r);
+  Result<AttrRsp> UpdateSize(const UpdateSizeReq& r);
+  Result<OstRegisterRsp> OstRegister(const OstRegisterReq& r);
+
+  // One pass over the destroy queue (the background worker calls it every
+  // second). Returns the number of queue entries still pending.
+  size_t DrainDestroyQueue();
+  // Destroys orphans left by an earlier run whose grace period is over.
+  void ReapStartupOrphans();
+
+  // Internals shared by the ops/*.cc files.
+  leveldb::DB* db() { return db_.get(); }
+  const MdsConfig& config() const { return config_; }
+  Result<InodeRec> ReadInode(InodeId ino);
+  Status Commit(Txn& txn);
+  Result<Layout> NewLayout(const InodeRec& parent);
+  LayoutTemplate EffectiveTemplate(const InodeRec& dir);
+  bool IsOpen(InodeId ino);
+  // Queues the destruction of an inode with no links and no opens.
+  void DestroyInode(Txn& txn, const InodeRec& rec);
+
+ private:
+  Mds() = default;
+  Status Init();
+  // Serialises a mutation, replays a recorded reply for (client, seq), and
+  // commits the batch `fn` builds together with the reply record.
+  template <typename Rsp, typename Fn>
+  Result<Rsp> Run(const Caller& caller, Fn&& fn);
+  Result<OpenRsp> OpenLocked(Txn& txn, const Caller& caller, InodeRec rec, uint32_t flags);
+
+  struct OstState {
+    OstInfo info;
+    std::string uuid;
+    std::chrono::steady_clock::time_point last_seen{};
+  };
+  std::vector<OstInfo> OstsLocked();
+
+  MdsConfig config_;
+  std::unique_ptr<leveldb::DB> db_;
+  StripedIo* io_ = nullptr;
+  OstPool* pool_ = nullptr;
+  std::string fs_uuid_;
+
+  std::mutex mutate_mu_;  // serialises mutations
+  std::mutex state_mu_;   // guards the members below
+  std::map<uint64_t, uint32_t> open_counts_;  // ino -> open handles
+  std::map<uint64_t, uint64_t> handles_;      // handle -> ino
+  uint64_t next_handle_ = 1;
+  uint32_t rr_next_ = 0;
+  std::map<uint32_t, OstState> osts_;
+  std::vector<uint64_t> startup_orphans_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+
+  std::thread worker_;
+  std::mutex worker_mu_;
+  std::condition_variable worker_cv_;
+  bool stopping_ = false;
+};
+
+}  // namespace amlfs::mds

@@ -1,0 +1,84 @@
+// open, create, release: the open handles that keep unlinked files alive.
+#include <fcntl.h>
+
+#include "common/client/striped_io.h"
+#include "server/mds/keys.h"
+#include "server/mds/ops/common.h"
+
+namespace amlfs::mds {
+
+Result<OpenRsp> Mds::OpenLocked(Txn& txn, const Caller& c, InodeRec rec, uint32_t flags) {
+  const uint32_t acc = flags & O_ACCMODE;
+  if (rec.is_dir() && (acc != O_RDONLY || (flags & O_TRUNC)))
+    return Error(Code::kIsDir, "is a directory");
+  uint32_t mask = 0;
+  if (acc == O_RDONLY || acc == O_RDWR) mask |= kMayRead;
+  if (acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC)) mask |= kMayWrite;
+  AMLFS_RETURN_IF_ERROR(CheckAccess(c, rec, mask));
+  if ((flags & O_TRUNC) && rec.is_reg() && rec.attr.size > 0) {
+    if (io_ && !rec.layout.empty()) AMLFS_RETURN_IF_ERROR(io_->Truncate(rec.attr.ino, rec.layout, 0));
+    rec.attr.size = 0;
+    rec.attr.mtime = rec.attr.ctime = txn.now();
+    txn.PutInode(rec);
+  }
+  OpenRsp rsp;
+  rsp.attr = rec.attr;
+  rsp.layout = rec.layout;
+  std::lock_guard lk(state_mu_);
+  rsp.handle = next_handle_++;
+  handles_[rsp.handle] = rec.attr.ino.value();
+  ++open_counts_[rec.attr.ino.value()];
+  return rsp;
+}
+
+Result<OpenRsp> Mds::OpenFile(const OpenReq& r) {
+  return Run<OpenRsp>(r.caller, [&](Txn& txn) -> Result<OpenRsp> {
+    AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
+    return OpenLocked(txn, r.caller, rec, r.flags);
+  });
+}
+
+Result<OpenRsp> Mds::Create(const CreateReq& r) {
+  return Run<OpenRsp>(r.caller, [&](Txn& txn) -> Result<OpenRsp> {
+    AMLFS_RETURN_IF_ERROR(ValidateName(r.name));
+    AMLFS_ASSIGN_OR_RETURN(auto existing, txn.Dentry(r.parent, r.name));
+    if (existing) {
+      if (r.flags & O_EXCL) return Error(Code::kExists, "'" + r.name + "' exists");
+      AMLFS_ASSIGN_OR_RETURN(InodeRec dir, UsableDir(txn, r.caller, r.parent, kMayExec));
+      (void)dir;
+      AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(existing->ino));
+      return OpenLocked(txn, r.caller, rec, r.flags & ~O_CREAT);
+    }
+    AMLFS_ASSIGN_OR_RETURN(InodeRec child, NewChild(*this, txn, r.caller, r.parent, r.name,
+                                                    kIfReg | (r.mode & 07777), 0));
+    txn.PutInode(child);
+    OpenRsp rsp;
+    rsp.attr = child.attr;
+    rsp.layout = child.layout;
+    std::lock_guard lk(state_mu_);
+    rsp.handle = next_handle_++;
+    handles_[rsp.handle] = child.attr.ino.value();
+    ++open_counts_[child.attr.ino.value()];
+    return rsp;
+  });
+}
+
+Result<EmptyRsp> Mds::Release(const ReleaseReq& r) {
+  return Run<EmptyRsp>(r.caller, [&](Txn& txn) -> Result<EmptyRsp> {
+    {
+      std::lock_guard lk(state_mu_);
+      auto h = handles_.find(r.handle);
+      if (h == handles_.end()) return EmptyRsp{};  // from before a restart
+      uint64_t ino = h->second;
+      handles_.erase(h);
+      auto c = open_counts_.find(ino);
+      if (c != open_counts_.end() && --c->second == 0) open_counts_.erase(c);
+      if (open_counts_.count(ino)) return EmptyRsp{};
+    }
+    auto rec = txn.Inode(r.ino);
+    if (rec.ok() && rec->attr.nlink == 0 && !rec->is_dir()) DestroyInode(txn, *rec);
+    return EmptyRsp{};
+  });
+}
+
+}  // namespace amlfs::mds

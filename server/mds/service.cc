@@ -1,0 +1,53 @@
+#include "server/mds/service.h"
+
+#include "common/log.h"
+
+namespace amlfs::mds {
+namespace {
+
+template <typename Req, typename Rsp>
+void Serve(RpcCall& call, Mds* mds, Result<Rsp> (Mds::*method)(const Req&)) {
+  Req req;
+  Status st = call.DecodeRequest(&req);
+  if (!st.ok()) return call.Reply(st, {});
+  call.ReplyWith((mds->*method)(req));
+}
+
+}  // namespace
+
+void MdsService::Handle(std::shared_ptr<RpcCall> call) {
+  RpcCall& c = *call;
+  Mds* m = mds_;
+  switch (c.op()) {
+    case Opcode::kFsInfo: return Serve(c, m, &Mds::FsInfo);
+    case Opcode::kLookup: return Serve(c, m, &Mds::Lookup);
+    case Opcode::kGetAttr: return Serve(c, m, &Mds::GetAttr);
+    case Opcode::kSetAttr: return Serve(c, m, &Mds::SetAttr);
+    case Opcode::kMknod: return Serve(c, m, &Mds::Mknod);
+    case Opcode::kMkdir: return Serve(c, m, &Mds::Mkdir);
+    case Opcode::kUnlink: return Serve(c, m, &Mds::Unlink);
+    case Opcode::kRmdir: return Serve(c, m, &Mds::Rmdir);
+    case Opcode::kRename: return Serve(c, m, &Mds::Rename);
+    case Opcode::kLink: return Serve(c, m, &Mds::Link);
+    case Opcode::kSymlink: return Serve(c, m, &Mds::Symlink);
+    case Opcode::kReadlink: return Serve(c, m, &Mds::Readlink);
+    case Opcode::kOpen: return Serve(c, m, &Mds::OpenFile);
+    case Opcode::kCreate: return Serve(c, m, &Mds::Create);
+    case Opcode::kRelease: return Serve(c, m, &Mds::Release);
+    case Opcode::kReadDir: return Serve(c, m, &Mds::ReadDir);
+    case Opcode::kStatFs: return Serve(c, m, &Mds::StatFs);
+    case Opcode::kSetXattr: return Serve(c, m, &Mds::SetXattr);
+    case Opcode::kGetXattr: return Serve(c, m, &Mds::GetXattr);
+    case Opcode::kListXattr: return Serve(c, m, &Mds::ListXattr);
+    case Opcode::kRemoveXattr: return Serve(c, m, &Mds::RemoveXattr);
+    case Opcode::kAccess: return Serve(c, m, &Mds::Access);
+    case Opcode::kUpdateSize: return Serve(c, m, &Mds::UpdateSize);
+    case Opcode::kOstRegister: return Serve(c, m, &Mds::OstRegister);
+    case Opcode::kOstMap: return Serve(c, m, &Mds::OstMap);
+    default:
+      AMLFS_LOG(kWarn) << "unknown opcode " << static_cast<int>(c.op()) << " from " << c.peer();
+      c.Reply(Error(Code::kNotSupported, "opcode not served by the MDS"), {});
+  }
+}
+
+}  // namespace amlfs::mds

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Failure and bad-input behaviour: unreachable MDS, bad config files, a bad
+# stripe size, object removal after unlink (also with an OST down), and
+# names over 255 bytes.
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+[[ $EUID -eq 0 ]] || skip "mount tests run as root"
+ROOT=$(mktemp -d "${TMPDIR:-/tmp}/amlfs-$TEST_NAME.XXXXXX")
+chmod 755 "$ROOT"
+# A mount point of our own; unmounted in cleanup should a bad client mount it.
+M="$ROOT/m"
+mkdir -p "$M"
+EXTRA_MOUNTS+=("$M")
+
+one_line() {  # one_line TEXT WHAT: TEXT is exactly one non-empty line
+  [[ -n "$1" && "$(wc -l <<<"$1")" -eq 1 ]] || fail "$2: expected one line on stderr, got:"$'\n'"$1"
+}
+
+check "amlfs-fuse with an unreachable MDS fails within 10 s, non-zero, one line on stderr"
+port=$(free_port)
+t0=$(date +%s.%N)
+rc=0
+err=$(timeout 30 "$AMLFS_BIN/amlfs-fuse" --mds "127.0.0.1:$port" "$M" 2>&1 >/dev/null) || rc=$?
+elapsed=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+log "exit $rc after ${elapsed}s: $err"
+((rc != 0)) || fail "amlfs-fuse exited 0 with an unreachable MDS"
+((rc != 124)) || fail "amlfs-fuse still running after 30 s with an unreachable MDS"
+awk -v e="$elapsed" 'BEGIN { exit !(e < 10) }' || fail "amlfs-fuse took ${elapsed}s to fail"
+one_line "$err" "unreachable MDS"
+is_mounted "$M" && fail "$M is mounted after the failure"
+
+check "the same in the foreground (-f)"
+rc=0
+err=$(timeout 30 "$AMLFS_BIN/amlfs-fuse" -f --mds "127.0.0.1:$port" "$M" 2>&1 >/dev/null) || rc=$?
+((rc != 0 && rc != 124)) || fail "amlfs-fuse -f exited $rc with an unreachable MDS"
+one_line "$err" "unreachable MDS (-f)"
+
+check "a client config file with an unknown key: non-zero exit naming the file and the key"
+conf="$ROOT/bad-key.conf"
+printf 'mds = 127.0.0.1:%s\nno_such_key = 1\n' "$port" >"$conf"
+rc=0
+err=$(timeout 30 "$AMLFS_BIN/amlfs-fuse" --config "$conf" "$M" 2>&1 >/dev/null) || rc=$?
+log "exit $rc: $err"
+((rc != 0 && rc != 124)) || fail "amlfs-fuse accepted an unknown config key (exit $rc)"
+[[ "$err" == *"$conf"* ]] || fail "the error does not name $conf: $err"
+[[ "$err" == *no_such_key* ]] || fail "the error does not name the key: $err"
+one_line "$err" "unknown key"
+
+check "a client config file with a bad value: non-zero exit naming the file and the key"
+conf="$ROOT/bad-value.conf"
+printf 'mds = 127.0.0.1:%s\nio_timeout = soon\n' "$port" >"$conf"
+rc=0
+err=$(timeout 30 "$AMLFS_BIN/amlfs-fuse" --config "$conf" "$M" 2>&1 >/dev/null) || rc=$?
+log "exit $rc: $err"
+((rc != 0 && rc != 124)) || fail "amlfs-fuse accepted io_timeout = soon (exit $rc)"
+[[ "$err" == *"$conf"* ]] || fail "the error does not name $conf: $err"
+[[ "$err" == *io_timeout* ]] || fail "the error does not name the key: $err"
+
+check "amlfs-mds and amlfs-ost configs with an unknown key are refused the same way"
+printf 'bogus_mds_key = 3\n' >"$ROOT/mds.conf"
+expect_fail_with bogus_mds_key timeout 20 "$AMLFS_BIN/amlfs-mds" --config "$ROOT/mds.conf" \
+  --data "$ROOT/mds-bad" --listen 127.0.0.1:0
+printf 'bogus_ost_key = 3\n' >"$ROOT/ost.conf"
+expect_fail_with bogus_ost_key timeout 20 "$AMLFS_BIN/amlfs-ost" --config "$ROOT/ost.conf" \
+  --data "$ROOT/ost-bad" --listen 127.0.0.1:0 --mds "127.0.0.1:$port" --index 0
+
+check "amlfs-mds --default-stripe-size 100000 (not a multiple of 64 KiB) refuses to start"
+rc=0
+err=$(timeout 20 "$AMLFS_BIN/amlfs-mds" --data "$ROOT/mds-bad" --listen 127.0.0.1:0 \
+  --default-stripe-size 100000 2>&1 >/dev/null) || rc=$?
+log "exit $rc: $err"
+((rc != 0 && rc != 124)) || fail "amlfs-mds started with stripe size 100000 (exit $rc)"
+one_line "$err" "bad stripe size"
+[[ "$err" == *stripe* ]] || fail "the error does not mention the stripe size: $err"
+
+check "bad command-line values: --listen without a port, --index not a number"
+expect_fail_with listen timeout 20 "$AMLFS_BIN/amlfs-mds" --data "$ROOT/mds-bad" --listen nohost
+expect_fail_with index timeout 20 "$AMLFS_BIN/amlfs-ost" --data "$ROOT/ost-bad" \
+  --listen 127.0.0.1:0 --mds "127.0.0.1:$port" --index x
+
+check "--help and --version of every binary exit 0"
+for b in amlfs-mds amlfs-ost amlfs-fuse; do
+  timeout 10 "$AMLFS_BIN/$b" --help >/dev/null || fail "$b --help failed"
+  v=$(timeout 10 "$AMLFS_BIN/$b" --version) || fail "$b --version failed"
+  log "$v"
+done
+unmount_extra "$M"
+rm -rf "$ROOT"
+
+# --- with a cluster ----------------------------------------------------------
+start_cluster --osts 4
+
+check "a name of 256 bytes: File name too long; 255 bytes work"
+long=$(printf 'n%.0s' $(seq 1 256))
+expect_fail_with "File name too long" touch "$MNT/$long"
+expect_fail_with "File name too long" mkdir "$MNT/$long"
+touch "$MNT/${long:1}" || fail "a 255-byte name was refused"
+rm "$MNT/${long:1}"
+
+mkdir "$MNT/s"
+setfattr -n user.amlfs.layout -v "stripe_count=4 stripe_size=1M" "$MNT/s"
+new_objects() {  # new_objects BEFORE_LIST: object files not in BEFORE_LIST
+  comm -13 "$1" <(list_objects)
+}
+all_gone() {  # all_gone LIST: none of the files in LIST exists
+  local f
+  while read -r f; do [[ -e "$f" ]] && return 1; done <"$1"
+  return 0
+}
+
+check "a deleted file's objects are removed from the OSTs within a few seconds"
+list_objects >"$ROOT/objs.0"
+head -c $((6 << 20)) /dev/urandom | dd of="$MNT/s/victim" bs=1M conv=fsync status=none
+new_objects "$ROOT/objs.0" >"$ROOT/objs.victim"
+log "the file has $(grep -vc '\.sum$' "$ROOT/objs.victim") object files"
+(($(grep -vc '\.sum$' "$ROOT/objs.victim") >= 4)) || fail "expected objects on 4 OSTs: $(cat "$ROOT/objs.victim")"
+rm "$MNT/s/victim"
+retry 5 all_gone "$ROOT/objs.victim" || fail "objects still there 5 s after unlink: $(cat "$ROOT/objs.victim")"
+
+check "an open-unlinked file keeps its objects until the last close"
+list_objects >"$ROOT/objs.1"
+head -c $((3 << 20)) /dev/urandom >"$ROOT/held"
+cp "$ROOT/held" "$MNT/s/held"
+sync "$MNT/s/held"
+new_objects "$ROOT/objs.1" >"$ROOT/objs.held"
+exec {fd}<"$MNT/s/held"
+rm "$MNT/s/held"
+sleep 2
+cmp <(cat <&"$fd") "$ROOT/held" || fail "reading an open-unlinked file failed"
+exec {fd}<&-
+retry 5 all_gone "$ROOT/objs.held" || fail "objects of the closed unlinked file still there after 5 s"
+
+check "objects of a file unlinked while an OST is down are removed once it returns"
+list_objects >"$ROOT/objs.2"
+head -c $((6 << 20)) /dev/urandom | dd of="$MNT/s/victim2" bs=1M conv=fsync status=none
+new_objects "$ROOT/objs.2" >"$ROOT/objs.victim2"
+grep -q "/ost1/" "$ROOT/objs.victim2" || fail "victim2 has no object on ost1"
+kill -TERM "$(pid_of ost1)"
+retry 10 bash -c "! kill -0 $(pid_of ost1) 2>/dev/null" || fail "ost1 did not stop"
+rm "$MNT/s/victim2" || fail "unlink with an OST down failed"
+grep -v "/ost1/" "$ROOT/objs.victim2" >"$ROOT/objs.victim2.up" || true
+retry 5 all_gone "$ROOT/objs.victim2.up" || fail "objects on the running OSTs still there after 5 s"
+grep "/ost1/" "$ROOT/objs.victim2" >"$ROOT/objs.victim2.down"
+all_gone "$ROOT/objs.victim2.down" && log "(ost1's objects were already gone?)"
+cluster up >/dev/null || fail "restarting ost1 failed"
+retry 12 all_gone "$ROOT/objs.victim2.down" ||
+  fail "ost1's objects still there 12 s after it returned: $(cat "$ROOT/objs.victim2.down")"
