@@ -64,8 +64,8 @@ F="$MNT/striped/demo.bin"
 rm -f "$F"
 dd if=/dev/urandom of="$F" bs=1M count=64 conv=fsync status=none
 ls -l "$F"
-echo "\$ getfattr -n user.amlfs.layout $F"
-getfattr -n user.amlfs.layout "$F"
+echo "\$ getfattr --absolute-names -n user.amlfs.layout $F"
+getfattr --absolute-names -n user.amlfs.layout "$F"
 
 say "Where its stripes went (object files on each OST)"
 ino=$(stat -c %i "$F")

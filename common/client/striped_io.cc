@@ -74,9 +74,13 @@ std::string ObjName(const ObjectId& o) {
   return std::to_string(o.ino) + "." + std::to_string(o.comp) + "." + std::to_string(o.stripe);
 }
 
+// Names the OST in the error. An OST that cannot be reached is an I/O error
+// for the application (EIO), as on a local disk that stopped answering.
 Status Prefixed(OstIndex ost, const Status& st) {
   if (st.ok()) return st;
-  return Status(st.code(), "OST" + std::to_string(ost.value()) + ": " + st.message());
+  Code code = st.code();
+  if (code == Code::kUnavailable || code == Code::kTimeout) code = Code::kIo;
+  return Status(code, "OST" + std::to_string(ost.value()) + ": " + st.message());
 }
 
 // All objects of a layout, grouped by OST.

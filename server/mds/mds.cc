@@ -3,6 +3,7 @@
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
 
+#include <future>
 #include <random>
 #include <sstream>
 
@@ -177,7 +178,8 @@ size_t Mds::DrainDestroyQueue() {
   std::vector<std::pair<std::string, QueueRec>> entries;
   {
     std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
-    for (it->Seek("Q"); it->Valid() && it->key().starts_with("Q") && entries.size() < 256; it->Next()) {
+    for (it->Seek("Q"); it->Valid() && it->key().starts_with("Q") && entries.size() < 1024;
+         it->Next()) {
       QueueRec q;
       if (Decode(it->value().ToString(), &q).ok()) entries.emplace_back(it->key().ToString(), q);
     }
@@ -188,37 +190,45 @@ size_t Mds::DrainDestroyQueue() {
     std::lock_guard lk(state_mu_);
     for (auto& o : OstsLocked()) up[o.index.value()] = o.up;
   }
-  size_t left = 0;
-  for (auto& [key, q] : entries) {
-    std::vector<OstIndex> still;
+  // One request per OST for every pending entry, all OSTs in parallel, so an
+  // OST that hangs does not hold back the others.
+  std::map<uint32_t, std::vector<ObjectId>> per_ost;
+  for (auto& [key, q] : entries)
     for (OstIndex ost : q.pending) {
-      if (!up[ost.value()]) {
-        still.push_back(ost);
-        continue;
-      }
-      std::vector<ObjectId> objs;
+      if (!up[ost.value()]) continue;
       for (uint32_t c = 0; c < q.layout.comps.size(); ++c)
         for (uint32_t s = 0; s < q.layout.comps[c].osts.size(); ++s)
-          if (q.layout.comps[c].osts[s] == ost) objs.push_back(ObjectId{q.ino.value(), c, s});
-      Status st = io_->DestroyOn(ost, objs);
-      if (!st.ok()) {
-        AMLFS_LOG(kDebug) << "destroy of inode " << q.ino.value() << " objects: " << st.ToString();
-        still.push_back(ost);
-      }
+          if (q.layout.comps[c].osts[s] == ost) per_ost[ost.value()].push_back(ObjectId{q.ino.value(), c, s});
     }
-    if (still == q.pending) {
-      ++left;
-      continue;
-    }
-    std::lock_guard lk(mutate_mu_);
-    Txn txn(db_.get(), Timespec::Now());
+  std::map<uint32_t, std::future<Status>> calls;
+  for (auto& [ost, objs] : per_ost)
+    calls[ost] = std::async(std::launch::async, [this, ost = ost, &objs] {
+      return io_->DestroyOn(OstIndex(ost), objs);
+    });
+  std::map<uint32_t, bool> done;
+  for (auto& [ost, f] : calls) {
+    Status st = f.get();
+    done[ost] = st.ok();
+    if (!st.ok()) AMLFS_LOG(kDebug) << "destroying objects on OST" << ost << ": " << st.ToString();
+  }
+  size_t left = 0;
+  std::lock_guard lk(mutate_mu_);
+  Txn txn(db_.get(), Timespec::Now());
+  for (auto& [key, q] : entries) {
+    std::vector<OstIndex> still;
+    for (OstIndex ost : q.pending)
+      if (!done[ost.value()]) still.push_back(ost);
     if (still.empty()) {
       txn.Delete(key);
     } else {
-      q.pending = still;
-      txn.Put(key, Encode(q));
       ++left;
+      if (still != q.pending) {
+        q.pending = still;
+        txn.Put(key, Encode(q));
+      }
     }
+  }
+  if (!txn.empty()) {
     Status st = Commit(txn);
     if (!st.ok()) AMLFS_LOG(kError) << "destroy queue: " << st.ToString();
   }

@@ -77,9 +77,11 @@ drop_caches() {
   echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
 }
 
-# sum of the apparent sizes of object files (checksum sidecars excluded) under DIR
+# sum of the apparent sizes of object files (checksum sidecars excluded) under
+# the OST data dir DIR (objects live in DIR/objects/XX/)
 object_bytes() {
-  find "$1" -type f ! -name '*.sum' -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
+  find "$1" -path '*/objects/*' -type f ! -name '*.sum' -printf '%s\n' 2>/dev/null |
+    awk '{ s += $1 } END { print s + 0 }'
 }
 
 # object files (sidecars included) under the OST data dirs of this cluster
@@ -158,7 +160,11 @@ cleanup() {
   local rc=$? c d p f
   trap - EXIT TERM INT
   set +e
-  [[ -n "${WATCHDOG_PID:-}" ]] && kill "$WATCHDOG_PID" 2>/dev/null
+  if [[ -n "${WATCHDOG_PID:-}" ]]; then
+    # Its `sleep` child holds our stdout open: ctest would wait for it.
+    pkill -TERM -P "$WATCHDOG_PID" 2>/dev/null
+    kill "$WATCHDOG_PID" 2>/dev/null
+  fi
   if ((rc == 77)); then
     [[ -n "$ROOT" && -d "$ROOT" ]] && bash "$CLUSTER" down --root "$ROOT" --purge >/dev/null
     exit 77

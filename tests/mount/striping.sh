@@ -11,14 +11,14 @@ check "setfattr user.amlfs.layout on a directory sets its default layout"
 mkdir "$MNT/s4"
 setfattr -n user.amlfs.layout -v "stripe_count=4 stripe_size=1M" "$MNT/s4" ||
   fail "setfattr of the layout failed"
-layout=$(getfattr --only-values -n user.amlfs.layout "$MNT/s4") || fail "getfattr of the dir failed"
+layout=$(getfattr --absolute-names --only-values -n user.amlfs.layout "$MNT/s4") || fail "getfattr of the dir failed"
 log "s4 layout: $layout"
 [[ "$layout" == *stripe_count=4* ]] || fail "directory layout reads back as '$layout'"
 
 check "a 64 MiB file in it has stripe_count=4, stripe_size=1048576 and 4 distinct OSTs"
 head -c $((64 << 20)) /dev/urandom >"$ROOT/big"
 dd if="$ROOT/big" of="$MNT/s4/big" bs=1M conv=fsync status=none || fail "writing the 64 MiB file failed"
-layout=$(getfattr --only-values -n user.amlfs.layout "$MNT/s4/big") || fail "getfattr of the file failed"
+layout=$(getfattr --absolute-names --only-values -n user.amlfs.layout "$MNT/s4/big") || fail "getfattr of the file failed"
 log "big layout: $layout"
 [[ "$layout" == *stripe_count=4* ]] || fail "file layout: '$layout'"
 [[ "$layout" == *stripe_size=1048576* ]] || fail "file layout: '$layout'"
@@ -63,7 +63,7 @@ assert_eq $(((4 << 30) + (2 << 20))) "$(stat -c %s "$MNT/s4/edge")" "size of the
 
 check "a new file in the root gets the cluster default layout"
 echo x >"$MNT/plain"
-getfattr --only-values -n user.amlfs.layout "$MNT/plain" >/dev/null || fail "no layout on a plain file"
+getfattr --absolute-names --only-values -n user.amlfs.layout "$MNT/plain" >/dev/null || fail "no layout on a plain file"
 
 check "df of the mount shows the OSTs' summed capacity (±10%)"
 want=0
