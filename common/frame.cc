@@ -32,6 +32,19 @@ void EncodeFrameHeader(const FrameHeader& h, char* out) {
   Store(p, Checksum32(out, 28));
 }
 
+std::string MakeFrame(uint16_t opcode, uint64_t request_id, uint32_t flags,
+                      std::string_view payload) {
+  std::string frame(kFrameHeaderSize, '\0');
+  FrameHeader h;
+  h.opcode = opcode;
+  h.request_id = request_id;
+  h.flags = flags;
+  h.payload_len = static_cast<uint32_t>(payload.size());
+  EncodeFrameHeader(h, frame.data());
+  frame.append(payload);
+  return frame;
+}
+
 Status DecodeFrameHeader(std::string_view in, FrameHeader* h) {
   if (in.size() < kFrameHeaderSize) return Error(Code::kProtocol, "short frame header");
   const char* p = in.data();

@@ -38,6 +38,10 @@ struct FrameHeader {
 // Writes the 32-byte header for `h` into `out` (exactly kFrameHeaderSize bytes).
 void EncodeFrameHeader(const FrameHeader& h, char* out);
 
+// A whole frame: the header for (opcode, request_id, flags) and `payload`.
+std::string MakeFrame(uint16_t opcode, uint64_t request_id, uint32_t flags,
+                      std::string_view payload);
+
 // Parses and validates a header: magic, version, checksum and payload bound.
 // Fails with kProtocol naming what is wrong.
 Status DecodeFrameHeader(std::string_view in, FrameHeader* h);

@@ -29,20 +29,6 @@ using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-namespace {
-std::string MakeFrame(Opcode op, uint64_t id, uint32_t flags, const std::string& payload) {
-  std::string frame(kFrameHeaderSize, '\0');
-  FrameHeader h;
-  h.opcode = static_cast<uint16_t>(op);
-  h.request_id = id;
-  h.flags = flags;
-  h.payload_len = static_cast<uint32_t>(payload.size());
-  EncodeFrameHeader(h, frame.data());
-  frame += payload;
-  return frame;
-}
-}  // namespace
-
 struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
   struct Pending {
     std::shared_ptr<const std::string> frame;  // shared: a reconnect may resend it
@@ -86,7 +72,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
   void Submit(Opcode op, std::string payload, std::chrono::milliseconds timeout, Callback done) {
     uint64_t id = next_id++;
     Pending p;
-    p.frame = std::make_shared<const std::string>(MakeFrame(op, id, 0, payload));
+    p.frame = std::make_shared<const std::string>(MakeFrame(static_cast<uint16_t>(op), id, 0, payload));
     p.done = std::move(done);
     p.timer = std::make_unique<asio::steady_timer>(strand, timeout);
     p.timer->async_wait([self = shared_from_this(), id](boost::system::error_code ec) {
@@ -202,7 +188,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     hello.version = kProtocolVersion;
     hello.role = self->options.role;
     hello.name = self->options.name;
-    std::string frame = MakeFrame(Opcode::kHello, 0, 0, Encode(hello));
+    std::string frame = MakeFrame(static_cast<uint16_t>(Opcode::kHello), 0, 0, Encode(hello));
     asio::steady_timer t(sock.get_executor(), self->options.connect_timeout);
     t.async_wait([&sock](boost::system::error_code ec) {
       if (!ec) {

@@ -82,18 +82,6 @@ class Session : public std::enable_shared_from_this<Session> {
     wake_.cancel();
   }
 
-  static std::string ResponseFrame(uint16_t op, uint64_t id, const std::string& payload) {
-    std::string frame(kFrameHeaderSize, '\0');
-    FrameHeader h;
-    h.opcode = op;
-    h.request_id = id;
-    h.flags = kFlagResponse;
-    h.payload_len = static_cast<uint32_t>(payload.size());
-    EncodeFrameHeader(h, frame.data());
-    frame += payload;
-    return frame;
-  }
-
   static awaitable<void> Reader(std::shared_ptr<Session> self);
   static awaitable<void> Writer(std::shared_ptr<Session> self);
 
@@ -122,16 +110,7 @@ class Call : public RpcCall {
   void Reply(const Status& status, const std::string& body) override {
     if (replied_) return;
     replied_ = true;
-    std::string p = EncodeResponse(status, body);
-    std::string frame(kFrameHeaderSize, '\0');
-    FrameHeader h;
-    h.opcode = op_;
-    h.request_id = id_;
-    h.flags = kFlagResponse;
-    h.payload_len = static_cast<uint32_t>(p.size());
-    EncodeFrameHeader(h, frame.data());
-    frame += p;
-    session_->Send(std::move(frame));
+    session_->Send(MakeFrame(op_, id_, kFlagResponse, EncodeResponse(status, body)));
   }
 
  private:
@@ -182,13 +161,13 @@ awaitable<void> Session::Reader(std::shared_ptr<Session> self) {
                                                           std::to_string(hello.version) +
                                                           " not supported")
                              : ds;
-        self->out_.push_back(ResponseFrame(h.opcode, h.request_id, EncodeResponse(bad, {})));
+        self->out_.push_back(MakeFrame(h.opcode, h.request_id, kFlagResponse, EncodeResponse(bad, {})));
         self->wake_.cancel();
         break;
       }
       greeted = true;
       self->out_.push_back(
-          ResponseFrame(h.opcode, h.request_id, EncodeResponse(Status::Ok(), Encode(rsp))));
+          MakeFrame(h.opcode, h.request_id, kFlagResponse, EncodeResponse(Status::Ok(), Encode(rsp))));
       self->wake_.cancel();
       continue;
     }

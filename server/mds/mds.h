@@ -109,6 +109,8 @@ class Mds {
   template <typename Rsp, typename Fn>
   Result<Rsp> Run(const Caller& caller, Fn&& fn);
   Result<OpenRsp> OpenLocked(Txn& txn, const Caller& caller, InodeRec rec, uint32_t flags);
+  // Records a new open handle of `rec` (in memory) and answers with it.
+  OpenRsp RegisterOpen(const InodeRec& rec);
 
   struct OstState {
     OstInfo info;

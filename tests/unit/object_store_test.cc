@@ -123,7 +123,7 @@ TEST_CASE("a flipped byte on disk is detected on read") {
   }
 }
 
-TEST_CASE("destroy removes the object and its checksums; missing objects are fine") {
+TEST_CASE("destroy removes the object and its checksums, and a missing object is no error") {
   TempStore t;
   ObjectId o{10, 0, 0};
   REQUIRE(t.Put(o, 0, "x").ok());

@@ -21,6 +21,10 @@ Result<OpenRsp> Mds::OpenLocked(Txn& txn, const Caller& c, InodeRec rec, uint32_
     rec.attr.mtime = rec.attr.ctime = txn.now();
     txn.PutInode(rec);
   }
+  return RegisterOpen(rec);
+}
+
+OpenRsp Mds::RegisterOpen(const InodeRec& rec) {
   OpenRsp rsp;
   rsp.attr = rec.attr;
   rsp.layout = rec.layout;
@@ -52,14 +56,7 @@ Result<OpenRsp> Mds::Create(const CreateReq& r) {
     AMLFS_ASSIGN_OR_RETURN(InodeRec child, NewChild(*this, txn, r.caller, r.parent, r.name,
                                                     kIfReg | (r.mode & 07777), 0));
     txn.PutInode(child);
-    OpenRsp rsp;
-    rsp.attr = child.attr;
-    rsp.layout = child.layout;
-    std::lock_guard lk(state_mu_);
-    rsp.handle = next_handle_++;
-    handles_[rsp.handle] = child.attr.ino.value();
-    ++open_counts_[child.attr.ino.value()];
-    return rsp;
+    return RegisterOpen(child);
   });
 }
 
