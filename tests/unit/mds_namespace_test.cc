@@ -142,7 +142,7 @@ TEST_CASE("hard links count, and links to directories are refused") {
   CHECK(ns->GetAttr(GetAttrReq{root.c, f.ino})->attr.nlink == 1);
 }
 
-TEST_CASE("symlinks keep their target; readlink of a file is invalid") {
+TEST_CASE("symlinks keep their target, and readlink of a file is invalid") {
   TempNamespace ns;
   Who root;
   auto s = ns->Symlink(SymlinkReq{root.Next(), kRootInode, "s", "some/where"});
@@ -266,7 +266,7 @@ TEST_CASE("an unlinked open file lives until its last release") {
   CHECK(ns->DrainDestroyQueue() == 1);  // queued for its OSTs (no OST client here)
 }
 
-TEST_CASE("sizes merge as a monotonic max; truncate sets them exactly") {
+TEST_CASE("sizes merge as a monotonic max, and truncate sets them exactly") {
   TempNamespace ns;
   Who root;
   Attr f = Mkfile(*ns, root, kRootInode, "f");
