@@ -177,8 +177,6 @@ template <typename MakeReq>
 Status ForEachOst(OstPool& pool, std::chrono::milliseconds timeout,
                   const std::map<OstIndex, std::vector<ObjectId>>& by_ost, Opcode op,
                   MakeReq make) {
-  size_t calls = 0;
-  for (const auto& [ost, objs] : by_ost) calls += objs.size();
   Latch latch(by_ost.size());
   for (const auto& [ost, objs] : by_ost) {
     auto client = pool.Get(ost);
@@ -297,16 +295,20 @@ Result<uint64_t> StripedIo::Seek(InodeId ino, const Layout& layout, uint64_t fil
             Status st = Decode(res.value(), &rsp);
             if (!st.ok()) return latch.Done(st);
             const uint64_t ss = layout.comps[c].stripe_size;
-            std::lock_guard lk(mu);
-            for (const auto& e : rsp.extents) {
-              // Split the object extent at stripe-unit boundaries.
-              uint64_t pos = e.offset, end = e.offset + e.length;
-              while (pos < end) {
-                uint64_t unit_end = (pos / ss + 1) * ss;
-                uint64_t n2 = std::min(end, unit_end) - pos;
-                uint64_t f = FileOffsetOf(layout, c, s, pos);
-                data.emplace_back(f, f + n2);
-                pos += n2;
+            {
+              // Released before Done(): the waiter owns `mu` and may return
+              // (destroying it) as soon as the last Done() runs.
+              std::lock_guard lk(mu);
+              for (const auto& e : rsp.extents) {
+                // Split the object extent at stripe-unit boundaries.
+                uint64_t pos = e.offset, end = e.offset + e.length;
+                while (pos < end) {
+                  uint64_t unit_end = (pos / ss + 1) * ss;
+                  uint64_t n2 = std::min(end, unit_end) - pos;
+                  uint64_t f = FileOffsetOf(layout, c, s, pos);
+                  data.emplace_back(f, f + n2);
+                  pos += n2;
+                }
               }
             }
             latch.Done(Status::Ok());
