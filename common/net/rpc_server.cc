@@ -12,6 +12,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <atomic>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -31,6 +32,9 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 constexpr auto kPayloadDeadline = std::chrono::seconds(30);
+// Requests of one connection being handled at once; past it the reader
+// stops reading, so one client cannot queue unbounded work and memory.
+constexpr int kMaxInflight = 256;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -71,6 +75,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   const std::string& peer() const { return peer_; }
+  // A request of this session has been answered.
+  void Answered() { inflight_.fetch_sub(1); }
 
  private:
   void CloseNow() {
@@ -95,6 +101,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::deque<std::string> out_;
   bool closed_ = false;
   bool closing_ = false;  // reader is done: close once `out_` drains
+  std::atomic<int> inflight_{0};
 };
 
 class Call : public RpcCall {
@@ -111,6 +118,7 @@ class Call : public RpcCall {
     if (replied_) return;
     replied_ = true;
     session_->Send(MakeFrame(op_, id_, kFlagResponse, EncodeResponse(status, body)));
+    session_->Answered();
   }
 
  private:
@@ -171,6 +179,11 @@ awaitable<void> Session::Reader(std::shared_ptr<Session> self) {
       self->wake_.cancel();
       continue;
     }
+    while (self->inflight_.load() >= kMaxInflight && !self->closed_) {
+      asio::steady_timer pause(self->strand_, std::chrono::milliseconds(1));
+      co_await pause.async_wait(kTuple);
+    }
+    self->inflight_.fetch_add(1);
     auto call = std::make_shared<Call>(self, h.opcode, h.request_id, std::move(payload));
     asio::post(*self->pool_, [handler = self->handler_, call]() mutable {
       try {

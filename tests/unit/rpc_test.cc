@@ -189,3 +189,22 @@ TEST_CASE("a malformed frame closes that connection and nothing else") {
   REQUIRE(r.ok());
   CHECK(r->data == "xxxxx");
 }
+
+TEST_CASE("a burst of calls beyond the per-connection in-flight limit all complete") {
+  auto server = StartEcho();
+  NetContext net(2);
+  RpcClient client(net, "127.0.0.1:" + std::to_string(server->port()), {});
+  std::atomic<int> ok{0}, done{0};
+  const int kCalls = 2000;
+  for (int i = 0; i < kCalls; ++i) {
+    ObjReadReq q;
+    q.length = static_cast<uint64_t>(i % 50);
+    client.CallAsync(Opcode::kObjRead, Encode(q), 20s, [&](Result<std::string> r) {
+      if (r.ok()) ++ok;
+      ++done;
+    });
+  }
+  for (int i = 0; i < 2000 && done.load() < kCalls; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(done == kCalls);
+  CHECK(ok == kCalls);
+}
