@@ -109,6 +109,10 @@ class Mds {
   template <typename Rsp, typename Fn>
   Result<Rsp> Run(const Caller& caller, Fn&& fn);
   Result<OpenRsp> OpenLocked(Txn& txn, const Caller& caller, InodeRec rec, uint32_t flags);
+  // Cuts the objects of regular file `ino` to `size` (if that shrinks it),
+  // checking write permission first when `check_write`. Called before the
+  // mutation that commits the size, outside the mutation lock.
+  Status TruncateObjects(const Caller& c, InodeId ino, uint64_t size, bool check_write);
   // Records a new open handle of `rec` (in memory) and answers with it.
   OpenRsp RegisterOpen(const InodeRec& rec);
 

@@ -68,7 +68,26 @@ Result<ReadDirRsp> Mds::ReadDir(const ReadDirReq& r) {
   return rsp;
 }
 
+Status Mds::TruncateObjects(const Caller& c, InodeId ino, uint64_t size, bool check_write) {
+  if (!io_) return Status::Ok();
+  // A retry of a request that already ran must not cut data written since.
+  if (c.seq != 0) {
+    std::string ignored;
+    if (db()->Get(leveldb::ReadOptions(), ReplyKey(c.client.value(), c.seq), &ignored).ok())
+      return Status::Ok();
+  }
+  AMLFS_ASSIGN_OR_RETURN(InodeRec rec, ReadInode(ino));
+  if (!rec.is_reg() || rec.layout.empty() || size >= rec.attr.size) return Status::Ok();
+  if (check_write) AMLFS_RETURN_IF_ERROR(CheckAccess(c, rec, kMayWrite));
+  return io_->Truncate(ino, rec.layout, size);
+}
+
 Result<AttrRsp> Mds::SetAttr(const SetAttrReq& r) {
+  // Objects are cut before the new size is committed (a crash in between
+  // leaves no stale bytes past EOF), and outside the mutation lock, so an
+  // OST that is slow to answer holds back only this request.
+  if (r.valid & kSetSize)
+    AMLFS_RETURN_IF_ERROR(TruncateObjects(r.caller, r.ino, r.size, !r.has_open_handle));
   return Run<AttrRsp>(r.caller, [&](Txn& txn) -> Result<AttrRsp> {
     const Caller& c = r.caller;
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
@@ -105,8 +124,6 @@ Result<AttrRsp> Mds::SetAttr(const SetAttrReq& r) {
       if (!rec.is_reg()) return Error(Code::kInvalid, "not a regular file");
       if (!r.has_open_handle) AMLFS_RETURN_IF_ERROR(CheckAccess(c, rec, kMayWrite));
       if (r.size > (1ull << 62)) return Error(Code::kTooBig, "size too large");
-      if (io_ && !rec.layout.empty() && r.size < rec.attr.size)
-        AMLFS_RETURN_IF_ERROR(io_->Truncate(rec.attr.ino, rec.layout, r.size));
       rec.attr.size = r.size;
       rec.attr.mtime = txn.now();
     }

@@ -16,7 +16,6 @@ Result<OpenRsp> Mds::OpenLocked(Txn& txn, const Caller& c, InodeRec rec, uint32_
   if (acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC)) mask |= kMayWrite;
   AMLFS_RETURN_IF_ERROR(CheckAccess(c, rec, mask));
   if ((flags & O_TRUNC) && rec.is_reg() && rec.attr.size > 0) {
-    if (io_ && !rec.layout.empty()) AMLFS_RETURN_IF_ERROR(io_->Truncate(rec.attr.ino, rec.layout, 0));
     rec.attr.size = 0;
     rec.attr.mtime = rec.attr.ctime = txn.now();
     txn.PutInode(rec);
@@ -36,6 +35,7 @@ OpenRsp Mds::RegisterOpen(const InodeRec& rec) {
 }
 
 Result<OpenRsp> Mds::OpenFile(const OpenReq& r) {
+  if (r.flags & O_TRUNC) AMLFS_RETURN_IF_ERROR(TruncateObjects(r.caller, r.ino, 0, true));
   return Run<OpenRsp>(r.caller, [&](Txn& txn) -> Result<OpenRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
     return OpenLocked(txn, r.caller, rec, r.flags);
