@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "common/log.h"
 #include "server/mds/mds.h"
 
 namespace amlfs::mds {
@@ -15,6 +16,7 @@ namespace amlfs::mds {
 class TempNamespace {
  public:
   TempNamespace() {
+    SetLogLevel(LogLevel::kWarn);  // no start-up chatter in test output
     char tmpl[] = "/tmp/mds_test.XXXXXX";
     dir_ = mkdtemp(tmpl);
     Reopen();
