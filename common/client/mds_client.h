@@ -52,9 +52,9 @@ class MdsClient {
     return rsp;
   }
 
-  // Like Call, with an explicit deadline (used for the mount-time check).
+  // Sends an encoded request to the current MDS, moving to the next address
+  // when it is unreachable; returns the response body.
   Result<std::string> CallRaw(Opcode op, std::string payload);
-  void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
 
  private:
   std::vector<std::unique_ptr<RpcClient>> clients_;
