@@ -86,10 +86,35 @@ Status ValidateLayout(const Layout& layout) {
   return Status::Ok();
 }
 
+namespace {
+
+void FormatEnd(std::ostringstream& os, uint64_t end) {
+  if (end == kLayoutEof) os << "EOF"; else os << end;
+}
+
+void FormatOsts(std::ostringstream& os, const std::vector<OstIndex>& osts) {
+  os << " osts=";
+  for (size_t j = 0; j < osts.size(); ++j) os << (j ? "," : "") << osts[j].value();
+}
+
+}  // namespace
+
 std::string FormatTemplate(const LayoutTemplate& t) {
   std::ostringstream os;
-  os << "stripe_count=" << t.stripe_count << " stripe_size=" << t.stripe_size
-     << " stripe_offset=" << t.stripe_offset;
+  uint64_t start = 0;
+  for (size_t i = 0; i < t.comps.size(); ++i) {
+    const auto& c = t.comps[i];
+    if (i) os << ' ';
+    if (t.composite()) {
+      os << "comp_start=" << start << " comp_end=";
+      FormatEnd(os, c.end);
+      os << ' ';
+    }
+    os << "stripe_count=" << c.stripe_count << " stripe_size=" << c.stripe_size
+       << " stripe_offset=" << c.stripe_offset;
+    if (!c.osts.empty()) FormatOsts(os, c.osts);
+    start = c.end;
+  }
   return os.str();
 }
 
@@ -100,15 +125,107 @@ std::string FormatLayout(const Layout& l) {
     if (i) os << ' ';
     if (l.comps.size() > 1) {
       os << "comp_start=" << c.start << " comp_end=";
-      if (c.end == kLayoutEof) os << "EOF"; else os << c.end;
+      FormatEnd(os, c.end);
       os << ' ';
     }
     os << "stripe_count=" << c.osts.size() << " stripe_size=" << c.stripe_size
-       << " stripe_offset=" << (c.osts.empty() ? -1 : static_cast<int64_t>(c.osts[0].value()))
-       << " osts=";
-    for (size_t j = 0; j < c.osts.size(); ++j) os << (j ? "," : "") << c.osts[j].value();
+       << " stripe_offset=" << (c.osts.empty() ? -1 : static_cast<int64_t>(c.osts[0].value()));
+    FormatOsts(os, c.osts);
   }
   return os.str();
+}
+
+LayoutTemplate TemplateOf(const Layout& l) {
+  LayoutTemplate t;
+  for (const auto& c : l.comps) {
+    ComponentTemplate ct;
+    ct.end = c.end;
+    ct.stripe_count = static_cast<int32_t>(c.osts.size());
+    ct.stripe_size = c.stripe_size;
+    ct.stripe_offset = c.osts.empty() ? -1 : static_cast<int32_t>(c.osts[0].value());
+    ct.osts = c.osts;
+    t.comps.push_back(std::move(ct));
+  }
+  return t;
+}
+
+Result<std::vector<OstIndex>> ParseOstList(const std::string& text) {
+  std::vector<OstIndex> out;
+  std::istringstream is(text);
+  std::string item;
+  auto bad = [&] { return Error(Code::kInvalid, "bad OST list '" + text + "'"); };
+  while (std::getline(is, item, ',')) {
+    if (item.empty()) return bad();
+    auto dash = item.find('-');
+    unsigned long lo = 0, hi = 0;
+    size_t p1 = 0, p2 = 0;
+    try {
+      if (dash == std::string::npos) {
+        lo = hi = std::stoul(item, &p1);
+        p2 = 0;
+        if (p1 != item.size()) return bad();
+      } else {
+        std::string a = item.substr(0, dash), b = item.substr(dash + 1);
+        if (a.empty() || b.empty() || !std::isdigit(static_cast<unsigned char>(a[0])) ||
+            !std::isdigit(static_cast<unsigned char>(b[0])))
+          return bad();
+        lo = std::stoul(a, &p1);
+        hi = std::stoul(b, &p2);
+        if (p1 != a.size() || p2 != b.size()) return bad();
+      }
+    } catch (...) {
+      return bad();
+    }
+    if (!std::isdigit(static_cast<unsigned char>(item[0])) || lo > hi || hi > 65535) return bad();
+    for (unsigned long i = lo; i <= hi; ++i) {
+      OstIndex o(static_cast<uint32_t>(i));
+      if (std::find(out.begin(), out.end(), o) != out.end())
+        return Error(Code::kInvalid, "OST " + std::to_string(i) + " listed twice in '" + text + "'");
+      out.push_back(o);
+      if (out.size() > kMaxStripeCount) return bad();
+    }
+  }
+  if (out.empty()) return bad();
+  return out;
+}
+
+Status ValidateTemplate(LayoutTemplate& t) {
+  if (t.comps.size() == 1 && t.comps[0].IsDefault() && t.comps[0].end == kLayoutEof) {
+    t.comps.clear();
+    return Status::Ok();
+  }
+  uint64_t prev = 0;
+  for (size_t i = 0; i < t.comps.size(); ++i) {
+    auto& c = t.comps[i];
+    if (c.stripe_count < -1 || c.stripe_count > static_cast<int32_t>(kMaxStripeCount))
+      return Error(Code::kInvalid, "bad stripe count " + std::to_string(c.stripe_count));
+    if (c.stripe_size != 0) AMLFS_RETURN_IF_ERROR(ValidateStripeSize(c.stripe_size));
+    if (c.stripe_offset < -1 || c.stripe_offset > 65535)
+      return Error(Code::kInvalid, "bad stripe offset " + std::to_string(c.stripe_offset));
+    if (!c.osts.empty()) {
+      if (c.stripe_count > 0 && static_cast<size_t>(c.stripe_count) != c.osts.size())
+        return Error(Code::kInvalid, "stripe count " + std::to_string(c.stripe_count) +
+                                         " does not match the " + std::to_string(c.osts.size()) +
+                                         " OSTs listed");
+      c.stripe_count = static_cast<int32_t>(c.osts.size());
+    }
+    if (c.end <= prev)
+      return Error(Code::kInvalid, "component end " + std::to_string(c.end) +
+                                       " is not above the previous end " + std::to_string(prev));
+    if (c.end != kLayoutEof) {
+      if (c.end % kStripeSizeUnit != 0)
+        return Error(Code::kInvalid, "component end " + std::to_string(c.end) +
+                                         " is not a multiple of 64 KiB");
+      if (c.stripe_size != 0 && c.end % c.stripe_size != 0)
+        return Error(Code::kInvalid, "component end " + std::to_string(c.end) +
+                                         " is not a multiple of its stripe size " +
+                                         std::to_string(c.stripe_size));
+      if (i + 1 == t.comps.size())
+        return Error(Code::kInvalid, "the last component must extend to EOF (-E -1)");
+    }
+    prev = c.end;
+  }
+  return Status::Ok();
 }
 
 Result<uint64_t> ParseSize(const std::string& text) {
@@ -134,42 +251,88 @@ Result<uint64_t> ParseSize(const std::string& text) {
 }
 
 Result<LayoutTemplate> ParseTemplate(const std::string& text) {
+  // Tokens are key=value, separated by spaces or ';'. A comma also separates
+  // tokens, except inside an OST list ("osts=0,2-3").
+  std::vector<std::string> tokens;
+  {
+    std::string norm = text;
+    std::replace(norm.begin(), norm.end(), ';', ' ');
+    std::istringstream is(norm);
+    std::string word;
+    while (is >> word) {
+      std::istringstream ws(word);
+      std::string piece;
+      while (std::getline(ws, piece, ',')) {
+        if (piece.find('=') == std::string::npos && !tokens.empty())
+          tokens.back() += "," + piece;
+        else if (!piece.empty())
+          tokens.push_back(piece);
+      }
+    }
+  }
   LayoutTemplate t;
-  std::string norm = text;
-  std::replace(norm.begin(), norm.end(), ',', ' ');
-  std::istringstream is(norm);
-  std::string tok;
-  bool any = false;
-  while (is >> tok) {
+  ComponentTemplate cur;
+  bool cur_any = false, cur_has_end = false;
+  auto next_comp = [&] {
+    t.comps.push_back(cur);
+    cur = ComponentTemplate{};
+    cur_any = cur_has_end = false;
+  };
+  auto parse_int = [](const std::string& v, long lo, long hi, long* out) {
+    try {
+      size_t p = 0;
+      long n = std::stol(v, &p);
+      if (p != v.size() || n < lo || n > hi) return false;
+      *out = n;
+      return true;
+    } catch (...) {
+      return false;
+    }
+  };
+  for (const std::string& tok : tokens) {
     auto eq = tok.find('=');
     if (eq == std::string::npos) return Error(Code::kInvalid, "expected key=value, got '" + tok + "'");
     std::string key = tok.substr(0, eq), val = tok.substr(eq + 1);
-    try {
-      if (key == "stripe_count" || key == "count" || key == "c") {
-        size_t p = 0;
-        long n = std::stol(val, &p);
-        if (p != val.size() || n < -1 || n > static_cast<long>(kMaxStripeCount))
-          return Error(Code::kInvalid, "bad stripe_count '" + val + "'");
-        t.stripe_count = static_cast<int32_t>(n);
-      } else if (key == "stripe_size" || key == "size" || key == "S") {
-        AMLFS_ASSIGN_OR_RETURN(uint64_t s, ParseSize(val));
-        if (s != 0) AMLFS_RETURN_IF_ERROR(ValidateStripeSize(s));
-        t.stripe_size = s;
-      } else if (key == "stripe_offset" || key == "offset" || key == "i") {
-        size_t p = 0;
-        long n = std::stol(val, &p);
-        if (p != val.size() || n < -1 || n > 65535)
-          return Error(Code::kInvalid, "bad stripe_offset '" + val + "'");
-        t.stripe_offset = static_cast<int32_t>(n);
+    long n = 0;
+    if (key == "comp_start") {
+      if (cur_any) next_comp();
+    } else if (key == "comp_end") {
+      if (cur_has_end) next_comp();
+      if (val == "EOF" || val == "eof" || val == "-1") {
+        cur.end = kLayoutEof;
       } else {
-        return Error(Code::kInvalid, "unknown layout key '" + key + "'");
+        AMLFS_ASSIGN_OR_RETURN(cur.end, ParseSize(val));
       }
-    } catch (...) {
-      return Error(Code::kInvalid, "bad value for " + key + ": '" + val + "'");
+      cur_has_end = true;
+    } else if (key == "stripe_count" || key == "count" || key == "c") {
+      if (!parse_int(val, -1, kMaxStripeCount, &n))
+        return Error(Code::kInvalid, "bad stripe_count '" + val + "'");
+      cur.stripe_count = static_cast<int32_t>(n);
+    } else if (key == "stripe_size" || key == "size" || key == "S") {
+      AMLFS_ASSIGN_OR_RETURN(uint64_t s, ParseSize(val));
+      if (s != 0) AMLFS_RETURN_IF_ERROR(ValidateStripeSize(s));
+      cur.stripe_size = s;
+    } else if (key == "stripe_offset" || key == "offset" || key == "i") {
+      if (!parse_int(val, -1, 65535, &n))
+        return Error(Code::kInvalid, "bad stripe_offset '" + val + "'");
+      cur.stripe_offset = static_cast<int32_t>(n);
+    } else if (key == "osts" || key == "o") {
+      AMLFS_ASSIGN_OR_RETURN(cur.osts, ParseOstList(val));
+    } else {
+      return Error(Code::kInvalid, "unknown layout key '" + key + "'");
     }
-    any = true;
+    cur_any = true;
   }
-  if (!any) return Error(Code::kInvalid, "empty layout");
+  if (!cur_any && t.comps.empty()) return Error(Code::kInvalid, "empty layout");
+  if (cur_any) t.comps.push_back(cur);
+  // A file layout names its OSTs and repeats their count; the count and the
+  // first OST follow from the list.
+  for (auto& c : t.comps)
+    if (!c.osts.empty()) {
+      c.stripe_count = static_cast<int32_t>(c.osts.size());
+      c.stripe_offset = static_cast<int32_t>(c.osts[0].value());
+    }
+  AMLFS_RETURN_IF_ERROR(ValidateTemplate(t));
   return t;
 }
 

@@ -29,7 +29,8 @@ struct LayoutComponent {
   uint64_t end = kLayoutEof;
   uint64_t stripe_size = kDefaultStripeSize;
   std::vector<OstIndex> osts;  // stripe i lives on osts[i]; size == stripe count
-  AMLFS_FIELDS(start, end, stripe_size, osts)
+  uint32_t id = 0;             // names the component's objects (ObjectId::comp)
+  AMLFS_FIELDS(start, end, stripe_size, osts, id)
 };
 
 struct Layout {
@@ -39,15 +40,39 @@ struct Layout {
   bool empty() const { return comps.empty(); }
 };
 
-// A directory's default layout (what new files inherit). stripe_count -1
-// means every OST, 0 means "the file system default"; stripe_offset -1 lets
-// the MDS choose the first OST. stripe_size 0 means the file system default.
-struct LayoutTemplate {
+// The object that holds stripe `stripe` of component `comp` of a file.
+inline ObjectId ObjectOf(InodeId ino, const Layout& l, uint32_t comp, uint32_t stripe) {
+  return ObjectId{ino.value(), l.comps[comp].id, stripe};
+}
+
+// One component of a layout request: covers the file up to `end` (from the
+// previous component's end). stripe_count -1 means every OST, 0 the file
+// system default; stripe_size 0 means the default; stripe_offset -1 lets the
+// MDS choose the first OST. A non-empty `osts` names the OSTs exactly.
+struct ComponentTemplate {
+  uint64_t end = kLayoutEof;
   int32_t stripe_count = 0;
   uint64_t stripe_size = 0;
   int32_t stripe_offset = -1;
-  AMLFS_FIELDS(stripe_count, stripe_size, stripe_offset)
-  bool IsDefault() const { return stripe_count == 0 && stripe_size == 0 && stripe_offset == -1; }
+  std::vector<OstIndex> osts;
+  AMLFS_FIELDS(end, stripe_count, stripe_size, stripe_offset, osts)
+  bool IsDefault() const {
+    return stripe_count == 0 && stripe_size == 0 && stripe_offset == -1 && osts.empty();
+  }
+};
+
+// A layout request: a directory's default layout (what new files inherit),
+// or what setstripe asks for a new file. No component means "inherit".
+struct LayoutTemplate {
+  std::vector<ComponentTemplate> comps;
+  AMLFS_FIELDS(comps)
+  bool IsDefault() const { return comps.empty(); }
+  bool composite() const { return comps.size() > 1; }
+  static LayoutTemplate Plain(int32_t count, uint64_t size, int32_t offset = -1) {
+    LayoutTemplate t;
+    t.comps.push_back(ComponentTemplate{kLayoutEof, count, size, offset, {}});
+    return t;
+  }
 };
 
 // One piece of a file extent mapped onto an object.
@@ -77,14 +102,26 @@ uint64_t FileOffsetOf(const Layout& layout, uint32_t comp, uint32_t stripe,
 
 Status ValidateStripeSize(uint64_t stripe_size);
 Status ValidateLayout(const Layout& layout);
+// Component ends strictly increasing, the last at EOF, each end a multiple
+// of 64 KiB and of the component's stripe size; sizes and counts in range.
+// A single all-default component is normalised to "no template".
+Status ValidateTemplate(LayoutTemplate& t);
 
-// Human/xattr text forms, e.g. "stripe_count=4 stripe_size=1048576 stripe_offset=-1"
-// and, for a file layout, the OST list: "... osts=0,1,2,3".
+// The xattr text forms (lustre.lov, user.amlfs.layout), e.g.
+//   "stripe_count=4 stripe_size=1048576 stripe_offset=-1"
+// and, for a file, with the OSTs: "... stripe_offset=0 osts=0,1,2,3".
+// Components of a progressive layout each start with comp_start=/comp_end=.
 std::string FormatTemplate(const LayoutTemplate& t);
 std::string FormatLayout(const Layout& l);
-// Parses "stripe_count=N stripe_size=SIZE[K|M|G] stripe_offset=N" (any
-// subset, space or comma separated).
+// Parses either form (keys in any order, space separated; a second
+// comp_end= or a comp_start= starts the next component). A file layout
+// parses to a template that pins the same OSTs.
 Result<LayoutTemplate> ParseTemplate(const std::string& text);
+// The template that asks for exactly `l`'s geometry.
+LayoutTemplate TemplateOf(const Layout& l);
+
+// "1,3-5" -> {1,3,4,5}.
+Result<std::vector<OstIndex>> ParseOstList(const std::string& text);
 
 // Parses a size with an optional K/M/G/T suffix (binary units): "4M" -> 4194304.
 Result<uint64_t> ParseSize(const std::string& text);

@@ -28,6 +28,11 @@ const char* OpcodeName(Opcode op) {
     case Opcode::kRemoveXattr: return "removexattr";
     case Opcode::kAccess: return "access";
     case Opcode::kUpdateSize: return "update_size";
+    case Opcode::kGetLayout: return "get_layout";
+    case Opcode::kSetLayout: return "set_layout";
+    case Opcode::kMigrateBegin: return "migrate_begin";
+    case Opcode::kMigrateCommit: return "migrate_commit";
+    case Opcode::kFid2Path: return "fid2path";
     case Opcode::kOstRegister: return "ost_register";
     case Opcode::kOstMap: return "ost_map";
     case Opcode::kObjWrite: return "obj_write";

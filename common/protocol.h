@@ -45,6 +45,11 @@ enum class Opcode : uint16_t {
   kRemoveXattr = 30,
   kAccess = 31,
   kUpdateSize = 32,
+  kGetLayout = 33,
+  kSetLayout = 34,
+  kMigrateBegin = 35,
+  kMigrateCommit = 36,
+  kFid2Path = 37,
   // Metadata server: OST management.
   kOstRegister = 50,
   kOstMap = 51,
@@ -114,7 +119,10 @@ struct OstInfo {
   uint64_t capacity_bytes = 0;
   uint64_t free_bytes = 0;
   uint64_t avail_bytes = 0;
-  AMLFS_FIELDS(index, address, up, capacity_bytes, free_bytes, avail_bytes)
+  uint64_t total_inodes = 0;  // of the OST's disk
+  uint64_t free_inodes = 0;
+  AMLFS_FIELDS(index, address, up, capacity_bytes, free_bytes, avail_bytes, total_inodes,
+               free_inodes)
 };
 
 struct FsInfoRsp {
@@ -197,7 +205,8 @@ struct MknodReq {
   std::string name;
   uint32_t mode = 0;   // includes S_IFMT; umask already applied by the kernel
   uint64_t rdev = 0;
-  AMLFS_FIELDS(caller, parent, name, mode, rdev)
+  LayoutTemplate layout;  // regular files: the layout asked for (empty: inherit)
+  AMLFS_FIELDS(caller, parent, name, mode, rdev, layout)
 };
 
 struct MkdirReq {
@@ -315,7 +324,8 @@ struct DirEntry {
   InodeId ino;
   uint32_t mode = 0;  // S_IFMT bits always; full attr only with `plus`
   Attr attr;          // filled when ReadDirReq.plus
-  AMLFS_FIELDS(name, ino, mode, attr)
+  Layout layout;      // regular files, when ReadDirReq.layouts
+  AMLFS_FIELDS(name, ino, mode, attr, layout)
 };
 struct ReadDirRsp {
   std::vector<DirEntry> entries;
@@ -332,7 +342,8 @@ struct ReadDirReq {
   std::string after;
   uint32_t max_entries = 0;
   bool plus = false;
-  AMLFS_FIELDS(caller, ino, after, max_entries, plus)
+  bool layouts = false;  // also each regular file's layout (lfs find)
+  AMLFS_FIELDS(caller, ino, after, max_entries, plus, layouts)
 };
 
 struct StatFsRsp {
@@ -343,7 +354,12 @@ struct StatFsRsp {
   uint64_t free_inodes = 0;
   uint32_t osts_up = 0;
   uint32_t osts_total = 0;
-  AMLFS_FIELDS(total_bytes, free_bytes, avail_bytes, total_inodes, free_inodes, osts_up, osts_total)
+  // The metadata target's own device (lfs df).
+  uint64_t mdt_total_bytes = 0;
+  uint64_t mdt_free_bytes = 0;
+  uint64_t mdt_avail_bytes = 0;
+  AMLFS_FIELDS(total_bytes, free_bytes, avail_bytes, total_inodes, free_inodes, osts_up,
+               osts_total, mdt_total_bytes, mdt_free_bytes, mdt_avail_bytes)
 };
 struct StatFsReq {
   static constexpr Opcode kOp = Opcode::kStatFs;
@@ -418,6 +434,83 @@ struct UpdateSizeReq {
   AMLFS_FIELDS(caller, ino, size, mtime, set_mtime)
 };
 
+// A file's layout, or a directory's default layouts: its own (empty when
+// it has none) and the one its new files get (its own, else the nearest
+// ancestor's, else the file system default).
+struct GetLayoutRsp {
+  Attr attr;
+  Layout layout;
+  LayoutTemplate own;
+  LayoutTemplate effective;
+  AMLFS_FIELDS(attr, layout, own, effective)
+};
+struct GetLayoutReq {
+  static constexpr Opcode kOp = Opcode::kGetLayout;
+  using Response = GetLayoutRsp;
+  Caller caller;
+  InodeId ino;
+  AMLFS_FIELDS(caller, ino)
+};
+
+// On a directory, sets its default layout (an empty template removes it);
+// on a regular file that holds no data, chooses its layout anew. A file
+// with data answers kBusy: it needs a migration.
+struct SetLayoutReq {
+  static constexpr Opcode kOp = Opcode::kSetLayout;
+  using Response = AttrRsp;
+  Caller caller;
+  InodeId ino;
+  LayoutTemplate layout;
+  AMLFS_FIELDS(caller, ino, layout)
+};
+
+// Restriping a file: Begin allocates the new layout (its components get
+// fresh ids, so its objects are new) and answers the current one; the
+// caller copies the data, then Commit swaps the layouts in one step, if no
+// one opened the file for writing meanwhile and its size and mtime are
+// unchanged. The old objects are destroyed once the file is not open.
+struct MigrateBeginRsp {
+  Attr attr;
+  Layout old_layout;
+  Layout new_layout;
+  uint64_t token = 0;  // names this migration at commit
+  AMLFS_FIELDS(attr, old_layout, new_layout, token)
+};
+struct MigrateBeginReq {
+  static constexpr Opcode kOp = Opcode::kMigrateBegin;
+  using Response = MigrateBeginRsp;
+  Caller caller;
+  InodeId ino;
+  LayoutTemplate layout;
+  bool ignore_own_opens = false;  // the caller's own write handles do not count
+  AMLFS_FIELDS(caller, ino, layout, ignore_own_opens)
+};
+struct MigrateCommitReq {
+  static constexpr Opcode kOp = Opcode::kMigrateCommit;
+  using Response = AttrRsp;
+  Caller caller;
+  InodeId ino;
+  Layout new_layout;
+  uint64_t token = 0;
+  uint64_t size = 0;   // the file as Begin saw it
+  Timespec mtime;
+  bool ignore_own_opens = false;
+  AMLFS_FIELDS(caller, ino, new_layout, token, size, mtime, ignore_own_opens)
+};
+
+// One path of an inode, relative to the root ("" for the root).
+struct Fid2PathRsp {
+  std::string path;
+  AMLFS_FIELDS(path)
+};
+struct Fid2PathReq {
+  static constexpr Opcode kOp = Opcode::kFid2Path;
+  using Response = Fid2PathRsp;
+  Caller caller;
+  InodeId ino;
+  AMLFS_FIELDS(caller, ino)
+};
+
 // An OST announces itself at start and then periodically (a heartbeat);
 // the MDS marks an OST down when its heartbeats stop.
 struct OstRegisterRsp {
@@ -433,7 +526,10 @@ struct OstRegisterReq {
   uint64_t capacity_bytes = 0;
   uint64_t free_bytes = 0;
   uint64_t avail_bytes = 0;
-  AMLFS_FIELDS(index, address, ost_uuid, capacity_bytes, free_bytes, avail_bytes)
+  uint64_t total_inodes = 0;
+  uint64_t free_inodes = 0;
+  AMLFS_FIELDS(index, address, ost_uuid, capacity_bytes, free_bytes, avail_bytes, total_inodes,
+               free_inodes)
 };
 
 struct OstMapRsp {
@@ -532,7 +628,9 @@ struct OstStatFsRsp {
   uint64_t free_bytes = 0;
   uint64_t avail_bytes = 0;
   uint64_t objects = 0;
-  AMLFS_FIELDS(capacity_bytes, free_bytes, avail_bytes, objects)
+  uint64_t total_inodes = 0;
+  uint64_t free_inodes = 0;
+  AMLFS_FIELDS(capacity_bytes, free_bytes, avail_bytes, objects, total_inodes, free_inodes)
 };
 struct OstStatFsReq {
   static constexpr Opcode kOp = Opcode::kOstStatFs;

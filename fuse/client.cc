@@ -27,6 +27,27 @@ Client::Client(const MountOptions& o) : options_(o) {
   });
 }
 
+void Client::TrackOpen(FileHandle* fh) {
+  std::lock_guard lk(open_mu_);
+  open_files_.emplace(fh->ino.value(), fh);
+}
+
+void Client::UntrackOpen(FileHandle* fh) {
+  std::lock_guard lk(open_mu_);
+  auto [b, e] = open_files_.equal_range(fh->ino.value());
+  for (auto it = b; it != e; ++it)
+    if (it->second == fh) {
+      open_files_.erase(it);
+      return;
+    }
+}
+
+void Client::SetLayoutOfOpenFiles(InodeId ino, const Layout& l) {
+  std::lock_guard lk(open_mu_);
+  auto [b, e] = open_files_.equal_range(ino.value());
+  for (auto it = b; it != e; ++it) it->second->set_layout(l);
+}
+
 Client::~Client() {
   {
     std::lock_guard lk(mu_);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <thread>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,13 +28,27 @@ struct MountOptions {
   int threads = 16;
 };
 
-// An open file: its layout and the MDS's open handle.
+// An open file: its layout and the MDS's open handle. The layout changes
+// when this node restripes the file (a layout xattr set through the mount).
 struct FileHandle {
   InodeId ino;
-  Layout layout;
   uint64_t mds_handle = 0;
   uint32_t flags = 0;
   uint64_t size_at_open = 0;
+
+  std::shared_ptr<const Layout> layout() const {
+    std::lock_guard lk(mu_);
+    return layout_;
+  }
+  void set_layout(Layout l) {
+    auto p = std::make_shared<const Layout>(std::move(l));
+    std::lock_guard lk(mu_);
+    layout_ = std::move(p);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Layout> layout_ = std::make_shared<const Layout>();
 };
 
 // An open directory: a snapshot of its entries taken at opendir.
@@ -57,6 +72,11 @@ class Client {
   // Sends this node's unreported size for `ino` to the MDS, if any.
   Status ReportSize(InodeId ino, const Creds& creds);
 
+  // The open files of this node, so a layout change reaches their handles.
+  void TrackOpen(FileHandle* fh);
+  void UntrackOpen(FileHandle* fh);
+  void SetLayoutOfOpenFiles(InodeId ino, const Layout& l);
+
  private:
   MountOptions options_;
   std::unique_ptr<NetContext> net_;
@@ -64,6 +84,8 @@ class Client {
   std::unique_ptr<OstPool> pool_;
   std::unique_ptr<StripedIo> io_;
   InodeTable inodes_;
+  std::mutex open_mu_;
+  std::multimap<uint64_t, FileHandle*> open_files_;
   std::thread refresher_;
   std::mutex mu_;
   std::condition_variable cv_;

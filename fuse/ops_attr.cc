@@ -1,12 +1,18 @@
 // Attributes: getattr, setattr, statfs, access, extended attributes.
+#include <cstring>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include "common/client/migrate.h"
 #include "fuse/client.h"
 #include "fuse/guard.h"
 
 namespace amlfs::fuse {
 namespace {
+
+bool IsLayoutXattr(const std::string& name) {
+  return name == "lustre.lov" || name == "trusted.lov" || name == "user.amlfs.layout";
+}
 
 Timespec FromTs(const timespec& t) {
   return Timespec{static_cast<int64_t>(t.tv_sec), static_cast<uint32_t>(t.tv_nsec)};
@@ -112,8 +118,35 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
     r.name = name;
     r.value.assign(value, size);
     r.flags = static_cast<uint32_t>(flags);
-    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
-    if (!rsp.ok()) return ReplyError(req, rsp.status());
+    Client& c = ClientOf(req);
+    Creds creds = CredsOf(req);
+    if (IsLayoutXattr(r.name)) {
+      // The MDS must know what this node wrote before it judges "empty".
+      Status st = c.ReportSize(r.ino, creds);
+      if (!st.ok()) return ReplyError(req, st);
+    }
+    auto rsp = c.mds().Call(r, creds);
+    if (!IsLayoutXattr(r.name)) {
+      if (!rsp.ok()) return ReplyError(req, rsp.status());
+      return (void)fuse_reply_err(req, 0);
+    }
+    if (rsp.ok()) {
+      // An empty file got a new layout: this node's open handles follow it.
+      auto now = c.mds().Call(GetLayoutReq{{}, r.ino}, creds);
+      if (now.ok() && !now->layout.empty()) c.SetLayoutOfOpenFiles(r.ino, now->layout);
+      return (void)fuse_reply_err(req, 0);
+    }
+    if (rsp.status().code() != Code::kBusy) return ReplyError(req, rsp.status());
+    // A file with data: restripe it (cp --preserve=xattr, rsync -X and
+    // tar --xattrs set the layout after writing the data).
+    auto t = ParseTemplate(r.value);
+    if (!t.ok()) return ReplyError(req, t.status());
+    MigrateOptions o;
+    o.layout = *t;
+    o.ignore_own_opens = true;
+    auto done = MigrateFile(c.mds(), c.io(), creds, r.ino, o);
+    if (!done.ok()) return ReplyError(req, done.status());
+    c.SetLayoutOfOpenFiles(r.ino, done->layout);
     fuse_reply_err(req, 0);
   });
 }
@@ -128,6 +161,12 @@ void ReplySized(fuse_req_t req, const std::string& data, size_t size) {
 
 void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Guard(req, "getxattr", [&] {
+    // "amlfs.mds" tells the lfs tools which metadata servers this mount uses.
+    if (std::strcmp(name, "amlfs.mds") == 0) {
+      std::string list;
+      for (const auto& a : ClientOf(req).options().mds) list += (list.empty() ? "" : ",") + a;
+      return ReplySized(req, list, size);
+    }
     GetXattrReq r;
     r.ino = InodeId(ino);
     r.name = name;

@@ -18,13 +18,14 @@ void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool cr
   Client& c = ClientOf(req);
   auto fh = std::make_unique<FileHandle>();
   fh->ino = rsp.attr.ino;
-  fh->layout = rsp.layout;
+  fh->set_layout(rsp.layout);
   fh->mds_handle = rsp.handle;
   fh->flags = static_cast<uint32_t>(fi->flags);
   fh->size_at_open = rsp.attr.size;
   fi->keep_cache = c.inodes().KeepCache(rsp.attr) ? 1 : 0;
   if (fi->flags & O_TRUNC) c.inodes().Truncated(rsp.attr.ino.value(), rsp.attr.size);
   fi->fh = reinterpret_cast<uint64_t>(fh.get());
+  c.TrackOpen(fh.get());
   int rc;
   if (create) {
     fuse_entry_param e = MakeEntry(c, rsp.attr);
@@ -37,6 +38,7 @@ void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool cr
   if (rc == 0) {
     fh.release();
   } else {
+    c.UntrackOpen(fh.get());
     ReleaseReq rel;
     rel.ino = rsp.attr.ino;
     rel.handle = rsp.handle;
@@ -80,7 +82,8 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
   Guard(req, "read", [&] {
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
-    if (fh->layout.empty()) return (void)fuse_reply_buf(req, nullptr, 0);
+    const std::shared_ptr<const Layout> layout = fh->layout();
+    if (layout->empty()) return (void)fuse_reply_buf(req, nullptr, 0);
     uint64_t file_size = c.inodes().KnownSize(ino, fh->size_at_open);
     // Another node may have grown the file since we opened it.
     if (static_cast<uint64_t>(off) + size > file_size) {
@@ -89,7 +92,7 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
       auto a = c.mds().Call(g, CredsOf(req));
       if (a.ok()) file_size = c.inodes().KnownSize(ino, a->attr.size);
     }
-    auto data = c.io().Read(fh->ino, fh->layout, static_cast<uint64_t>(off), size, file_size);
+    auto data = c.io().Read(fh->ino, *layout, static_cast<uint64_t>(off), size, file_size);
     if (!data.ok()) return ReplyError(req, data.status());
     fuse_reply_buf(req, data->data(), data->size());
   });
@@ -100,10 +103,11 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
   Guard(req, "write", [&] {
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
-    if (fh->layout.empty()) return (void)fuse_reply_err(req, EINVAL);
+    const std::shared_ptr<const Layout> layout = fh->layout();
+    if (layout->empty()) return (void)fuse_reply_err(req, EINVAL);
     uint64_t offset = static_cast<uint64_t>(off);
     if (offset + size > (1ull << 62)) return (void)fuse_reply_err(req, EFBIG);
-    Status st = c.io().Write(fh->ino, fh->layout, offset, buf, size);
+    Status st = c.io().Write(fh->ino, *layout, offset, buf, size);
     if (!st.ok()) return ReplyError(req, st);
     c.inodes().Wrote(ino, offset + size);
     fuse_reply_write(req, size);
@@ -121,8 +125,9 @@ void Fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info* fi) {
   Guard(req, "fsync", [&] {
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
-    if (!fh->layout.empty()) {
-      Status st = c.io().Sync(fh->ino, fh->layout);
+    const std::shared_ptr<const Layout> layout = fh->layout();
+    if (!layout->empty()) {
+      Status st = c.io().Sync(fh->ino, *layout);
       if (!st.ok()) return ReplyError(req, st);
     }
     Status st = c.ReportSize(InodeId(ino), CredsOf(req));
@@ -134,6 +139,7 @@ void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, "release", [&] {
     Client& c = ClientOf(req);
     std::unique_ptr<FileHandle> fh(FhOf(fi));
+    c.UntrackOpen(fh.get());
     Creds creds = CredsOf(req);
     Status st = c.ReportSize(InodeId(ino), creds);
     ReleaseReq r;
@@ -152,8 +158,9 @@ void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
     if (off < 0 || len <= 0) return (void)fuse_reply_err(req, EINVAL);
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
+    const std::shared_ptr<const Layout> layout = fh->layout();
     uint64_t end = static_cast<uint64_t>(off) + static_cast<uint64_t>(len);
-    Status st = c.io().Fallocate(fh->ino, fh->layout, static_cast<uint64_t>(off),
+    Status st = c.io().Fallocate(fh->ino, *layout, static_cast<uint64_t>(off),
                                  static_cast<uint64_t>(len));
     if (!st.ok()) return ReplyError(req, st);
     c.inodes().Wrote(ino, end);
@@ -168,12 +175,13 @@ void Lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info
     if (off < 0) return (void)fuse_reply_err(req, ENXIO);
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
+    const std::shared_ptr<const Layout> layout = fh->layout();
     GetAttrReq g;
     g.ino = InodeId(ino);
     auto a = c.mds().Call(g, CredsOf(req));
     if (!a.ok()) return ReplyError(req, a.status());
     uint64_t size = c.inodes().KnownSize(ino, a->attr.size);
-    auto r = c.io().Seek(fh->ino, fh->layout, size, static_cast<uint64_t>(off), whence);
+    auto r = c.io().Seek(fh->ino, *layout, size, static_cast<uint64_t>(off), whence);
     if (!r.ok()) return ReplyError(req, r.status());
     fuse_reply_lseek(req, static_cast<off_t>(*r));
   });

@@ -11,7 +11,7 @@ PACKAGES=(
   libxxhash-dev libcli11-dev catch2 libssl-dev
   # scripts, tests and benchmarks
   fio attr python3 iproute2 psmisc util-linux coreutils diffutils findutils
-  procps
+  procps rsync tar
 )
 
 missing=()

@@ -29,16 +29,17 @@ bash scripts/install-deps.sh
 
 say "Building (Release) into build/"
 cmake -S "$SRC" -B "$SRC/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build "$SRC/build-release" -j "$(nproc)" --target amlfs-mds amlfs-ost amlfs-fuse
+cmake --build "$SRC/build-release" -j "$(nproc)" --target amlfs-mds amlfs-ost amlfs-fuse amlfs
 
 say "Installing to $PREFIX/bin"
 # The running cluster keeps using the old binaries until it is restarted.
 cmake --install "$SRC/build-release" --prefix "$PREFIX" >/dev/null
-for b in amlfs-mds amlfs-ost amlfs-fuse; do
+for b in amlfs-mds amlfs-ost amlfs-fuse amlfs; do
   [[ -x "$PREFIX/bin/$b" ]] || install -m 755 "$SRC/build-release/bin/$b" "$PREFIX/bin/$b"
 done
+ln -sfn amlfs "$PREFIX/bin/lfs"
 ln -sfn "$PREFIX/bin/amlfs-fuse" /sbin/mount.fuse.amlfs
-echo "installed: $PREFIX/bin/amlfs-mds $PREFIX/bin/amlfs-ost $PREFIX/bin/amlfs-fuse"
+echo "installed: $PREFIX/bin/amlfs-mds $PREFIX/bin/amlfs-ost $PREFIX/bin/amlfs-fuse $PREFIX/bin/amlfs (and lfs)"
 echo "mount helper: /sbin/mount.fuse.amlfs -> $PREFIX/bin/amlfs-fuse"
 
 say "Starting a local cluster (1 MDS + 4 OSTs on 127.0.0.1, data in $ROOT), mounted at $MNT"
@@ -58,14 +59,16 @@ fi
 
 say "Writing a 64 MiB file striped over all 4 OSTs (stripe_size 1M)"
 mkdir -p "$MNT/striped"
-setfattr -n user.amlfs.layout -v "stripe_count=4 stripe_size=1M" "$MNT/striped"
-echo "\$ setfattr -n user.amlfs.layout -v \"stripe_count=4 stripe_size=1M\" $MNT/striped"
+echo "\$ lfs setstripe -c 4 -S 1M $MNT/striped"
+"$PREFIX/bin/lfs" setstripe -c 4 -S 1M "$MNT/striped"
 F="$MNT/striped/demo.bin"
 rm -f "$F"
 dd if=/dev/urandom of="$F" bs=1M count=64 conv=fsync status=none
 ls -l "$F"
-echo "\$ getfattr --absolute-names -n user.amlfs.layout $F"
-getfattr --absolute-names -n user.amlfs.layout "$F"
+echo "\$ lfs getstripe $F"
+"$PREFIX/bin/lfs" getstripe "$F"
+echo "\$ lfs df -h $MNT"
+"$PREFIX/bin/lfs" df -h "$MNT"
 
 say "Where its stripes went (object files on each OST)"
 ino=$(stat -c %i "$F")

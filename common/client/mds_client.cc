@@ -20,6 +20,9 @@ bool IsMutation(Opcode op) {
     case Opcode::kSetXattr:
     case Opcode::kRemoveXattr:
     case Opcode::kUpdateSize:
+    case Opcode::kSetLayout:
+    case Opcode::kMigrateBegin:
+    case Opcode::kMigrateCommit:
       return true;
     default:
       return false;

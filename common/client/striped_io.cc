@@ -58,7 +58,7 @@ std::vector<ObjectRun> Runs(InodeId ino, const Layout& layout, uint64_t offset, 
     }
     ObjectRun r;
     r.ost = e.ost;
-    r.obj = ObjectId{ino.value(), e.comp, e.stripe};
+    r.obj = ObjectOf(ino, layout, e.comp, e.stripe);
     r.object_offset = e.object_offset;
     r.length = e.length;
     r.pieces.push_back(e);
@@ -88,7 +88,7 @@ std::map<OstIndex, std::vector<ObjectId>> ObjectsByOst(InodeId ino, const Layout
   std::map<OstIndex, std::vector<ObjectId>> out;
   for (uint32_t c = 0; c < layout.comps.size(); ++c)
     for (uint32_t s = 0; s < layout.comps[c].osts.size(); ++s)
-      out[layout.comps[c].osts[s]].push_back(ObjectId{ino.value(), c, s});
+      out[layout.comps[c].osts[s]].push_back(ObjectOf(ino, layout, c, s));
   return out;
 }
 
@@ -234,7 +234,7 @@ Status StripedIo::Truncate(InodeId ino, const Layout& layout, uint64_t new_size)
         continue;
       }
       ObjTruncateReq req;
-      req.object = ObjectId{ino.value(), c, s};
+      req.object = ObjectOf(ino, layout, c, s);
       req.size = ObjectSizeForFileSize(layout, c, s, new_size);
       (*client)->CallAsync(Opcode::kObjTruncate, Encode(req), timeout_,
                            [&latch, ost](Result<std::string> res) {
@@ -286,7 +286,7 @@ Result<uint64_t> StripedIo::Seek(InodeId ino, const Layout& layout, uint64_t fil
         continue;
       }
       ObjExtentsReq req;
-      req.object = ObjectId{ino.value(), c, s};
+      req.object = ObjectOf(ino, layout, c, s);
       (*client)->CallAsync(
           Opcode::kObjExtents, Encode(req), timeout_,
           [&, c, s, ost](Result<std::string> res) {

@@ -1,3 +1,5 @@
+#include <sys/statvfs.h>
+
 #include "server/mds/mds.h"
 
 #include <leveldb/db.h>
@@ -21,6 +23,7 @@ Result<std::unique_ptr<Mds>> Mds::Open(const std::string& dir, MdsConfig config,
   m->config_ = std::move(config);
   m->io_ = io;
   m->pool_ = pool;
+  m->dir_ = dir;
   leveldb::Options opts;
   opts.create_if_missing = true;
   leveldb::DB* db = nullptr;
@@ -101,12 +104,16 @@ Result<InodeRec> Mds::ReadInode(InodeId ino) {
   return txn.Inode(ino);
 }
 
-LayoutTemplate Mds::EffectiveTemplate(const InodeRec& dir) {
-  LayoutTemplate t;
-  if (dir.has_template) t = dir.tmpl;
-  if (t.stripe_count == 0) t.stripe_count = config_.default_stripe_count;
-  if (t.stripe_size == 0) t.stripe_size = config_.default_stripe_size;
-  return t;
+LayoutTemplate Mds::InheritedTemplate(const InodeRec& dir) {
+  InodeRec rec = dir;
+  for (int depth = 0; depth < 4096; ++depth) {
+    if (rec.has_template && !rec.tmpl.IsDefault()) return rec.tmpl;
+    if (rec.attr.ino == kRootInode || rec.parent.value() == 0) break;
+    auto up = ReadInode(rec.parent);
+    if (!up.ok()) break;
+    rec = std::move(*up);
+  }
+  return LayoutTemplate{};
 }
 
 std::vector<OstInfo> Mds::OstsLocked() {
@@ -120,8 +127,10 @@ std::vector<OstInfo> Mds::OstsLocked() {
   return out;
 }
 
-Result<Layout> Mds::NewLayout(const InodeRec& parent) {
-  LayoutTemplate t = EffectiveTemplate(parent);
+Result<Layout> Mds::NewLayout(const LayoutTemplate& requested, uint32_t first_id) {
+  LayoutTemplate t = requested;
+  AMLFS_RETURN_IF_ERROR(ValidateTemplate(t));
+  if (t.IsDefault()) t = LayoutTemplate::Plain(0, 0);
   std::lock_guard lk(state_mu_);
   std::vector<OstInfo> all = OstsLocked();
   if (all.empty()) return Error(Code::kNoSpace, "no OSTs registered");
@@ -129,19 +138,46 @@ Result<Layout> Mds::NewLayout(const InodeRec& parent) {
   for (auto& o : all)
     if (o.up) up.push_back(o);
   const std::vector<OstInfo>& cand = up.empty() ? all : up;
-  size_t n = cand.size();
-  size_t count = t.stripe_count < 0 ? n : std::min<size_t>(static_cast<size_t>(t.stripe_count), n);
-  if (count == 0) count = 1;
-  size_t start = rr_next_++ % n;
-  if (t.stripe_offset >= 0) {
-    for (size_t i = 0; i < n; ++i)
-      if (cand[i].index.value() == static_cast<uint32_t>(t.stripe_offset)) start = i;
-  }
-  LayoutComponent c;
-  c.stripe_size = t.stripe_size;
-  for (size_t i = 0; i < count; ++i) c.osts.push_back(cand[(start + i) % n].index);
+  const size_t n = cand.size();
+  auto exists = [&](uint32_t idx) {
+    return std::any_of(all.begin(), all.end(), [&](const OstInfo& o) { return o.index.value() == idx; });
+  };
   Layout l;
-  l.comps.push_back(c);
+  uint64_t start = 0;
+  for (size_t ci = 0; ci < t.comps.size(); ++ci) {
+    const ComponentTemplate& ct = t.comps[ci];
+    LayoutComponent c;
+    c.start = start;
+    c.end = ct.end;
+    c.id = first_id + static_cast<uint32_t>(ci);
+    c.stripe_size = ct.stripe_size ? ct.stripe_size : config_.default_stripe_size;
+    if (!ct.osts.empty()) {
+      for (OstIndex o : ct.osts)
+        if (!exists(o.value()))
+          return Error(Code::kInvalid, "OST index " + std::to_string(o.value()) + " does not exist");
+      c.osts = ct.osts;
+    } else {
+      int32_t want = ct.stripe_count ? ct.stripe_count : config_.default_stripe_count;
+      size_t count = want < 0 ? n : std::min<size_t>(static_cast<size_t>(want), n);
+      if (count == 0) count = 1;
+      size_t first = rr_next_++ % n;
+      if (ct.stripe_offset >= 0) {
+        if (!exists(static_cast<uint32_t>(ct.stripe_offset)))
+          return Error(Code::kInvalid, "OST index " + std::to_string(ct.stripe_offset) +
+                                           " does not exist");
+        for (size_t i = 0; i < n; ++i)
+          if (cand[i].index.value() == static_cast<uint32_t>(ct.stripe_offset)) first = i;
+      }
+      for (size_t i = 0; i < count; ++i) c.osts.push_back(cand[(first + i) % n].index);
+    }
+    if (c.end != kLayoutEof && c.end % c.stripe_size != 0)
+      return Error(Code::kInvalid, "component end " + std::to_string(c.end) +
+                                       " is not a multiple of its stripe size " +
+                                       std::to_string(c.stripe_size));
+    start = c.end;
+    l.comps.push_back(std::move(c));
+  }
+  AMLFS_RETURN_IF_ERROR(ValidateLayout(l));
   return l;
 }
 
@@ -149,6 +185,27 @@ bool Mds::IsOpen(InodeId ino) {
   std::lock_guard lk(state_mu_);
   auto it = open_counts_.find(ino.value());
   return it != open_counts_.end() && it->second > 0;
+}
+
+bool Mds::OpenByOthers(InodeId ino, ClientId me, bool writers) {
+  std::lock_guard lk(state_mu_);
+  for (const auto& [h, o] : handles_)
+    if (o.ino == ino.value() && (!writers || o.writer) && (me.value() == 0 || o.client != me))
+      return true;
+  return false;
+}
+
+void Mds::RetireLayout(Txn& txn, InodeId ino, const Layout& layout) {
+  if (layout.empty()) return;
+  QueueRec q;
+  q.ino = ino;
+  q.layout = layout;
+  for (const auto& c : layout.comps)
+    for (auto o : c.osts)
+      if (std::find(q.pending.begin(), q.pending.end(), o) == q.pending.end()) q.pending.push_back(o);
+  uint64_t seq = txn.Counter(kSuperNextQueue);
+  txn.SetCounter(kSuperNextQueue, seq + 1);
+  txn.Put(QueueKey(seq), Encode(q));
 }
 
 void Mds::DestroyInode(Txn& txn, const InodeRec& rec) {
@@ -161,17 +218,7 @@ void Mds::DestroyInode(Txn& txn, const InodeRec& rec) {
     txn.Delete(it->key().ToString());
   uint64_t used = txn.Counter(kSuperUsedInodes);
   txn.SetCounter(kSuperUsedInodes, used > 0 ? used - 1 : 0);
-  if (rec.is_reg() && !rec.layout.empty()) {
-    QueueRec q;
-    q.ino = rec.attr.ino;
-    q.layout = rec.layout;
-    for (const auto& c : rec.layout.comps)
-      for (auto o : c.osts)
-        if (std::find(q.pending.begin(), q.pending.end(), o) == q.pending.end()) q.pending.push_back(o);
-    uint64_t seq = txn.Counter(kSuperNextQueue);
-    txn.SetCounter(kSuperNextQueue, seq + 1);
-    txn.Put(QueueKey(seq), Encode(q));
-  }
+  if (rec.is_reg()) RetireLayout(txn, rec.attr.ino, rec.layout);
 }
 
 size_t Mds::DrainDestroyQueue() {
@@ -181,7 +228,9 @@ size_t Mds::DrainDestroyQueue() {
     for (it->Seek("Q"); it->Valid() && it->key().starts_with("Q") && entries.size() < 1024;
          it->Next()) {
       QueueRec q;
-      if (Decode(it->value().ToString(), &q).ok()) entries.emplace_back(it->key().ToString(), q);
+      if (!Decode(it->value().ToString(), &q).ok()) continue;
+      if (IsOpen(q.ino)) continue;  // a migrated file's old objects: readers still use them
+      entries.emplace_back(it->key().ToString(), q);
     }
   }
   if (entries.empty() || !io_) return entries.size();
@@ -198,7 +247,7 @@ size_t Mds::DrainDestroyQueue() {
       if (!up[ost.value()]) continue;
       for (uint32_t c = 0; c < q.layout.comps.size(); ++c)
         for (uint32_t s = 0; s < q.layout.comps[c].osts.size(); ++s)
-          if (q.layout.comps[c].osts[s] == ost) per_ost[ost.value()].push_back(ObjectId{q.ino.value(), c, s});
+          if (q.layout.comps[c].osts[s] == ost) per_ost[ost.value()].push_back(ObjectOf(q.ino, q.layout, c, s));
     }
   std::map<uint32_t, std::future<Status>> calls;
   for (auto& [ost, objs] : per_ost)
@@ -288,6 +337,8 @@ Result<OstRegisterRsp> Mds::OstRegister(const OstRegisterReq& r) {
     s.info.capacity_bytes = r.capacity_bytes;
     s.info.free_bytes = r.free_bytes;
     s.info.avail_bytes = r.avail_bytes;
+    s.info.total_inodes = r.total_inodes;
+    s.info.free_inodes = r.free_inodes;
     s.uuid = r.ost_uuid;
     s.last_seen = std::chrono::steady_clock::now();
     if (!was_up) AMLFS_LOG(kInfo) << "OST" << r.index.value() << " up at " << r.address;
@@ -338,6 +389,12 @@ Result<StatFsRsp> Mds::StatFs(const StatFsReq&) {
   uint64_t used = txn.Counter(kSuperUsedInodes);
   rsp.total_inodes = 1ull << 32;
   rsp.free_inodes = rsp.total_inodes - std::min(used, rsp.total_inodes);
+  struct statvfs vfs {};
+  if (statvfs(dir_.c_str(), &vfs) == 0) {
+    rsp.mdt_total_bytes = uint64_t{vfs.f_blocks} * vfs.f_frsize;
+    rsp.mdt_free_bytes = uint64_t{vfs.f_bfree} * vfs.f_frsize;
+    rsp.mdt_avail_bytes = uint64_t{vfs.f_bavail} * vfs.f_frsize;
+  }
   return rsp;
 }
 

@@ -66,6 +66,8 @@ class Mds {
   Result<XattrListRsp> ListXattr(const ListXattrReq& r);
   Result<EmptyRsp> Access(const AccessReq& r);
   Result<OstMapRsp> OstMap(const OstMapReq& r);
+  Result<GetLayoutRsp> GetLayout(const GetLayoutReq& r);
+  Result<Fid2PathRsp> Fid2Path(const Fid2PathReq& r);
 
   // Mutations: each is one WriteBatch (see Run()).
   Result<AttrRsp> SetAttr(const SetAttrReq& r);
@@ -82,6 +84,9 @@ class Mds {
   Result<EmptyRsp> SetXattr(const SetXattrReq& r);
   Result<EmptyRsp> RemoveXattr(const RemoveXattrReq& r);
   Result<AttrRsp> UpdateSize(const UpdateSizeReq& r);
+  Result<AttrRsp> SetLayout(const SetLayoutReq& r);
+  Result<MigrateBeginRsp> MigrateBegin(const MigrateBeginReq& r);
+  Result<AttrRsp> MigrateCommit(const MigrateCommitReq& r);
   Result<OstRegisterRsp> OstRegister(const OstRegisterReq& r);
 
   // One pass over the destroy queue (the background worker calls it every
@@ -95,9 +100,22 @@ class Mds {
   const MdsConfig& config() const { return config_; }
   Result<InodeRec> ReadInode(InodeId ino);
   Status Commit(Txn& txn);
-  Result<Layout> NewLayout(const InodeRec& parent);
-  LayoutTemplate EffectiveTemplate(const InodeRec& dir);
+  // A new layout for `t` (empty: the file system default) over the OSTs
+  // registered now; component ids start at `first_id`.
+  Result<Layout> NewLayout(const LayoutTemplate& t, uint32_t first_id = 0);
+  // The default layout of directory `dir`: its own, else its nearest
+  // ancestor's, else the file system's (the root's, else empty).
+  LayoutTemplate InheritedTemplate(const InodeRec& dir);
   bool IsOpen(InodeId ino);
+  // True when a client other than `me` (any client, if `me` is null) has
+  // `ino` open (for writing only, when `writers`).
+  bool OpenByOthers(InodeId ino, ClientId me, bool writers);
+  // Sets a directory's default layout or an empty file's layout (kBusy for
+  // a file with data, or open by another client).
+  Status SetLayoutLocked(Txn& txn, const Caller& c, InodeRec& rec, const LayoutTemplate& t);
+  // Queues the destruction of `layout`'s objects of live file `ino` (done
+  // once no one has the file open).
+  void RetireLayout(Txn& txn, InodeId ino, const Layout& layout);
   // Queues the destruction of an inode with no links and no opens.
   void DestroyInode(Txn& txn, const InodeRec& rec);
 
@@ -114,7 +132,7 @@ class Mds {
   // mutation that commits the size, outside the mutation lock.
   Status TruncateObjects(const Caller& c, InodeId ino, uint64_t size, bool check_write);
   // Records a new open handle of `rec` (in memory) and answers with it.
-  OpenRsp RegisterOpen(const InodeRec& rec);
+  OpenRsp RegisterOpen(const InodeRec& rec, const Caller& c, uint32_t flags);
 
   struct OstState {
     OstInfo info;
@@ -128,11 +146,25 @@ class Mds {
   StripedIo* io_ = nullptr;
   OstPool* pool_ = nullptr;
   std::string fs_uuid_;
+  std::string dir_;
 
   std::mutex mutate_mu_;  // serialises mutations
   std::mutex state_mu_;   // guards the members below
   std::map<uint64_t, uint32_t> open_counts_;  // ino -> open handles
-  std::map<uint64_t, uint64_t> handles_;      // handle -> ino
+  struct OpenHandle {
+    uint64_t ino = 0;
+    ClientId client;
+    bool writer = false;
+  };
+  std::map<uint64_t, OpenHandle> handles_;
+  struct Migration {
+    uint64_t token = 0;
+    bool dirty = false;  // someone opened the file for writing since it began
+    Layout layout;       // the new layout
+    uint64_t queue_seq = 0;  // its objects' destroy-queue entry, until commit
+  };
+  std::map<uint64_t, Migration> migrations_;  // ino -> the migration under way
+  uint64_t next_migration_ = 1;
   uint64_t next_handle_ = 1;
   uint32_t rr_next_ = 0;
   std::map<uint32_t, OstState> osts_;

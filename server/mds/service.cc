@@ -42,6 +42,11 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
     case Opcode::kRemoveXattr: return Serve(c, m, &Mds::RemoveXattr);
     case Opcode::kAccess: return Serve(c, m, &Mds::Access);
     case Opcode::kUpdateSize: return Serve(c, m, &Mds::UpdateSize);
+    case Opcode::kGetLayout: return Serve(c, m, &Mds::GetLayout);
+    case Opcode::kSetLayout: return Serve(c, m, &Mds::SetLayout);
+    case Opcode::kMigrateBegin: return Serve(c, m, &Mds::MigrateBegin);
+    case Opcode::kMigrateCommit: return Serve(c, m, &Mds::MigrateCommit);
+    case Opcode::kFid2Path: return Serve(c, m, &Mds::Fid2Path);
     case Opcode::kOstRegister: return Serve(c, m, &Mds::OstRegister);
     case Opcode::kOstMap: return Serve(c, m, &Mds::OstMap);
     default:

@@ -142,6 +142,8 @@ int main(int argc, char** argv) {
         req.capacity_bytes = fs->capacity_bytes;
         req.free_bytes = fs->free_bytes;
         req.avail_bytes = fs->avail_bytes;
+        req.total_inodes = fs->total_inodes;
+        req.free_inodes = fs->free_inodes;
       }
       auto r = mds_client.Call(req, std::chrono::milliseconds(2000));
       if (!r.ok() && r.status().code() == Code::kExists) {

@@ -296,6 +296,8 @@ Result<OstStatFsRsp> ObjectStore::StatFs() {
   rsp.capacity_bytes = static_cast<uint64_t>(sv.f_blocks) * sv.f_frsize;
   rsp.free_bytes = static_cast<uint64_t>(sv.f_bfree) * sv.f_frsize;
   rsp.avail_bytes = static_cast<uint64_t>(sv.f_bavail) * sv.f_frsize;
+  rsp.total_inodes = sv.f_files;
+  rsp.free_inodes = sv.f_ffree;
   return rsp;
 }
 

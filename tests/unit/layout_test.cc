@@ -157,20 +157,63 @@ TEST_CASE("layout validation refuses impossible layouts") {
 TEST_CASE("layout templates parse from the xattr text form") {
   auto t = ParseTemplate("stripe_count=4 stripe_size=4M");
   REQUIRE(t.ok());
-  CHECK(t->stripe_count == 4);
-  CHECK(t->stripe_size == (4u << 20));
-  CHECK(t->stripe_offset == -1);
+  REQUIRE(t->comps.size() == 1);
+  CHECK(t->comps[0].stripe_count == 4);
+  CHECK(t->comps[0].stripe_size == (4u << 20));
+  CHECK(t->comps[0].stripe_offset == -1);
+  CHECK(t->comps[0].end == kLayoutEof);
   auto all = ParseTemplate("stripe_count=-1,stripe_offset=2");
   REQUIRE(all.ok());
-  CHECK(all->stripe_count == -1);
-  CHECK(all->stripe_offset == 2);
+  CHECK(all->comps[0].stripe_count == -1);
+  CHECK(all->comps[0].stripe_offset == 2);
   auto back = ParseTemplate(FormatTemplate(*t));
   REQUIRE(back.ok());
-  CHECK(back->stripe_size == t->stripe_size);
+  CHECK(back->comps[0].stripe_size == t->comps[0].stripe_size);
+  // All defaults means "no default layout".
+  CHECK(ParseTemplate("stripe_count=0 stripe_size=0")->IsDefault());
   CHECK(ParseTemplate("stripe_size=100000").status().code() == Code::kInvalid);
   CHECK(ParseTemplate("stripe_count=-2").status().code() == Code::kInvalid);
   CHECK(ParseTemplate("color=blue").status().code() == Code::kInvalid);
   CHECK(ParseTemplate("").status().code() == Code::kInvalid);
+}
+
+TEST_CASE("progressive layout templates: parse, format, validate") {
+  auto t = ParseTemplate("comp_end=1G stripe_count=1 comp_end=EOF stripe_count=-1 stripe_size=4M");
+  REQUIRE(t.ok());
+  REQUIRE(t->comps.size() == 2);
+  CHECK(t->comps[0].end == (1ull << 30));
+  CHECK(t->comps[1].end == kLayoutEof);
+  CHECK(t->comps[1].stripe_count == -1);
+  auto back = ParseTemplate(FormatTemplate(*t));
+  REQUIRE(back.ok());
+  CHECK(back->comps.size() == 2);
+  CHECK(back->comps[0].end == (1ull << 30));
+  // Unordered, unaligned, not reaching EOF.
+  CHECK_FALSE(ParseTemplate("comp_end=2G stripe_count=1 comp_end=1G stripe_count=2 comp_end=EOF").ok());
+  CHECK_FALSE(ParseTemplate("comp_end=100000 stripe_count=1 comp_end=EOF").ok());
+  CHECK_FALSE(ParseTemplate("comp_end=1G stripe_count=1").ok());
+  CHECK_FALSE(ParseTemplate("comp_end=1M stripe_size=4M comp_end=EOF").ok());
+  // A file layout's text pins its OSTs.
+  Layout l;
+  l.comps.push_back(LayoutComponent{0, 1 << 20, 1 << 20, {OstIndex(2)}, 0});
+  l.comps.push_back(LayoutComponent{1 << 20, kLayoutEof, 1 << 20, {OstIndex(0), OstIndex(3)}, 1});
+  auto pinned = ParseTemplate(FormatLayout(l));
+  REQUIRE(pinned.ok());
+  REQUIRE(pinned->comps.size() == 2);
+  CHECK(pinned->comps[1].osts == std::vector<OstIndex>{OstIndex(0), OstIndex(3)});
+  CHECK(pinned->comps[1].stripe_count == 2);
+}
+
+TEST_CASE("OST lists take ranges and refuse garbage") {
+  auto l = ParseOstList("1,3-5");
+  REQUIRE(l.ok());
+  CHECK(*l == std::vector<OstIndex>{OstIndex(1), OstIndex(3), OstIndex(4), OstIndex(5)});
+  CHECK_FALSE(ParseOstList("").ok());
+  CHECK_FALSE(ParseOstList("1,,2").ok());
+  CHECK_FALSE(ParseOstList("5-3").ok());
+  CHECK_FALSE(ParseOstList("1,1").ok());
+  CHECK_FALSE(ParseOstList("x").ok());
+  CHECK_FALSE(ParseOstList("-1").ok());
 }
 
 TEST_CASE("sizes take binary K/M/G/T suffixes and refuse garbage") {

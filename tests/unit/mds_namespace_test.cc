@@ -172,8 +172,9 @@ TEST_CASE("xattrs: flags, limits, namespaces") {
   Who user(1000, 1000);
   CHECK(ns->GetXattr(GetXattrReq{user.c, f.ino, "trusted.t"}).status().code() == Code::kNotPermitted);
   auto list = ns->ListXattr(ListXattrReq{user.c, f.ino});
-  CHECK(list->names == std::vector<std::string>{"user.a"});
-  CHECK(ns->ListXattr(ListXattrReq{root.c, f.ino})->names.size() == 2);
+  // The layout is listed first, as on Lustre.
+  CHECK(list->names == std::vector<std::string>{"lustre.lov", "user.a"});
+  CHECK(ns->ListXattr(ListXattrReq{root.c, f.ino})->names.size() == 3);
   REQUIRE(ns->RemoveXattr(RemoveXattrReq{root.Next(), f.ino, "user.a"}).ok());
   CHECK(ns->RemoveXattr(RemoveXattrReq{root.Next(), f.ino, "user.a"}).status().code() ==
         Code::kNoData);
@@ -290,8 +291,14 @@ TEST_CASE("layouts: the fs default, directory templates, the layout xattr") {
   CHECK(g->layout.comps[0].osts.size() == 4);
   CHECK(g->layout.comps[0].stripe_size == (4u << 20));
   Attr sub = Mkdir(*ns, root, d.ino, "sub");
-  CHECK_THAT(ns->GetXattr(GetXattrReq{root.c, sub.ino, "user.amlfs.layout"})->value,
-             Catch::Contains("stripe_count=-1"));
+  // A subdirectory follows its parent's default without a copy of its own.
+  CHECK(ns->GetXattr(GetXattrReq{root.c, sub.ino, "lustre.lov"}).status().code() == Code::kNoData);
+  auto sub_layout = ns->GetLayout(GetLayoutReq{root.c, sub.ino});
+  REQUIRE(sub_layout.ok());
+  CHECK(sub_layout->own.IsDefault());
+  CHECK(sub_layout->effective.comps.at(0).stripe_count == -1);
+  auto h = ns->Create(CreateReq{root.Next(), sub.ino, "h", 0644, O_RDWR});
+  CHECK(h->layout.comps[0].osts.size() == 4);
   CHECK_THAT(ns->GetXattr(GetXattrReq{root.c, g->attr.ino, "user.amlfs.layout"})->value,
              Catch::Contains("osts="));
   CHECK(ns->SetXattr(SetXattrReq{root.Next(), d.ino, "user.amlfs.layout", "stripe_size=100000", 0})
@@ -347,4 +354,99 @@ TEST_CASE("an OST index cannot be claimed by another data directory") {
   auto st = ns->StatFs(StatFsReq{});
   CHECK(st->osts_up == 4);
   CHECK(st->total_bytes == 4000);
+}
+
+TEST_CASE("layouts: a new file's requested layout, progressive components, OST checks") {
+  TempNamespace ns;
+  Who root;
+  MknodReq mk{root.Next(), kRootInode, "pfl", 0100644, 0, {}};
+  mk.layout = ParseTemplate("comp_end=1M stripe_count=1 stripe_offset=2 comp_end=EOF stripe_count=-1").value();
+  auto made = ns->Mknod(mk);
+  REQUIRE(made.ok());
+  auto l = ns->GetLayout(GetLayoutReq{root.c, made->attr.ino});
+  REQUIRE(l.ok());
+  REQUIRE(l->layout.comps.size() == 2);
+  CHECK(l->layout.comps[0].end == (1u << 20));
+  CHECK(l->layout.comps[0].osts == std::vector<OstIndex>{OstIndex(2)});
+  CHECK(l->layout.comps[1].start == (1u << 20));
+  CHECK(l->layout.comps[1].osts.size() == 4);
+  CHECK(l->layout.comps[0].id != l->layout.comps[1].id);
+  MknodReq bad{root.Next(), kRootInode, "bad", 0100644, 0, {}};
+  bad.layout = LayoutTemplate::Plain(1, 0, 9);
+  CHECK(ns->Mknod(bad).status().code() == Code::kInvalid);
+  CHECK(ns->Lookup(LookupReq{root.c, kRootInode, "bad"}).status().code() == Code::kNotFound);
+  // A stripe count above the OST count uses every OST.
+  MknodReq wide{root.Next(), kRootInode, "wide", 0100644, 0, {}};
+  wide.layout = LayoutTemplate::Plain(9, 0);
+  auto w = ns->Mknod(wide);
+  REQUIRE(w.ok());
+  CHECK(ns->GetLayout(GetLayoutReq{root.c, w->attr.ino})->layout.comps[0].osts.size() == 4);
+}
+
+TEST_CASE("layouts: an empty file takes a new layout, a file with data needs a migration") {
+  TempNamespace ns;
+  Who root, other(0);
+  other.c.client = ClientId(4242);
+  auto f = ns->Create(CreateReq{root.Next(), kRootInode, "f", 0644, O_RDWR});
+  REQUIRE(f.ok());
+  REQUIRE(ns->SetLayout(SetLayoutReq{root.Next(), f->attr.ino, LayoutTemplate::Plain(3, 2 << 20)}).ok());
+  auto l = ns->GetLayout(GetLayoutReq{root.c, f->attr.ino});
+  CHECK(l->layout.comps[0].osts.size() == 3);
+  CHECK(l->layout.comps[0].id != f->layout.comps[0].id);  // new objects, never the old ones
+  // Open by another client: its handle would keep the old layout.
+  auto o = ns->OpenFile(OpenReq{other.Next(), f->attr.ino, O_RDONLY});
+  REQUIRE(o.ok());
+  CHECK(ns->SetLayout(SetLayoutReq{root.Next(), f->attr.ino, LayoutTemplate::Plain(1, 0)})
+            .status().code() == Code::kBusy);
+  REQUIRE(ns->Release(ReleaseReq{other.Next(), f->attr.ino, o->handle}).ok());
+  REQUIRE(ns->UpdateSize(UpdateSizeReq{root.Next(), f->attr.ino, 100, Timespec::Now(), true}).ok());
+  CHECK(ns->SetLayout(SetLayoutReq{root.Next(), f->attr.ino, LayoutTemplate::Plain(1, 0)})
+            .status().code() == Code::kBusy);
+}
+
+TEST_CASE("migration: commit swaps the layout, a writer in between makes it fail") {
+  TempNamespace ns;
+  Who root, other(0);
+  other.c.client = ClientId(4242);
+  auto f = ns->Create(CreateReq{root.Next(), kRootInode, "f", 0644, O_RDWR});
+  REQUIRE(f.ok());
+  REQUIRE(ns->Release(ReleaseReq{root.Next(), f->attr.ino, f->handle}).ok());
+  REQUIRE(ns->UpdateSize(UpdateSizeReq{root.Next(), f->attr.ino, 100, Timespec::Now(), true}).ok());
+  auto b = ns->MigrateBegin(MigrateBeginReq{root.Next(), f->attr.ino, LayoutTemplate::Plain(4, 0), false});
+  REQUIRE(b.ok());
+  CHECK(b->new_layout.comps[0].osts.size() == 4);
+  CHECK(b->new_layout.generation == b->old_layout.generation + 1);
+  MigrateCommitReq c{root.Next(), f->attr.ino, b->new_layout, b->token, b->attr.size, b->attr.mtime, false};
+  auto done = ns->MigrateCommit(c);
+  REQUIRE(done.ok());
+  CHECK(done->attr.ino == f->attr.ino);
+  CHECK(ns->GetLayout(GetLayoutReq{root.c, f->attr.ino})->layout.comps[0].osts.size() == 4);
+  // Again, with a writer opening the file during the copy.
+  auto b2 = ns->MigrateBegin(MigrateBeginReq{root.Next(), f->attr.ino, LayoutTemplate::Plain(1, 0), false});
+  REQUIRE(b2.ok());
+  auto w = ns->OpenFile(OpenReq{other.Next(), f->attr.ino, O_WRONLY});
+  REQUIRE(w.ok());
+  REQUIRE(ns->Release(ReleaseReq{other.Next(), f->attr.ino, w->handle}).ok());
+  MigrateCommitReq c2{root.Next(), f->attr.ino, b2->new_layout, b2->token, b2->attr.size, b2->attr.mtime, false};
+  CHECK(ns->MigrateCommit(c2).status().code() == Code::kBusy);
+  CHECK(ns->GetLayout(GetLayoutReq{root.c, f->attr.ino})->layout.comps[0].osts.size() == 4);
+  // An open writer refuses the migration up front.
+  auto w2 = ns->OpenFile(OpenReq{other.Next(), f->attr.ino, O_RDWR});
+  REQUIRE(w2.ok());
+  CHECK(ns->MigrateBegin(MigrateBeginReq{root.Next(), f->attr.ino, {}, false}).status().code() ==
+        Code::kBusy);
+}
+
+TEST_CASE("fid2path names the path of a file, for root only") {
+  TempNamespace ns;
+  Who root, user(1000, 1000);
+  Attr a = Mkdir(*ns, root, kRootInode, "a");
+  Attr b = Mkdir(*ns, root, a.ino, "b");
+  auto f = ns->Create(CreateReq{root.Next(), b.ino, "f", 0644, O_RDWR});
+  REQUIRE(f.ok());
+  CHECK(ns->Fid2Path(Fid2PathReq{root.c, f->attr.ino})->path == "a/b/f");
+  REQUIRE(ns->Rename(RenameReq{root.Next(), b.ino, "f", a.ino, "g", 0}).ok());
+  CHECK(ns->Fid2Path(Fid2PathReq{root.c, f->attr.ino})->path == "a/g");
+  CHECK(ns->Fid2Path(Fid2PathReq{root.c, kRootInode})->path == "");
+  CHECK(ns->Fid2Path(Fid2PathReq{user.c, f->attr.ino}).status().code() == Code::kNotPermitted);
 }

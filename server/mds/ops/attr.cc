@@ -57,10 +57,11 @@ Result<ReadDirRsp> Mds::ReadDir(const ReadDirReq& r) {
     if (!Decode(it->value().ToString(), &d).ok()) continue;
     e.ino = d.ino;
     e.mode = d.type;
-    if (r.plus) {
+    if (r.plus || r.layouts) {
       auto child = txn.Inode(d.ino);
       if (!child.ok()) continue;
       e.attr = child->attr;
+      if (r.layouts) e.layout = child->layout;
     }
     rsp.entries.push_back(std::move(e));
   }

@@ -1,6 +1,7 @@
 // Helpers shared by the operation files.
 #pragma once
 
+#include <algorithm>
 #include <string>
 
 #include "common/protocol.h"
@@ -21,7 +22,12 @@ Result<InodeRec> UsableDir(Txn& txn, const Caller& c, InodeId ino, uint32_t mask
 // Creates a new inode named `name` in `parent` (not yet linked to a Txn-put
 // parent: the caller puts the returned child; the parent is updated here).
 Result<InodeRec> NewChild(Mds& mds, Txn& txn, const Caller& c, InodeId parent,
-                          const std::string& name, uint32_t mode, uint64_t rdev);
+                          const std::string& name, uint32_t mode, uint64_t rdev,
+                          const LayoutTemplate& layout = {});
+// st_blksize of a file: its first stripe size (capped at 1 GiB).
+inline uint32_t BlockSizeOf(const Layout& l) {
+  return l.empty() ? 4096u : static_cast<uint32_t>(std::min<uint64_t>(l.comps[0].stripe_size, 1u << 30));
+}
 // Clears S_ISUID, and S_ISGID when group-executable (chown, write by others).
 void KillSuid(InodeRec& rec);
 

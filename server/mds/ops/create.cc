@@ -26,7 +26,8 @@ void KillSuid(InodeRec& rec) {
 }
 
 Result<InodeRec> NewChild(Mds& mds, Txn& txn, const Caller& c, InodeId parent,
-                          const std::string& name, uint32_t mode, uint64_t rdev) {
+                          const std::string& name, uint32_t mode, uint64_t rdev,
+                          const LayoutTemplate& layout) {
   if (name == "." || name == "..") return Error(Code::kExists, "'" + name + "' exists");
   AMLFS_RETURN_IF_ERROR(ValidateName(name));
   AMLFS_ASSIGN_OR_RETURN(InodeRec dir, UsableDir(txn, c, parent, kMayWrite | kMayExec));
@@ -53,16 +54,13 @@ Result<InodeRec> NewChild(Mds& mds, Txn& txn, const Caller& c, InodeId parent,
   child.attr.atime = child.attr.mtime = child.attr.ctime = txn.now();
   child.attr.generation = 1;
   child.attr.blksize = 4096;
+  child.parent = parent;  // directories: ".."; files: where fid2path starts
   if (child.is_dir()) {
-    child.parent = parent;
-    if (dir.has_template) {
-      child.has_template = true;
-      child.tmpl = dir.tmpl;
-    }
     ++dir.attr.nlink;
   } else if (child.is_reg()) {
-    AMLFS_ASSIGN_OR_RETURN(child.layout, mds.NewLayout(dir));
-    child.attr.blksize = static_cast<uint32_t>(std::min<uint64_t>(child.layout.comps[0].stripe_size, 1u << 30));
+    AMLFS_ASSIGN_OR_RETURN(child.layout,
+                           mds.NewLayout(layout.IsDefault() ? mds.InheritedTemplate(dir) : layout));
+    child.attr.blksize = BlockSizeOf(child.layout);
   }
   dir.attr.mtime = dir.attr.ctime = txn.now();
   txn.PutInode(dir);
@@ -79,7 +77,7 @@ Result<EntryRsp> Mds::Mknod(const MknodReq& r) {
   return Run<EntryRsp>(r.caller, [&](Txn& txn) -> Result<EntryRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec child,
                            NewChild(*this, txn, r.caller, r.parent, r.name,
-                                    type | (r.mode & 07777), r.rdev));
+                                    type | (r.mode & 07777), r.rdev, r.layout));
     txn.PutInode(child);
     return EntryRsp{child.attr};
   });

@@ -20,17 +20,23 @@ Result<OpenRsp> Mds::OpenLocked(Txn& txn, const Caller& c, InodeRec rec, uint32_
     rec.attr.mtime = rec.attr.ctime = txn.now();
     txn.PutInode(rec);
   }
-  return RegisterOpen(rec);
+  return RegisterOpen(rec, c, flags);
 }
 
-OpenRsp Mds::RegisterOpen(const InodeRec& rec) {
+OpenRsp Mds::RegisterOpen(const InodeRec& rec, const Caller& c, uint32_t flags) {
   OpenRsp rsp;
   rsp.attr = rec.attr;
   rsp.layout = rec.layout;
+  const uint32_t acc = flags & O_ACCMODE;
+  const bool writer = acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC);
   std::lock_guard lk(state_mu_);
   rsp.handle = next_handle_++;
-  handles_[rsp.handle] = rec.attr.ino.value();
+  handles_[rsp.handle] = OpenHandle{rec.attr.ino.value(), c.client, writer};
   ++open_counts_[rec.attr.ino.value()];
+  if (writer) {
+    auto m = migrations_.find(rec.attr.ino.value());
+    if (m != migrations_.end()) m->second.dirty = true;
+  }
   return rsp;
 }
 
@@ -56,7 +62,7 @@ Result<OpenRsp> Mds::Create(const CreateReq& r) {
     AMLFS_ASSIGN_OR_RETURN(InodeRec child, NewChild(*this, txn, r.caller, r.parent, r.name,
                                                     kIfReg | (r.mode & 07777), 0));
     txn.PutInode(child);
-    return RegisterOpen(child);
+    return RegisterOpen(child, r.caller, r.flags);
   });
 }
 
@@ -66,7 +72,7 @@ Result<EmptyRsp> Mds::Release(const ReleaseReq& r) {
       std::lock_guard lk(state_mu_);
       auto h = handles_.find(r.handle);
       if (h == handles_.end()) return EmptyRsp{};  // from before a restart
-      uint64_t ino = h->second;
+      uint64_t ino = h->second.ino;
       handles_.erase(h);
       auto c = open_counts_.find(ino);
       if (c != open_counts_.end() && --c->second == 0) open_counts_.erase(c);

@@ -1,11 +1,12 @@
-// Extended attributes, and the layout xattr "user.amlfs.layout":
-//   getfattr on a directory: its default layout ("stripe_count=.. stripe_size=..
-//   stripe_offset=.."), the file system default for the root;
-//   setfattr on a directory: sets the default layout new files and
-//   subdirectories inherit ("stripe_count=0 stripe_size=0" removes it);
-//   getfattr on a file: its layout, with the OST list;
-//   setfattr on an empty regular file: chooses its layout anew.
-// It is not listed by listxattr.
+// Extended attributes, and the layout xattr "lustre.lov" (also readable as
+// "trusted.lov" and "user.amlfs.layout"), in common/layout.h's text form:
+//   a directory's: its default layout, if it has one (the root: always);
+//   setting it on a directory sets the default new files inherit, below it
+//   too ("stripe_count=0 stripe_size=0" removes it);
+//   a file's: its layout, with the OST list; setting it on an empty file
+//   chooses its layout anew (the same layout again is a no-op), so
+//   cp --preserve=xattr, tar --xattrs and rsync -X carry striping.
+// Only "lustre.lov" is listed by listxattr.
 #include <leveldb/db.h>
 
 #include "server/mds/keys.h"
@@ -15,7 +16,9 @@ namespace amlfs::mds {
 
 namespace {
 
-constexpr char kLayoutXattr[] = "user.amlfs.layout";
+bool IsLayoutXattr(const std::string& name) {
+  return name == "lustre.lov" || name == "trusted.lov" || name == "user.amlfs.layout";
+}
 constexpr size_t kMaxXattrValue = 65536;
 constexpr uint32_t kXattrCreate = 1, kXattrReplace = 2;
 
@@ -45,13 +48,18 @@ Status CheckXattrAccess(const Caller& c, const InodeRec& rec, const std::string&
 
 Result<XattrValueRsp> Mds::GetXattr(const GetXattrReq& r) {
   AMLFS_ASSIGN_OR_RETURN(InodeRec rec, ReadInode(r.ino));
-  AMLFS_RETURN_IF_ERROR(CheckXattrAccess(r.caller, rec, r.name, false));
-  if (r.name == kLayoutXattr) {
+  if (IsLayoutXattr(r.name)) {
+    if (r.name == "trusted.lov" && r.caller.uid != 0)
+      return Error(Code::kNoData, "trusted xattrs need root");
     if (rec.is_reg() && !rec.layout.empty()) return XattrValueRsp{FormatLayout(rec.layout)};
-    if (rec.is_dir() && (rec.has_template || rec.attr.ino == kRootInode))
-      return XattrValueRsp{FormatTemplate(EffectiveTemplate(rec))};
+    if (rec.is_dir() && rec.has_template) return XattrValueRsp{FormatTemplate(rec.tmpl)};
+    if (rec.is_dir() && rec.attr.ino == kRootInode) {
+      auto t = LayoutTemplate::Plain(config().default_stripe_count, config().default_stripe_size);
+      return XattrValueRsp{FormatTemplate(t)};
+    }
     return Error(Code::kNoData, "no layout");
   }
+  AMLFS_RETURN_IF_ERROR(CheckXattrAccess(r.caller, rec, r.name, false));
   std::string value;
   leveldb::Status st = db()->Get(leveldb::ReadOptions(), XattrKey(r.ino.value(), r.name), &value);
   if (st.IsNotFound()) return Error(Code::kNoData, "no such attribute");
@@ -69,34 +77,23 @@ Result<XattrListRsp> Mds::ListXattr(const ListXattrReq& r) {
     if (name.rfind("trusted.", 0) == 0 && r.caller.uid != 0) continue;
     rsp.names.push_back(std::move(name));
   }
-  (void)rec;
+  if ((rec.is_reg() && !rec.layout.empty()) || (rec.is_dir() && rec.has_template))
+    rsp.names.insert(rsp.names.begin(), "lustre.lov");
   return rsp;
 }
 
 Result<EmptyRsp> Mds::SetXattr(const SetXattrReq& r) {
   return Run<EmptyRsp>(r.caller, [&](Txn& txn) -> Result<EmptyRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
-    AMLFS_RETURN_IF_ERROR(CheckXattrAccess(r.caller, rec, r.name, true));
-    if (r.value.size() > kMaxXattrValue) return Error(Code::kNotEmptyXattr, "value too large");
-    if (r.name == kLayoutXattr) {
+    if (IsLayoutXattr(r.name)) {
+      if (r.name == "trusted.lov" && r.caller.uid != 0)
+        return Error(Code::kNotPermitted, "trusted xattrs need root");
       AMLFS_ASSIGN_OR_RETURN(LayoutTemplate t, ParseTemplate(r.value));
-      if (rec.is_dir()) {
-        rec.has_template = !t.IsDefault();
-        rec.tmpl = t;
-      } else if (rec.is_reg()) {
-        if (rec.attr.size != 0) return Error(Code::kBusy, "file already has data");
-        InodeRec as_dir = rec;
-        as_dir.has_template = true;
-        as_dir.tmpl = t;
-        AMLFS_ASSIGN_OR_RETURN(rec.layout, NewLayout(as_dir));
-        rec.attr.blksize = static_cast<uint32_t>(std::min<uint64_t>(rec.layout.comps[0].stripe_size, 1u << 30));
-      } else {
-        return Error(Code::kNotPermitted, "layouts apply to files and directories");
-      }
-      rec.attr.ctime = txn.now();
-      txn.PutInode(rec);
+      AMLFS_RETURN_IF_ERROR(SetLayoutLocked(txn, r.caller, rec, t));
       return EmptyRsp{};
     }
+    AMLFS_RETURN_IF_ERROR(CheckXattrAccess(r.caller, rec, r.name, true));
+    if (r.value.size() > kMaxXattrValue) return Error(Code::kNotEmptyXattr, "value too large");
     std::string key = XattrKey(r.ino.value(), r.name);
     AMLFS_ASSIGN_OR_RETURN(auto old, txn.Get(key));
     if ((r.flags & kXattrCreate) && old) return Error(Code::kExists, "attribute exists");
@@ -111,14 +108,13 @@ Result<EmptyRsp> Mds::SetXattr(const SetXattrReq& r) {
 Result<EmptyRsp> Mds::RemoveXattr(const RemoveXattrReq& r) {
   return Run<EmptyRsp>(r.caller, [&](Txn& txn) -> Result<EmptyRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
-    AMLFS_RETURN_IF_ERROR(CheckXattrAccess(r.caller, rec, r.name, true));
-    if (r.name == kLayoutXattr && rec.is_dir()) {
+    if (IsLayoutXattr(r.name)) {
+      if (!rec.is_dir()) return Error(Code::kNotPermitted, "a file's layout cannot be removed");
       if (!rec.has_template) return Error(Code::kNoData, "no default layout");
-      rec.has_template = false;
-      rec.tmpl = LayoutTemplate{};
-      txn.PutInode(rec);
+      AMLFS_RETURN_IF_ERROR(SetLayoutLocked(txn, r.caller, rec, LayoutTemplate{}));
       return EmptyRsp{};
     }
+    AMLFS_RETURN_IF_ERROR(CheckXattrAccess(r.caller, rec, r.name, true));
     std::string key = XattrKey(r.ino.value(), r.name);
     AMLFS_ASSIGN_OR_RETURN(auto old, txn.Get(key));
     if (!old) return Error(Code::kNoData, "no such attribute");

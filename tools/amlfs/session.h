@@ -1,0 +1,82 @@
+// What every subcommand needs: the amlfs mount a path is on, a connection
+// to its metadata server (and OSTs, for migrate), and the Lustre-style
+// conventions shared by the output (FIDs, target names, error lines).
+#pragma once
+
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/client/mds_client.h"
+#include "common/client/ost_pool.h"
+#include "common/client/striped_io.h"
+#include "common/net/net_context.h"
+#include "common/protocol.h"
+
+namespace amlfs::tools {
+
+// The program name errors are printed under ("lfs" or "amlfs").
+extern std::string g_prog;
+
+// Prints "<prog> <cmd>: <what>" to stderr. Returns `code` for `return Fail(...)`.
+int Fail(const std::string& cmd, const std::string& what, int code = 1);
+
+struct Mount {
+  std::string root;              // the mount point
+  std::vector<std::string> mds;  // metadata server addresses
+};
+
+// The amlfs mount holding `path` (which must exist; symlinks followed).
+// kNotFound for a missing path, kInvalid "not an amlfs file system".
+Result<Mount> MountOf(const std::string& path);
+// Every amlfs mount on this node, in mount order.
+std::vector<Mount> AllMounts();
+
+class Session {
+ public:
+  static Result<std::unique_ptr<Session>> Connect(const Mount& m);
+  ~Session();
+
+  const Mount& mount() const { return mount_; }
+  const FsInfoRsp& info() const { return info_; }
+  MdsClient& mds() { return *mds_; }
+  const Creds& creds() const { return creds_; }
+  // The OSTs' I/O path (migrate).
+  StripedIo& io() { return *io_; }
+
+  template <typename Req>
+  Result<typename Req::Response> Call(Req r) { return mds_->Call(std::move(r), creds_); }
+
+  // "<fs_name>-OST0003_UUID" and "<fs_name>-MDT0000_UUID".
+  std::string OstUuid(OstIndex i) const;
+  std::string MdtUuid(uint32_t i) const;
+
+ private:
+  Session() = default;
+  Mount mount_;
+  FsInfoRsp info_;
+  Creds creds_;
+  std::unique_ptr<NetContext> net_;
+  std::unique_ptr<MdsClient> mds_;
+  std::unique_ptr<OstPool> pool_;
+  std::unique_ptr<StripedIo> io_;
+};
+
+// A path that exists on an amlfs mount, with its stat and a session.
+struct Target {
+  std::string path;
+  struct stat st {};
+  std::unique_ptr<Session> session;
+};
+// stat()s `path` and connects to its file system; on failure prints one line
+// for `cmd` and returns null.
+std::unique_ptr<Target> OpenTarget(const std::string& cmd, const std::string& path);
+
+// Lustre FIDs for amlfs inodes: [0x200000400 + (ino >> 32) : ino & 0xffffffff : 0].
+std::string FidOf(uint64_t ino);
+std::string FidNoBrace(uint64_t ino);
+Result<uint64_t> InoOfFid(const std::string& fid);
+
+}  // namespace amlfs::tools
