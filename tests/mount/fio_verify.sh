@@ -24,6 +24,7 @@ directory=$D
 ioengine=psync
 verify=crc32c
 verify_fatal=1
+verify_state_save=0
 do_verify=1
 randrepeat=1
 end_fsync=1
