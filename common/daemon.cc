@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include "common/daemon.h"
 
 #include <csignal>
@@ -45,6 +46,11 @@ Status MakeDirs(const std::string& dir) {
   std::filesystem::create_directories(dir, ec);
   if (ec) return Error(Code::kIo, "cannot create " + dir + ": " + ec.message());
   return Status::Ok();
+}
+
+void TuneMallocForIo() {
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 }  // namespace amlfs

@@ -7,9 +7,13 @@
 
 #include <CLI/CLI.hpp>
 #include <cstring>
+#include <climits>
+#include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "common/config.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "fuse/client.h"
 
@@ -42,16 +46,63 @@ bool IsFstabOnly(const std::string& o) {
   return o.rfind("x-", 0) == 0 || o.rfind("comment=", 0) == 0;
 }
 
+bool g_writeback_cache = false;  // -o writeback_cache: faster writes, weaker coherence
+
+// Sets the kernel's readahead window for the mount at `mountpoint` (found in
+// /proc/self/mountinfo: asking the mount itself would wait for this very
+// process). Large windows let the kernel keep several stripes in flight.
+bool SetReadAhead(const std::string& real, unsigned kb) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line, dev;
+  while (std::getline(in, line)) {
+    std::istringstream is(line);
+    std::string id, parent, majmin, root, point;
+    is >> id >> parent >> majmin >> root >> point;
+    if (point == real && line.find(" - fuse.amlfs ") != std::string::npos) dev = majmin;
+  }
+  if (dev.empty()) return false;
+  const std::string path = "/sys/class/bdi/" + dev + "/read_ahead_kb";
+  {
+    std::ofstream ra(path);
+    ra << kb << '\n';
+    ra.flush();
+    if (!ra) {
+      AMLFS_LOG(kInfo) << "cannot set " << path << " (not root?)";
+      return true;  // no use retrying
+    }
+  }
+  std::ifstream back(path);
+  unsigned now = 0;
+  back >> now;
+  return now == kb;
+}
+
+std::string g_real_mountpoint;
+unsigned g_read_ahead_kb = 16384;
+
 void Init(void*, fuse_conn_info* conn) {
+  // The kernel sets the mount's readahead window from the INIT reply, which
+  // goes out when this returns (and caps it at 128 KiB): widen it after.
+  if (g_read_ahead_kb > 0)
+    std::thread([] {
+      for (int i = 0; i < 20; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (SetReadAhead(g_real_mountpoint, g_read_ahead_kb)) return;
+      }
+    }).detach();
   conn->max_background = 64;
   conn->congestion_threshold = 48;
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
-  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  if (g_writeback_cache && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+    conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+  else
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  TuneMallocForIo();
   // "-o config=FILE" must be known before the config file is read.
   std::vector<std::string> args(argv, argv + argc);
   for (size_t i = 1; i + 1 < args.size(); ++i) {
@@ -110,6 +161,9 @@ int main(int argc, char** argv) {
         else if (key == "entry_timeout") mo.entry_timeout = std::stod(val);
         else if (key == "log_file") log_file = val;
         else if (key == "log_level") log_level = val;
+        else if (key == "writeback_cache") g_writeback_cache = val != "0" && val != "no";
+        else if (key == "no_writeback_cache") g_writeback_cache = false;
+        else if (key == "read_ahead_kb") g_read_ahead_kb = static_cast<unsigned>(std::stoul(val));
         else if (IsFstabOnly(o)) continue;
         else fuse_opts.push_back(o);
       } catch (const std::exception&) {
@@ -162,6 +216,8 @@ int main(int argc, char** argv) {
   fuse_session* se = fuse_session_new(&fargs, &ops, sizeof(ops), &client);
   if (!se) return Fail("bad mount options: " + opts);
   if (fuse_set_signal_handlers(se) != 0) return Fail("cannot install signal handlers");
+  char real[PATH_MAX];
+  g_real_mountpoint = realpath(mountpoint.c_str(), real) ? real : mountpoint;
   if (fuse_session_mount(se, mountpoint.c_str()) != 0) {
     fuse_remove_signal_handlers(se);
     fuse_session_destroy(se);

@@ -1,61 +1,74 @@
 #!/usr/bin/env bash
-# Benchmarks an amlfs mount against a local-disk directory on the same disk
-# and prints a table (MiB/s, IOPS, ops/s). Not a test: it prints figures.
+# Benchmarks amlfs and prints one table (MiB/s, IOPS, ops/s). Not a test: it
+# prints figures, measured in one run on this machine.
 #
-#   scripts/bench.sh [MOUNTPOINT]
+#   scripts/bench.sh [--compare] [--quick] [--write-doc] [MOUNTPOINT]
 #
-# Without MOUNTPOINT it starts its own cluster (1 MDS + 4 OSTs on 127.0.0.1,
-# default layout 4 stripes of 1 MiB) in a temp root under /var/tmp and stops
-# it at the end. Run as root (cold reads drop the page cache).
+# Targets: amlfs (its own cluster: 1 MDS + 4 OSTs on 127.0.0.1, files striped
+# 4 x 1 MiB, unless MOUNTPOINT is given) and the local disk directory the
+# OSTs' disk holds. --compare adds MooseFS (1 master, 4 chunkservers, one
+# copy), GlusterFS (distributed over 4 bricks) and libfuse's passthrough_ll
+# over a local directory (the FUSE ceiling), all started and stopped by
+# scripts/peers.sh on this machine and disk. --quick shrinks every size for a
+# fast look. --write-doc replaces the generated table in docs/PERFORMANCE.md.
 #
 # Environment: BENCH_SIZE (1-job file, default 2G), BENCH_SIZE4 (per job of
 # the 4-job runs, default 512M), BENCH_RUNTIME (s per random-I/O run, default
-# 20), BENCH_FILES (metadata test, default 10000), BENCH_LOCAL (local-disk
-# directory to compare with; default a temp dir under /var/tmp),
-# AMLFS_BIN (binaries; else PATH, else build/bin).
+# 20), BENCH_FILES (metadata, default 10000), AMLFS_BIN (binaries; else
+# build/bin). Run as root (cold reads drop the page cache).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 SRC=$(pwd)
-SIZE=${BENCH_SIZE:-2G}
-SIZE4=${BENCH_SIZE4:-512M}
-RUNTIME=${BENCH_RUNTIME:-20}
-NFILES=${BENCH_FILES:-10000}
+COMPARE=0 QUICK=0 WRITE_DOC=0 GIVEN=""
+for a in "$@"; do
+  case "$a" in
+    --compare) COMPARE=1 ;;
+    --quick) QUICK=1 ;;
+    --write-doc) WRITE_DOC=1 ;;
+    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+    -*) echo "bench.sh: unknown option $a" >&2; exit 2 ;;
+    *) GIVEN=$a ;;
+  esac
+done
+if ((QUICK)); then
+  SIZE=${BENCH_SIZE:-256M} SIZE4=${BENCH_SIZE4:-64M} RUNTIME=${BENCH_RUNTIME:-4}
+  NFILES=${BENCH_FILES:-2000} CPSIZE=${BENCH_CP_SIZE:-256}
+else
+  SIZE=${BENCH_SIZE:-2G} SIZE4=${BENCH_SIZE4:-512M} RUNTIME=${BENCH_RUNTIME:-20}
+  NFILES=${BENCH_FILES:-10000} CPSIZE=${BENCH_CP_SIZE:-1024}
+fi
+export AMLFS_BIN=${AMLFS_BIN:-$SRC/build/bin}
 
 ((EUID == 0)) || { echo "bench.sh: run as root (drops caches)" >&2; exit 1; }
-command -v fio >/dev/null || { echo "bench.sh: fio missing: scripts/install-deps.sh" >&2; exit 1; }
+bash scripts/install-deps.sh >/dev/null
+command -v fio >/dev/null || { echo "bench.sh: fio missing" >&2; exit 1; }
 
-ROOT="" LOCAL=""
+WORK=$(mktemp -d /var/tmp/amlfs-bench.XXXXXX)
+STARTED=()  # "kind root" of what to stop
 cleanup() {
   set +e
-  [[ -n "$LOCAL" && -z "${BENCH_LOCAL:-}" ]] && rm -rf "$LOCAL"
-  if [[ -n "$ROOT" ]]; then
-    bash "$SRC/scripts/local-cluster.sh" down --root "$ROOT" --purge >/dev/null
-  fi
+  local s
+  for s in "${STARTED[@]}"; do
+    read -r kind root <<<"$s"
+    if [[ $kind == amlfs ]]; then
+      bash "$SRC/scripts/local-cluster.sh" down --root "$root" --purge >/dev/null 2>&1
+    else
+      bash "$SRC/scripts/peers.sh" down "$kind" "$root" >/dev/null 2>&1
+    fi
+  done
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-if [[ $# -ge 1 ]]; then
-  MNT=$1
-  WHERE="$MNT (given)"
-else
-  ROOT=$(mktemp -d /var/tmp/amlfs-bench.XXXXXX)
-  bash scripts/local-cluster.sh up --root "$ROOT" --osts 4 --stripe-count 4 \
-    --stripe-size 1048576 >/dev/null
-  MNT="$ROOT/mnt"
-  WHERE="own cluster in $ROOT: 1 MDS + 4 OSTs, 4 stripes x 1 MiB"
-fi
-mountpoint -q "$MNT" || { echo "bench.sh: $MNT is not a mount point" >&2; exit 1; }
-LOCAL=${BENCH_LOCAL:-$(mktemp -d /var/tmp/amlfs-bench-local.XXXXXX)}
-
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
-# fio_run DIR NAME ARGS... -> prints "<MiB/s> <IOPS>" (read+write summed)
+# fio_run DIR NAME ARGS... -> "<MiB/s> <IOPS>" (read + write)
 fio_run() {
   local dir=$1 name=$2 out
   shift 2
   out=$(fio --name="$name" --directory="$dir" --ioengine=psync --group_reporting \
-    --output-format=json "$@") || { echo "fio $name failed in $dir" >&2; return 1; }
+    --output-format=json "$@" 2>/dev/null) || { echo "0 0"; echo "fio $name failed in $dir" >&2; return 0; }
   python3 - "$out" <<'PY'
 import json, sys
 text = sys.argv[1]
@@ -67,37 +80,60 @@ print(f"{bw / 1048576:.0f} {iops:.0f}")
 PY
 }
 
-# metadata DIR -> "create stat readdir open unlink" ops/s for NFILES files
+# metadata DIR NDIRS PROCS -> "create stat open readdir unlink" ops/s for NFILES files
+# spread over NDIRS directories, done by PROCS processes (each its own share).
 metadata() {
-  python3 - "$1/md.$$" "$NFILES" <<'PY'
+  python3 - "$1/md.$$" "$NFILES" "$2" "$3" <<'PY'
 import os, sys, time
-d, n = sys.argv[1], int(sys.argv[2])
+from multiprocessing import Pool
+d, n, ndirs, procs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 os.mkdir(d)
-names = [os.path.join(d, f"f{i:06d}") for i in range(n)]
-def timed(fn):
-    t = time.perf_counter(); fn(); return n / (time.perf_counter() - t)
-def create():
-    for p in names: os.close(os.open(p, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o644))
-def stat():
-    for p in names: os.stat(p)
-def readdir():  # ls -l: list the directory and stat every entry
+dirs = [os.path.join(d, f"d{i:03d}") for i in range(ndirs)]
+for x in dirs: os.mkdir(x)
+names = [os.path.join(dirs[i % ndirs], f"f{i:06d}") for i in range(n)]
+def create(ps):
+    for p in ps: os.close(os.open(p, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o644))
+def stat(ps):
+    for p in ps: os.stat(p)
+def openclose(ps):
+    for p in ps: os.close(os.open(p, os.O_RDONLY))
+def unlink(ps):
+    for p in ps: os.unlink(p)
+def readdir(ds):  # ls -l: list each directory and stat every entry
     c = 0
-    with os.scandir(d) as it:
-        for e in it: e.stat(follow_symlinks=False); c += 1
-    assert c == n, c
-def openclose():
-    for p in names: os.close(os.open(p, os.O_RDONLY))
-def unlink():
-    for p in names: os.unlink(p)
-r = [timed(f) for f in (create, stat, readdir, openclose, unlink)]
+    for x in ds:
+        with os.scandir(x) as it:
+            for e in it: e.stat(follow_symlinks=False); c += 1
+    return c
+def timed(fn, items):
+    shares = [items[i::procs] for i in range(procs)]
+    t = time.perf_counter()
+    if procs == 1: fn(shares[0])
+    else:
+        with Pool(procs) as p: p.map(fn, shares)
+    return n / (time.perf_counter() - t)
+r = [timed(create, names), timed(stat, names), timed(openclose, names)]
+t = time.perf_counter(); c = readdir(dirs); r.append(c / (time.perf_counter() - t))
+r.append(timed(unlink, names))
+for x in dirs: os.rmdir(x)
 os.rmdir(d)
 print(" ".join(f"{x:.0f}" for x in r))
 PY
 }
 
+# cpu_of PID... -> user+system seconds of those processes so far
+cpu_of() {
+  local t=0 p
+  for p in "$@"; do
+    [[ -r /proc/$p/stat ]] || continue
+    t=$((t + $(awk '{ print $14 + $15 }' /proc/$p/stat)))
+  done
+  awk -v t="$t" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+
 declare -A R
 run_all() {  # run_all KEY DIR
-  local k=$1 d=$2 v
+  local k=$1 d=$2 v t0 t1
   echo "-- $k: $d" >&2
   v=$(fio_run "$d" seq1 --rw=write --bs=1M --size="$SIZE" --end_fsync=1); R[$k.sw1]=${v% *}
   drop_caches
@@ -106,41 +142,167 @@ run_all() {  # run_all KEY DIR
   v=$(fio_run "$d" seq4 --rw=write --bs=1M --size="$SIZE4" --numjobs=4 --end_fsync=1); R[$k.sw4]=${v% *}
   drop_caches
   v=$(fio_run "$d" seq4 --rw=read --bs=1M --size="$SIZE4" --numjobs=4); R[$k.sr4]=${v% *}
+  v=$(fio_run "$d" seq4 --rw=read --bs=1M --size="$SIZE4" --numjobs=4); R[$k.sr4w]=${v% *}
   drop_caches
   v=$(fio_run "$d" seq1 --rw=randread --bs=4k --size="$SIZE" --time_based --runtime="$RUNTIME")
   R[$k.rr]=${v#* }
+  drop_caches
+  v=$(fio_run "$d" seq1 --rw=randread --bs=4k --size="$SIZE" --time_based --runtime="$RUNTIME" \
+    --ioengine=libaio --iodepth=16)
+  R[$k.rrq]=${v#* }
   v=$(fio_run "$d" seq1 --rw=randwrite --bs=4k --size="$SIZE" --time_based --runtime="$RUNTIME" \
     --end_fsync=1)
   R[$k.rw]=${v#* }
+  v=$(fio_run "$d" seq1 --rw=randwrite --bs=4k --size="$SIZE" --time_based --runtime="$RUNTIME" \
+    --ioengine=libaio --iodepth=16 --end_fsync=1)
+  R[$k.rwq]=${v#* }
+  # cp and dd bs=4k of a CPSIZE MiB file (from the local disk's page cache)
   rm -f "$d"/seq1.* "$d"/seq4.*
-  v=$(metadata "$d")
-  read -r "R[$k.create]" "R[$k.stat]" "R[$k.readdir]" "R[$k.open]" "R[$k.unlink]" <<<"$v"
+  head -c "${CPSIZE}M" /dev/urandom >"$WORK/cp.src" 2>/dev/null
+  t0=$(date +%s.%N); cp "$WORK/cp.src" "$d/cp.dst"; sync -f "$d/cp.dst" 2>/dev/null || sync; t1=$(date +%s.%N)
+  R[$k.cp]=$(awk -v a="$t0" -v b="$t1" -v s="$CPSIZE" 'BEGIN { printf "%.0f", s / (b - a) }')
+  rm -f "$d/cp.dst"
+  t0=$(date +%s.%N); dd if="$WORK/cp.src" of="$d/dd.dst" bs=4k conv=fsync status=none; t1=$(date +%s.%N)
+  R[$k.dd]=$(awk -v a="$t0" -v b="$t1" -v s="$CPSIZE" 'BEGIN { printf "%.0f", s / (b - a) }')
+  rm -f "$d/dd.dst" "$WORK/cp.src"
+  read -r "R[$k.create]" "R[$k.stat]" "R[$k.open]" "R[$k.readdir]" "R[$k.unlink]" <<<"$(metadata "$d" 1 1)"
+  read -r "R[$k.create100]" "R[$k.stat100]" "R[$k.open100]" "R[$k.readdir100]" "R[$k.unlink100]" \
+    <<<"$(metadata "$d" 100 1)"
+  read -r "R[$k.create2p]" "R[$k.stat2p]" "R[$k.open2p]" "R[$k.readdir2p]" "R[$k.unlink2p]" \
+    <<<"$(metadata "$d" 100 2)"
 }
+
+# --- targets -----------------------------------------------------------------
+TARGETS=()
+if [[ -n "$GIVEN" ]]; then
+  mountpoint -q "$GIVEN" || { echo "bench.sh: $GIVEN is not a mount point" >&2; exit 1; }
+  AMLFS_MNT=$GIVEN
+  AMLFS_WHERE="$GIVEN (given)"
+else
+  bash scripts/local-cluster.sh up --root "$WORK/amlfs" --osts 4 --stripe-count 4 \
+    --stripe-size 1048576 >/dev/null
+  STARTED+=("amlfs $WORK/amlfs")
+  AMLFS_MNT="$WORK/amlfs/mnt"
+  AMLFS_WHERE="own cluster: 1 MDS + 4 OSTs on 127.0.0.1, 4 stripes x 1 MiB"
+fi
+TARGETS+=("amlfs $AMLFS_MNT")
+mkdir -p "$WORK/local"
+TARGETS+=("local $WORK/local")
+if ((COMPARE)); then
+  for kind in passthrough moosefs glusterfs; do
+    echo "-- starting $kind" >&2
+    STARTED+=("$kind $WORK/$kind")
+    mnt=$(bash scripts/peers.sh up "$kind" "$WORK/$kind") || { echo "bench.sh: $kind did not start" >&2; exit 1; }
+    TARGETS+=("$kind $mnt")
+  done
+fi
 
 echo "amlfs bench: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
-  "kernel $(uname -r); amlfs: $WHERE; local: $LOCAL"
-run_all amlfs "$MNT"
-run_all local "$LOCAL"
+  "kernel $(uname -r), $(date -u +%Y-%m-%d)" >&2
+AMLFS_PIDS=()
+if [[ -z "$GIVEN" ]]; then
+  for f in "$WORK"/amlfs/run/*.pid; do AMLFS_PIDS+=("$(cat "$f")"); done
+fi
+for t in "${TARGETS[@]}"; do
+  read -r key dir <<<"$t"
+  if [[ $key == amlfs && ${#AMLFS_PIDS[@]} -gt 0 ]]; then
+    c0=$(cpu_of "${AMLFS_PIDS[@]}")
+    run_all "$key" "$dir"
+    c1=$(cpu_of "${AMLFS_PIDS[@]}")
+    fpid=$(cat "$WORK/amlfs/run/fuse.pid")
+    R[amlfs.rss]=$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$fpid/status")
+    R[amlfs.cpu]=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.1f", b - a }')
+  else
+    run_all "$key" "$dir"
+  fi
+done
 
-row() {  # row LABEL KEY
-  local a=${R[amlfs.$2]} l=${R[local.$2]}
-  printf '| %-30s | %12s | %12s | %6s |\n' "$1" "$a" "$l" \
-    "$(awk -v a="$a" -v l="$l" 'BEGIN { if (l > 0) printf "%.2f", a / l; else print "-" }')"
+# --- the table ---------------------------------------------------------------
+COLS=(amlfs)
+((COMPARE)) && COLS+=(moosefs glusterfs passthrough)
+COLS+=(local)
+best_peer() {  # best_peer METRIC
+  local b=0 p v
+  for p in moosefs glusterfs; do
+    v=${R[$p.$1]:-0}
+    awk -v v="$v" -v b="$b" 'BEGIN { exit !(v > b) }' && b=$v
+  done
+  echo "$b"
 }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+table() {
+  local head="| metric" sep="|---" c m
+  for c in "${COLS[@]}"; do head+=" | $c"; sep+="|---:"; done
+  ((COMPARE)) && { head+=" | amlfs / best peer | amlfs / ceiling"; sep+="|---:|---:"; }
+  echo "$head |"
+  echo "$sep|"
+  while IFS='|' read -r label m; do
+    local line="| $label"
+    for c in "${COLS[@]}"; do line+=" | ${R[$c.$m]:--}"; done
+    if ((COMPARE)); then
+      line+=" | $(ratio "${R[amlfs.$m]:-0}" "$(best_peer "$m")") | $(ratio "${R[amlfs.$m]:-0}" "${R[passthrough.$m]:-0}")"
+    fi
+    echo "$line |"
+  done <<'ROWS'
+seq write 1 job (MiB/s)|sw1
+seq write 4 jobs (MiB/s)|sw4
+seq read 1 job, cold (MiB/s)|sr1
+seq read 1 job, warm (MiB/s)|sr1w
+seq read 4 jobs, cold (MiB/s)|sr4
+seq read 4 jobs, warm (MiB/s)|sr4w
+4 KiB random read, psync (IOPS)|rr
+4 KiB random read, libaio QD16 (IOPS)|rrq
+4 KiB random write, psync (IOPS)|rw
+4 KiB random write, libaio QD16 (IOPS)|rwq
+cp of a file (MiB/s)|cp
+dd bs=4k (MiB/s)|dd
+create, 1 dir (ops/s)|create
+stat, 1 dir (ops/s)|stat
+open/close, 1 dir (ops/s)|open
+ls -l of the dir (entries/s)|readdir
+unlink, 1 dir (ops/s)|unlink
+create, 100 dirs (ops/s)|create100
+stat, 100 dirs (ops/s)|stat100
+unlink, 100 dirs (ops/s)|unlink100
+create, 100 dirs, 2 procs (ops/s)|create2p
+stat, 100 dirs, 2 procs (ops/s)|stat2p
+unlink, 100 dirs, 2 procs (ops/s)|unlink2p
+ROWS
+}
+OUT=$WORK/table.md
+{
+  table
+  echo
+  if [[ -n "${R[amlfs.cpu]:-}" ]]; then
+    echo "amlfs CPU (client + MDS + OSTs) over its whole run: ${R[amlfs.cpu]} s;" \
+      "amlfs-fuse peak RSS: ${R[amlfs.rss]} MiB."
+  fi
+  echo "Sizes: 1 job $SIZE, 4 jobs x $SIZE4, random I/O ${RUNTIME}s on $SIZE, cp/dd ${CPSIZE} MiB," \
+    "metadata $NFILES files. amlfs: $AMLFS_WHERE."
+} >"$OUT"
 echo
-printf '| %-30s | %12s | %12s | %6s |\n' metric amlfs "local disk" ratio
-printf '|%s|%s|%s|%s|\n' "--------------------------------" "-------------:" "-------------:" "-------:"
-row "seq write 1 job (MiB/s)" sw1
-row "seq read 1 job, cold (MiB/s)" sr1
-row "seq read 1 job, warm (MiB/s)" sr1w
-row "seq write 4 jobs (MiB/s)" sw4
-row "seq read 4 jobs, cold (MiB/s)" sr4
-row "4 KiB random read (IOPS)" rr
-row "4 KiB random write (IOPS)" rw
-row "file create (ops/s)" create
-row "file stat (ops/s)" stat
-row "readdir + stat, ls -l (ops/s)" readdir
-row "file open/close (ops/s)" open
-row "file removal (ops/s)" unlink
-echo
-echo "sizes: 1 job $SIZE, 4 jobs x $SIZE4, random I/O ${RUNTIME}s on $SIZE, metadata $NFILES files"
+cat "$OUT"
+
+if ((WRITE_DOC)); then
+  DOC=docs/PERFORMANCE.md
+  python3 - "$DOC" "$OUT" "$*" <<'PY'
+import re, sys, subprocess, platform, datetime
+doc, table, args = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3]
+def ver(cmd):
+    try: return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip().splitlines()[0]
+    except Exception: return "?"
+meta = (f"Generated by `scripts/bench.sh {args}` on {datetime.date.today()}: "
+        f"{ver('nproc')} cores, kernel {platform.release()}, {ver('fio --version')}, "
+        f"libfuse {ver('dpkg-query -W -f=\\'${Version}\\' libfuse3-3')}, "
+        f"MooseFS {ver('dpkg-query -W -f=\\'${Version}\\' moosefs-master 2>/dev/null') or '-'}, "
+        f"GlusterFS {ver('dpkg-query -W -f=\\'${Version}\\' glusterfs-server 2>/dev/null') or '-'}.\n\n")
+block = "<!-- bench:begin -->\n" + meta + table + "<!-- bench:end -->"
+text = open(doc).read()
+if "<!-- bench:begin -->" in text:
+    text = re.sub(r"<!-- bench:begin -->.*?<!-- bench:end -->", lambda m: block, text, flags=re.S)
+else:
+    text += "\n## Side by side (generated)\n\n" + block + "\n"
+open(doc, "w").write(text)
+PY
+  echo "wrote the table to $DOC" >&2
+fi

@@ -15,6 +15,7 @@
 using namespace amlfs;
 
 int main(int argc, char** argv) {
+  TuneMallocForIo();
   BlockStopSignals();
   std::string data, listen = "0.0.0.0:9400", fs_name = "amlfs", stripe_size = "1M";
   std::string log_level = "info", log_file, ready_file;

@@ -64,6 +64,7 @@ Result<std::string> FormatOrCheck(const std::string& dir, int index) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  TuneMallocForIo();
   BlockStopSignals();
   Options o;
   CLI::App app{"amlfs object storage target: stores file stripes as checksummed objects",
