@@ -1,5 +1,10 @@
 #include "common/protocol.h"
 
+#include <cstring>
+
+#include "common/checksum.h"
+#include "common/frame.h"
+
 namespace amlfs {
 
 const char* OpcodeName(Opcode op) {
@@ -68,6 +73,84 @@ Result<std::string> DecodeResponse(std::string_view payload) {
     return Status(static_cast<Code>(code), std::move(message));
   }
   return std::string(payload.substr(payload.size() - d.remaining()));
+}
+
+namespace {
+
+// ObjWriteReq: object, offset, checksum, sync, data (u32 length + bytes).
+constexpr size_t kWriteSumAt = kFrameHeaderSize + 16 + 8;
+constexpr size_t kWriteDataAt = kWriteSumAt + 8 + 1 + 4;
+// OK response: u32 code, u32 empty message; ObjReadRsp: checksum, data.
+constexpr size_t kReadSumAt = kFrameHeaderSize + 4 + 4;
+constexpr size_t kReadDataAt = kReadSumAt + 8 + 4;
+
+template <typename T>
+void StoreAt(std::string* s, size_t at, T v) {
+  std::memcpy(s->data() + at, &v, sizeof(v));
+}
+
+}  // namespace
+
+std::string BuildObjWriteFrame(const ObjectId& object, uint64_t offset, bool sync,
+                               const std::vector<std::string_view>& pieces) {
+  size_t len = 0;
+  for (auto p : pieces) len += p.size();
+  std::string frame;
+  frame.reserve(kWriteDataAt + len);
+  frame.resize(kFrameHeaderSize);
+  Encoder e(&frame);
+  e.Put(object);
+  e.Put(offset);
+  e.Put(uint64_t{0});
+  e.Put(sync);
+  e.Put(static_cast<uint32_t>(len));
+  for (auto p : pieces) frame.append(p);
+  StoreAt(&frame, kWriteSumAt, Checksum64(frame.data() + kWriteDataAt, len));
+  return frame;
+}
+
+Status DecodeObjWrite(std::string_view payload, ObjWriteView* v) {
+  Decoder d(payload);
+  uint32_t len = 0;
+  d.Get(v->object);
+  d.Get(v->offset);
+  d.Get(v->checksum);
+  d.Get(v->sync);
+  d.Get(len);
+  if (!d.ok() || d.remaining() != len) return Error(Code::kProtocol, "malformed object write");
+  v->data = payload.substr(payload.size() - len);
+  return Status::Ok();
+}
+
+std::string StartObjReadReply() {
+  std::string frame(kReadDataAt, '\0');  // code 0, message "", checksum and length later
+  return frame;
+}
+
+void FinishObjReadReply(std::string* frame) {
+  const size_t len = frame->size() - kReadDataAt;
+  StoreAt(frame, kReadSumAt, Checksum64(frame->data() + kReadDataAt, len));
+  StoreAt(frame, kReadSumAt + 8, static_cast<uint32_t>(len));
+}
+
+Result<ObjReadView> DecodeObjReadResponse(std::string_view payload) {
+  Decoder d(payload);
+  uint32_t code = 0;
+  std::string message;
+  d.Get(code);
+  d.Get(message);
+  if (!d.ok()) return Error(Code::kProtocol, "malformed response header");
+  if (code != 0) {
+    if (code > static_cast<uint32_t>(Code::kTextBusy)) code = static_cast<uint32_t>(Code::kIo);
+    return Status(static_cast<Code>(code), std::move(message));
+  }
+  ObjReadView v;
+  uint32_t len = 0;
+  d.Get(v.checksum);
+  d.Get(len);
+  if (!d.ok() || d.remaining() != len) return Error(Code::kProtocol, "malformed object read response");
+  v.data = payload.substr(payload.size() - len);
+  return v;
 }
 
 }  // namespace amlfs

@@ -638,6 +638,34 @@ struct OstStatFsReq {
   AMLFS_FIELDS()
 };
 
+// In-place forms of the bulk data messages, byte for byte the same as
+// ObjWriteReq and ObjReadRsp, so that data is copied once on each side.
+
+// A whole ObjWriteReq frame (kFrameHeaderSize bytes left for the header,
+// see RpcClient::CallAsyncFrame) carrying `pieces` one after another.
+std::string BuildObjWriteFrame(const ObjectId& object, uint64_t offset, bool sync,
+                               const std::vector<std::string_view>& pieces);
+struct ObjWriteView {
+  ObjectId object;
+  uint64_t offset = 0;
+  uint64_t checksum = 0;
+  bool sync = false;
+  std::string_view data;  // points into the payload
+};
+Status DecodeObjWrite(std::string_view payload, ObjWriteView* v);
+
+// An OK ObjReadRsp response frame: StartObjReadReply() gives the frame up
+// to the data, the caller appends the data, FinishObjReadReply() fills in
+// its length and checksum (see RpcCall::ReplyFrame).
+std::string StartObjReadReply();
+void FinishObjReadReply(std::string* frame);
+struct ObjReadView {
+  uint64_t checksum = 0;
+  std::string_view data;  // points into the payload
+};
+// Decodes a whole ObjRead response payload (status first).
+Result<ObjReadView> DecodeObjReadResponse(std::string_view payload);
+
 // ---------------------------------------------------------------- framing
 
 // Response payload: u32 code, string message, then the body when OK.

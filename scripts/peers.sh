@@ -111,7 +111,8 @@ glusterfs_up() {
   mkdir -p "$ROOT/mnt" "$ROOT/glusterd"
   # glusterd keeps its state in /var/lib/glusterd: this run's volume is
   # named after ROOT's inode so that it never meets another one.
-  local vol="amlfsbench$(stat -c %i "$ROOT")"
+  local vol
+  vol="amlfsbench$(stat -c %i "$ROOT")"
   echo "$vol" >"$ROOT/volume"
   $in glusterd -p "$ROOT/glusterd.pid" --log-file="$ROOT/glusterd.log" || die "glusterd did not start"
   sleep 2
@@ -145,6 +146,7 @@ passthrough_up() {
   local src=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
   [[ -f $src ]] || die "$src is missing (libfuse3-dev)"
   mkdir -p "$ROOT/data" "$ROOT/mnt"
+  # shellcheck disable=SC2046  # pkg-config prints several words
   gcc -O2 -Wall -o "$ROOT/passthrough_ll" "$src" $(pkg-config --cflags --libs fuse3) ||
     die "cannot build passthrough_ll"
   "$ROOT/passthrough_ll" -o source="$ROOT/data",allow_other "$ROOT/mnt" || die "passthrough_ll failed"

@@ -10,6 +10,7 @@
 #include "common/checksum.h"
 #include "common/client/ost_pool.h"
 #include "common/codec.h"
+#include "common/frame.h"
 #include "common/log.h"
 
 namespace amlfs {
@@ -108,18 +109,16 @@ Status StripedIo::Write(InodeId ino, const Layout& layout, uint64_t offset, cons
       latch.Done(client.status());
       continue;
     }
-    ObjWriteReq req;
-    req.object = r.obj;
-    req.offset = r.object_offset;
-    req.sync = sync;
-    req.data.reserve(r.length);
-    for (const auto& p : r.pieces) req.data.append(data + (p.file_offset - offset), p.length);
-    req.checksum = Checksum64(req.data);
+    std::vector<std::string_view> pieces;
+    pieces.reserve(r.pieces.size());
+    for (const auto& p : r.pieces) pieces.emplace_back(data + (p.file_offset - offset), p.length);
     OstIndex ost = r.ost;
-    (*client)->CallAsync(Opcode::kObjWrite, Encode(req), timeout_,
-                         [&latch, ost](Result<std::string> res) {
-                           latch.Done(Prefixed(ost, res.status()));
-                         });
+    (*client)->CallAsyncFrame(Opcode::kObjWrite, BuildObjWriteFrame(r.obj, r.object_offset, sync, pieces),
+                              timeout_,
+                              [&latch, ost](Result<std::string> res) {
+                                latch.Done(Prefixed(ost, res.status()));
+                              },
+                              false);
   }
   return latch.Wait();
 }
@@ -142,13 +141,16 @@ Result<std::string> StripedIo::Read(InodeId ino, const Layout& layout, uint64_t 
     req.offset = r.object_offset;
     req.length = r.length;
     const ObjectRun* run = &r;
-    (*client)->CallAsync(
-        Opcode::kObjRead, Encode(req), timeout_,
+    std::string frame(kFrameHeaderSize, '\0');
+    EncodeTo(req, &frame);
+    (*client)->CallAsyncFrame(
+        Opcode::kObjRead, std::move(frame), timeout_,
         [&latch, &out, run, offset](Result<std::string> res) {
           if (!res.ok()) return latch.Done(Prefixed(run->ost, res.status()));
-          ObjReadRsp rsp;
-          Status st = Decode(res.value(), &rsp);
-          if (!st.ok()) return latch.Done(Prefixed(run->ost, st));
+          // The data is copied once, from the response into the file buffer.
+          auto view = DecodeObjReadResponse(res.value());
+          if (!view.ok()) return latch.Done(Prefixed(run->ost, view.status()));
+          const ObjReadView& rsp = *view;
           if (Checksum64(rsp.data) != rsp.checksum) {
             AMLFS_LOG(kError) << "checksum mismatch reading OST" << run->ost.value() << " object "
                               << ObjName(run->obj) << " offset " << run->object_offset;
@@ -166,7 +168,8 @@ Result<std::string> StripedIo::Read(InodeId ino, const Layout& layout, uint64_t 
             pos += p.length;
           }
           latch.Done(Status::Ok());
-        });
+        },
+        true);
   }
   AMLFS_RETURN_IF_ERROR(latch.Wait());
   return out;

@@ -35,6 +35,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     Callback done;
     std::unique_ptr<asio::steady_timer> timer;
     bool queued = false;  // in write_queue for the current connection
+    bool raw = false;     // `done` gets the whole response payload
   };
 
   Impl(NetContext& net, std::string addr, Options opts)
@@ -64,15 +65,25 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     auto it = pending.find(id);
     if (it == pending.end()) return;
     Callback done = std::move(it->second.done);
+    const bool raw = it->second.raw;
     it->second.timer->cancel();
     pending.erase(it);
+    if (r.ok() && !raw) r = DecodeResponse(r.value());
     done(std::move(r));
   }
 
-  void Submit(Opcode op, std::string payload, std::chrono::milliseconds timeout, Callback done) {
+  // `frame` starts with kFrameHeaderSize bytes for the header, filled here.
+  void Submit(Opcode op, std::string frame, std::chrono::milliseconds timeout, Callback done,
+              bool raw) {
     uint64_t id = next_id++;
     Pending p;
-    p.frame = std::make_shared<const std::string>(MakeFrame(static_cast<uint16_t>(op), id, 0, payload));
+    FrameHeader h;
+    h.opcode = static_cast<uint16_t>(op);
+    h.request_id = id;
+    h.payload_len = static_cast<uint32_t>(frame.size() - kFrameHeaderSize);
+    EncodeFrameHeader(h, frame.data());
+    p.frame = std::make_shared<const std::string>(std::move(frame));
+    p.raw = raw;
     p.done = std::move(done);
     p.timer = std::make_unique<asio::steady_timer>(strand, timeout);
     p.timer->async_wait([self = shared_from_this(), id](boost::system::error_code ec) {
@@ -222,7 +233,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
         self->Disconnect(gen, "unexpected request from server");
         co_return;
       }
-      self->Finish(h.request_id, DecodeResponse(payload));
+      self->Finish(h.request_id, std::move(payload));
     }
   }
 
@@ -283,14 +294,23 @@ bool RpcClient::connected() const { return impl_->connected_flag.load(); }
 
 void RpcClient::CallAsync(Opcode op, std::string payload, std::chrono::milliseconds timeout,
                           Callback done) {
+  std::string frame;
+  frame.reserve(kFrameHeaderSize + payload.size());
+  frame.resize(kFrameHeaderSize);
+  frame.append(payload);
+  CallAsyncFrame(op, std::move(frame), timeout, std::move(done), false);
+}
+
+void RpcClient::CallAsyncFrame(Opcode op, std::string frame, std::chrono::milliseconds timeout,
+                               Callback done, bool raw_response) {
   auto impl = impl_;
-  asio::post(impl->strand, [impl, op, payload = std::move(payload), timeout,
-                            done = std::move(done)]() mutable {
+  asio::post(impl->strand, [impl, op, frame = std::move(frame), timeout, done = std::move(done),
+                            raw_response]() mutable {
     if (impl->stopped) {
       done(Error(Code::kUnavailable, "client shut down"));
       return;
     }
-    impl->Submit(op, std::move(payload), timeout, std::move(done));
+    impl->Submit(op, std::move(frame), timeout, std::move(done), raw_response);
   });
 }
 

@@ -46,6 +46,13 @@ class RpcClient {
   // not block.
   void CallAsync(Opcode op, std::string payload, std::chrono::milliseconds timeout, Callback done);
 
+  // CallAsync for a request built in place: `frame` is kFrameHeaderSize
+  // bytes (filled in here) followed by the payload, so the payload is never
+  // copied. With `raw_response`, `done` gets the whole response payload
+  // (status first, see DecodeResponse) instead of the decoded body.
+  void CallAsyncFrame(Opcode op, std::string frame, std::chrono::milliseconds timeout,
+                      Callback done, bool raw_response);
+
   // Blocking form of CallAsync.
   Result<std::string> Call(Opcode op, std::string payload, std::chrono::milliseconds timeout);
 

@@ -39,9 +39,9 @@ constexpr int kMaxInflight = 256;
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket sock, RpcServer::Handler* handler, asio::thread_pool* pool,
-          const std::string* role)
+          const std::string* role, const std::function<bool(Opcode)>* run_inline)
       : sock_(std::move(sock)), strand_(sock_.get_executor()), wake_(strand_),
-        handler_(handler), pool_(pool), role_(role) {
+        handler_(handler), pool_(pool), role_(role), run_inline_(run_inline) {
     boost::system::error_code ec;
     auto ep = sock_.remote_endpoint(ec);
     peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -97,6 +97,7 @@ class Session : public std::enable_shared_from_this<Session> {
   RpcServer::Handler* handler_;
   asio::thread_pool* pool_;
   const std::string* role_;
+  const std::function<bool(Opcode)>* run_inline_;
   std::string peer_;
   std::deque<std::string> out_;
   bool closed_ = false;
@@ -118,6 +119,18 @@ class Call : public RpcCall {
     if (replied_) return;
     replied_ = true;
     session_->Send(MakeFrame(op_, id_, kFlagResponse, EncodeResponse(status, body)));
+    session_->Answered();
+  }
+  void ReplyFrame(std::string frame) override {
+    if (replied_) return;
+    replied_ = true;
+    FrameHeader h;
+    h.opcode = op_;
+    h.request_id = id_;
+    h.flags = kFlagResponse;
+    h.payload_len = static_cast<uint32_t>(frame.size() - kFrameHeaderSize);
+    EncodeFrameHeader(h, frame.data());
+    session_->Send(std::move(frame));
     session_->Answered();
   }
 
@@ -185,6 +198,14 @@ awaitable<void> Session::Reader(std::shared_ptr<Session> self) {
     }
     self->inflight_.fetch_add(1);
     auto call = std::make_shared<Call>(self, h.opcode, h.request_id, std::move(payload));
+    if (*self->run_inline_ && (*self->run_inline_)(static_cast<Opcode>(h.opcode))) {
+      try {
+        (*self->handler_)(std::move(call));
+      } catch (const std::exception& e) {
+        AMLFS_LOG(kError) << "handler failed: " << e.what();
+      }
+      continue;
+    }
     asio::post(*self->pool_, [handler = self->handler_, call]() mutable {
       try {
         (*handler)(std::move(call));
@@ -246,7 +267,7 @@ struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
       }
       sock.set_option(tcp::no_delay(true));
       auto s = std::make_shared<Session>(std::move(sock), &self->handler, self->pool.get(),
-                                         &self->options.role);
+                                         &self->options.role, &self->options.run_inline);
       {
         std::lock_guard lk(self->mu);
         std::erase_if(self->sessions, [](auto& w) { return w.expired(); });

@@ -28,6 +28,10 @@ class RpcCall {
   virtual const std::string& peer() const = 0;
   // Sends the response. `body` is ignored unless status is OK.
   virtual void Reply(const Status& status, const std::string& body) = 0;
+  // Sends a response built in place: `frame` is kFrameHeaderSize bytes
+  // (filled in here) followed by the whole response payload (status first,
+  // see EncodeResponse), so a large body is never copied.
+  virtual void ReplyFrame(std::string frame) = 0;
 
   // Typed helpers.
   template <typename Req>
@@ -45,6 +49,9 @@ class RpcServer {
     std::string role;        // answered in the handshake: "mds" | "ost"
     int io_threads = 2;
     int worker_threads = 8;
+    // Requests for which this is true run on the connection's network
+    // thread, saving two thread hops: for quick, non-blocking handlers only.
+    std::function<bool(Opcode)> run_inline;
   };
   using Handler = std::function<void(std::shared_ptr<RpcCall>)>;
 

@@ -86,7 +86,18 @@ int main(int argc, char** argv) {
   auto m = mds::Mds::Open(data, config, &io, &pool);
   if (!m.ok()) return fail(m.status().message());
   mds::MdsService service(m->get());
-  RpcServer server(RpcServer::Options{"mds", 2, workers},
+  // Reads of single records answer from the network thread.
+  auto quick = [](Opcode op) {
+    switch (op) {
+      case Opcode::kLookup: case Opcode::kGetAttr: case Opcode::kReadlink: case Opcode::kStatFs:
+      case Opcode::kGetXattr: case Opcode::kListXattr: case Opcode::kAccess: case Opcode::kFsInfo:
+      case Opcode::kOstMap: case Opcode::kGetLayout:
+        return true;
+      default:
+        return false;
+    }
+  };
+  RpcServer server(RpcServer::Options{"mds", 2, workers, quick},
                    [&service](std::shared_ptr<RpcCall> call) { service.Handle(std::move(call)); });
   if (Status st = server.Listen(*where); !st.ok()) return fail(st.message());
   server.Start();

@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
 
   ObjectStore store(o.data, static_cast<uint32_t>(o.index));
   OstService service(&store);
-  RpcServer server(RpcServer::Options{"ost", 2, o.workers},
+  RpcServer server(RpcServer::Options{"ost", 2, o.workers, {}},
                    [&service](std::shared_ptr<RpcCall> call) { service.Handle(std::move(call)); });
   if (Status st = server.Listen(*listen); !st.ok()) return PrintFatal(prog, st.message()), 1;
   std::string advertise = o.advertise;

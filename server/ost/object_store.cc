@@ -167,21 +167,38 @@ Status ObjectStore::Write(const ObjectId& obj, uint64_t offset, std::string_view
 }
 
 Result<std::string> ObjectStore::Read(const ObjectId& obj, uint64_t offset, uint64_t length) {
+  std::string out;
+  AMLFS_RETURN_IF_ERROR(ReadAppend(obj, offset, length, &out));
+  return out;
+}
+
+Status ObjectStore::ReadAppend(const ObjectId& obj, uint64_t offset, uint64_t length,
+                               std::string* out) {
   std::shared_lock lk(LockFor(obj));
   std::string path = DataPath(obj);
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.ok()) {
-    if (errno == ENOENT) return std::string();
+    if (errno == ENOENT) return Status::Ok();
     return FromErrno(errno, "open " + ObjName(obj));
   }
   const uint64_t size = FileSize(fd.get());
-  if (offset >= size || length == 0) return std::string();
+  if (offset >= size || length == 0) return Status::Ok();
   const uint64_t end = std::min(size, offset + std::min<uint64_t>(length, 1ull << 32));
   const uint64_t first = offset / kB, last = (end - 1) / kB;
   const uint64_t span_start = first * kB, span_end = std::min((last + 1) * kB, size);
-  std::string buf(span_end - span_start, '\0');
+  // Whole checksum blocks are read (and verified) straight into `out`; the
+  // bytes before `offset` are dropped after.
+  const size_t base = out->size();
+  out->resize(base + (span_end - span_start));
+  struct Shrink {  // on an error, `out` is as it was
+    std::string* out;
+    size_t base;
+    bool keep = false;
+    ~Shrink() { if (!keep) out->resize(base); }
+  } shrink{out, base};
+  std::string_view buf(out->data() + base, span_end - span_start);
   uint64_t got = 0;
-  AMLFS_RETURN_IF_ERROR(PreadFull(fd.get(), buf.data(), buf.size(), span_start, &got));
+  AMLFS_RETURN_IF_ERROR(PreadFull(fd.get(), out->data() + base, buf.size(), span_start, &got));
   std::vector<uint64_t> sums(last - first + 1, 0);
   Fd sfd(::open((path + ".sum").c_str(), O_RDONLY | O_CLOEXEC));
   if (sfd.ok()) {
@@ -203,7 +220,11 @@ Result<std::string> ObjectStore::Read(const ObjectId& obj, uint64_t offset, uint
                                        std::to_string(b * kB));
     }
   }
-  return buf.substr(offset - span_start, end - offset);
+  if (offset > span_start)
+    std::memmove(out->data() + base, out->data() + base + (offset - span_start), end - offset);
+  out->resize(base + (end - offset));
+  shrink.keep = true;
+  return Status::Ok();
 }
 
 Status ObjectStore::Truncate(const ObjectId& obj, uint64_t size) {

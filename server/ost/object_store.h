@@ -40,6 +40,8 @@ class ObjectStore {
   // reads as empty. kCorrupt (and an error log line) when a block on disk
   // does not match its checksum.
   Result<std::string> Read(const ObjectId& obj, uint64_t offset, uint64_t length);
+  // Read() into the end of `out` (which it grows by the bytes read).
+  Status ReadAppend(const ObjectId& obj, uint64_t offset, uint64_t length, std::string* out);
   Status Truncate(const ObjectId& obj, uint64_t size);
   Status Sync(const ObjectId& obj);
   Status Destroy(const ObjectId& obj);

@@ -23,18 +23,24 @@ Result<EmptyRsp> Done(const Status& st) {
 void OstService::Handle(std::shared_ptr<RpcCall> call) {
   ObjectStore& s = *store_;
   switch (call->op()) {
-    case Opcode::kObjWrite:
-      return Serve<ObjWriteReq>(*call, [&](const ObjWriteReq& r) {
-        return Done(s.Write(r.object, r.offset, r.data, r.checksum, r.sync));
-      });
-    case Opcode::kObjRead:
-      return Serve<ObjReadReq>(*call, [&](const ObjReadReq& r) -> Result<ObjReadRsp> {
-        AMLFS_ASSIGN_OR_RETURN(std::string data, s.Read(r.object, r.offset, r.length));
-        ObjReadRsp rsp;
-        rsp.checksum = Checksum64(data);
-        rsp.data = std::move(data);
-        return rsp;
-      });
+    case Opcode::kObjWrite: {
+      // The data is used where it arrived, not copied out of the payload.
+      ObjWriteView w;
+      Status st = DecodeObjWrite(call->payload(), &w);
+      if (st.ok()) st = s.Write(w.object, w.offset, w.data, w.checksum, w.sync);
+      return call->Reply(st, st.ok() ? Encode(EmptyRsp{}) : std::string());
+    }
+    case Opcode::kObjRead: {
+      ObjReadReq r;
+      Status st = call->DecodeRequest(&r);
+      if (!st.ok()) return call->Reply(st, {});
+      // Read straight into the response frame.
+      std::string frame = StartObjReadReply();
+      st = s.ReadAppend(r.object, r.offset, r.length, &frame);
+      if (!st.ok()) return call->Reply(st, {});
+      FinishObjReadReply(&frame);
+      return call->ReplyFrame(std::move(frame));
+    }
     case Opcode::kObjTruncate:
       return Serve<ObjTruncateReq>(*call, [&](const ObjTruncateReq& r) {
         return Done(s.Truncate(r.object, r.size));

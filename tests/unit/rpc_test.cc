@@ -25,7 +25,7 @@ namespace {
 // is answered late, to show out-of-order completion.
 std::unique_ptr<RpcServer> StartEcho(uint16_t port = 0) {
   auto server = std::make_unique<RpcServer>(
-      RpcServer::Options{"ost", 1, 4}, [](std::shared_ptr<RpcCall> call) {
+      RpcServer::Options{"ost", 1, 4, {}}, [](std::shared_ptr<RpcCall> call) {
         if (call->op() != Opcode::kObjRead) {
           call->Reply(Error(Code::kNotSupported, "unknown opcode"), {});
           return;
