@@ -16,6 +16,8 @@ Client::Client(const MountOptions& o) : options_(o) {
   mds_ = std::make_unique<MdsClient>(*net_, o.mds, milliseconds(static_cast<int64_t>(o.mds_timeout * 1000)), host);
   pool_ = std::make_unique<OstPool>(*net_, host);
   io_ = std::make_unique<StripedIo>(*pool_, milliseconds(static_cast<int64_t>(o.io_timeout * 1000)));
+  if (o.write_behind_mb > 0)
+    wb_ = std::make_unique<WriteBehind>(*io_, o.write_behind_mb << 20, 4u << 20, 8);
   RefreshOsts();
   refresher_ = std::thread([this] {
     std::unique_lock lk(mu_);
@@ -40,6 +42,49 @@ void Client::UntrackOpen(FileHandle* fh) {
       open_files_.erase(it);
       return;
     }
+}
+
+std::optional<Result<std::string>> Client::CachedCapability(uint64_t ino) {
+  std::lock_guard lk(cap_mu_);
+  auto it = caps_.find(ino);
+  if (it == caps_.end()) return std::nullopt;
+  if (std::chrono::steady_clock::now() >= it->second.expires) {
+    caps_.erase(it);
+    return std::nullopt;
+  }
+  return it->second.value;
+}
+
+void Client::CacheCapability(uint64_t ino, const Result<std::string>& r) {
+  if (options_.attr_timeout <= 0) return;
+  if (!r.ok() && r.status().code() != Code::kNoData) return;
+  std::lock_guard lk(cap_mu_);
+  if (caps_.size() > 65536) caps_.clear();
+  caps_[ino] = CapEntry{std::chrono::steady_clock::now() +
+                            std::chrono::microseconds(static_cast<int64_t>(options_.attr_timeout * 1e6)),
+                        r};
+}
+
+void Client::ForgetCapability(uint64_t ino) {
+  std::lock_guard lk(cap_mu_);
+  caps_.erase(ino);
+}
+
+Status Client::FlushInode(InodeId ino) {
+  if (!wb_) return Status::Ok();
+  std::vector<std::shared_ptr<WriteBehind::File>> files;
+  {
+    std::lock_guard lk(open_mu_);
+    auto [b, e] = open_files_.equal_range(ino.value());
+    for (auto it = b; it != e; ++it)
+      if (it->second->buffered) files.push_back(it->second->buffered);
+  }
+  Status first = Status::Ok();
+  for (auto& f : files) {
+    Status st = wb_->Flush(f);
+    if (!st.ok() && first.ok()) first = st;
+  }
+  return first;
 }
 
 void Client::SetLayoutOfOpenFiles(InodeId ino, const Layout& l) {
@@ -68,6 +113,8 @@ void Client::RefreshOsts() {
 }
 
 Status Client::ReportSize(InodeId ino, const Creds& creds) {
+  // The size is reported only once the data up to it is on the OSTs.
+  AMLFS_RETURN_IF_ERROR(FlushInode(ino));
   auto p = inodes_.TakePending(ino.value());
   if (!p) return Status::Ok();
   UpdateSizeReq req;

@@ -5,6 +5,8 @@
 #include <condition_variable>
 #include <thread>
 #include <map>
+#include <optional>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,6 +18,7 @@
 #include "common/net/net_context.h"
 #include "fuse/fuse_version.h"
 #include "fuse/inode_table.h"
+#include "fuse/write_behind.h"
 
 namespace amlfs::fuse {
 
@@ -26,6 +29,7 @@ struct MountOptions {
   double attr_timeout = 1.0;
   double entry_timeout = 1.0;
   int threads = 16;
+  uint64_t write_behind_mb = 256;  // 0: every write() goes to the OSTs before it returns
 };
 
 // An open file: its layout and the MDS's open handle. The layout changes
@@ -35,6 +39,7 @@ struct FileHandle {
   uint64_t mds_handle = 0;
   uint32_t flags = 0;
   uint64_t size_at_open = 0;
+  std::shared_ptr<WriteBehind::File> buffered;  // null: write-through
 
   std::shared_ptr<const Layout> layout() const {
     std::lock_guard lk(mu_);
@@ -65,6 +70,7 @@ class Client {
   OstPool& pool() { return *pool_; }
   StripedIo& io() { return *io_; }
   InodeTable& inodes() { return inodes_; }
+  WriteBehind* write_behind() { return wb_.get(); }
   const MountOptions& options() const { return options_; }
 
   // Reloads the OST map from the MDS.
@@ -76,6 +82,16 @@ class Client {
   void TrackOpen(FileHandle* fh);
   void UntrackOpen(FileHandle* fh);
   void SetLayoutOfOpenFiles(InodeId ino, const Layout& l);
+  // Sends the data this node buffered for `ino` (every open handle) to the
+  // OSTs and waits for it; the first write error, if any.
+  Status FlushInode(InodeId ino);
+
+  // The kernel asks for "security.capability" before every write(2) (to
+  // drop file capabilities): answers are cached for the attribute timeout.
+  // nullopt: not cached; a value, or kNoData.
+  std::optional<Result<std::string>> CachedCapability(uint64_t ino);
+  void CacheCapability(uint64_t ino, const Result<std::string>& r);
+  void ForgetCapability(uint64_t ino);
 
  private:
   MountOptions options_;
@@ -83,7 +99,14 @@ class Client {
   std::unique_ptr<MdsClient> mds_;
   std::unique_ptr<OstPool> pool_;
   std::unique_ptr<StripedIo> io_;
+  std::unique_ptr<WriteBehind> wb_;
   InodeTable inodes_;
+  struct CapEntry {
+    std::chrono::steady_clock::time_point expires;
+    Result<std::string> value = std::string();
+  };
+  std::mutex cap_mu_;
+  std::unordered_map<uint64_t, CapEntry> caps_;
   std::mutex open_mu_;
   std::multimap<uint64_t, FileHandle*> open_files_;
   std::thread refresher_;

@@ -131,6 +131,10 @@ int main(int argc, char** argv) {
   app.add_option("--entry-timeout,--entry_timeout", mo.entry_timeout,
                  "Seconds the kernel caches directory entries")->capture_default_str();
   app.add_option("--threads", mo.threads, "FUSE worker threads")->capture_default_str();
+  app.add_option("--write-behind-mb,--write_behind_mb", mo.write_behind_mb,
+                 "MiB of written data buffered before it reaches the OSTs (0: write-through); "
+                 "close and fsync wait for it")
+      ->capture_default_str();
   app.add_option("--log-level,--log_level", log_level, "debug|info|warn|error")
       ->capture_default_str();
   app.add_option("--log-file,--log_file", log_file, "Log to this file");
@@ -161,6 +165,7 @@ int main(int argc, char** argv) {
         else if (key == "entry_timeout") mo.entry_timeout = std::stod(val);
         else if (key == "log_file") log_file = val;
         else if (key == "log_level") log_level = val;
+        else if (key == "write_behind_mb") mo.write_behind_mb = std::stoull(val);
         else if (key == "writeback_cache") g_writeback_cache = val != "0" && val != "no";
         else if (key == "no_writeback_cache") g_writeback_cache = false;
         else if (key == "read_ahead_kb") g_read_ahead_kb = static_cast<unsigned>(std::stoul(val));

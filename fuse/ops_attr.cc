@@ -120,6 +120,7 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
     r.flags = static_cast<uint32_t>(flags);
     Client& c = ClientOf(req);
     Creds creds = CredsOf(req);
+    c.ForgetCapability(ino);
     if (IsLayoutXattr(r.name)) {
       // The MDS must know what this node wrote before it judges "empty".
       Status st = c.ReportSize(r.ino, creds);
@@ -167,10 +168,19 @@ void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
       for (const auto& a : ClientOf(req).options().mds) list += (list.empty() ? "" : ",") + a;
       return ReplySized(req, list, size);
     }
+    Client& c = ClientOf(req);
+    const bool cap = std::strcmp(name, "security.capability") == 0;
+    if (cap) {
+      if (auto hit = c.CachedCapability(ino)) {
+        if (!hit->ok()) return ReplyError(req, hit->status());
+        return ReplySized(req, hit->value(), size);
+      }
+    }
     GetXattrReq r;
     r.ino = InodeId(ino);
     r.name = name;
-    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
+    auto rsp = c.mds().Call(r, CredsOf(req));
+    if (cap) c.CacheCapability(ino, rsp.ok() ? Result<std::string>(rsp->value) : Result<std::string>(rsp.status()));
     if (!rsp.ok()) return ReplyError(req, rsp.status());
     ReplySized(req, rsp->value, size);
   });
@@ -193,6 +203,7 @@ void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 
 void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   Guard(req, "removexattr", [&] {
+    ClientOf(req).ForgetCapability(ino);
     RemoveXattrReq r;
     r.ino = InodeId(ino);
     r.name = name;

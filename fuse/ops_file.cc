@@ -22,6 +22,10 @@ void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool cr
   fh->mds_handle = rsp.handle;
   fh->flags = static_cast<uint32_t>(fi->flags);
   fh->size_at_open = rsp.attr.size;
+  // Writes are buffered unless the opener asked for them to be synchronous.
+  const uint32_t acc = static_cast<uint32_t>(fi->flags) & O_ACCMODE;
+  if (c.write_behind() && acc != O_RDONLY && !(fi->flags & (O_DIRECT | O_SYNC | O_DSYNC)))
+    fh->buffered = c.write_behind()->NewFile(rsp.attr.ino);
   fi->keep_cache = c.inodes().KeepCache(rsp.attr) ? 1 : 0;
   if (fi->flags & O_TRUNC) c.inodes().Truncated(rsp.attr.ino.value(), rsp.attr.size);
   fi->fh = reinterpret_cast<uint64_t>(fh.get());
@@ -84,6 +88,9 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
     FileHandle* fh = FhOf(fi);
     const std::shared_ptr<const Layout> layout = fh->layout();
     if (layout->empty()) return (void)fuse_reply_buf(req, nullptr, 0);
+    // Data this node still buffers for the file must be on the OSTs first.
+    Status flushed = c.FlushInode(InodeId(ino));
+    if (!flushed.ok()) return ReplyError(req, flushed);
     uint64_t file_size = c.inodes().KnownSize(ino, fh->size_at_open);
     // Another node may have grown the file since we opened it.
     if (static_cast<uint64_t>(off) + size > file_size) {
@@ -107,7 +114,8 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
     if (layout->empty()) return (void)fuse_reply_err(req, EINVAL);
     uint64_t offset = static_cast<uint64_t>(off);
     if (offset + size > (1ull << 62)) return (void)fuse_reply_err(req, EFBIG);
-    Status st = c.io().Write(fh->ino, *layout, offset, buf, size);
+    Status st = fh->buffered ? c.write_behind()->Write(fh->buffered, layout, offset, buf, size)
+                             : c.io().Write(fh->ino, *layout, offset, buf, size);
     if (!st.ok()) return ReplyError(req, st);
     c.inodes().Wrote(ino, offset + size);
     fuse_reply_write(req, size);
@@ -126,6 +134,8 @@ void Fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info* fi) {
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
     const std::shared_ptr<const Layout> layout = fh->layout();
+    Status flushed = c.FlushInode(InodeId(ino));
+    if (!flushed.ok()) return ReplyError(req, flushed);
     if (!layout->empty()) {
       Status st = c.io().Sync(fh->ino, *layout);
       if (!st.ok()) return ReplyError(req, st);
@@ -139,9 +149,10 @@ void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, "release", [&] {
     Client& c = ClientOf(req);
     std::unique_ptr<FileHandle> fh(FhOf(fi));
-    c.UntrackOpen(fh.get());
     Creds creds = CredsOf(req);
+    // Flushed (by ReportSize) while still tracked, so its buffer is included.
     Status st = c.ReportSize(InodeId(ino), creds);
+    c.UntrackOpen(fh.get());
     ReleaseReq r;
     r.ino = fh->ino;
     r.handle = fh->mds_handle;
@@ -160,6 +171,8 @@ void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
     FileHandle* fh = FhOf(fi);
     const std::shared_ptr<const Layout> layout = fh->layout();
     uint64_t end = static_cast<uint64_t>(off) + static_cast<uint64_t>(len);
+    Status flushed = c.FlushInode(InodeId(ino));
+    if (!flushed.ok()) return ReplyError(req, flushed);
     Status st = c.io().Fallocate(fh->ino, *layout, static_cast<uint64_t>(off),
                                  static_cast<uint64_t>(len));
     if (!st.ok()) return ReplyError(req, st);
@@ -176,6 +189,8 @@ void Lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
     const std::shared_ptr<const Layout> layout = fh->layout();
+    Status flushed = c.FlushInode(InodeId(ino));
+    if (!flushed.ok()) return ReplyError(req, flushed);
     GetAttrReq g;
     g.ino = InodeId(ino);
     auto a = c.mds().Call(g, CredsOf(req));
