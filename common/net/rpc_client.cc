@@ -33,14 +33,14 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
   struct Pending {
     std::shared_ptr<const std::string> frame;  // shared: a reconnect may resend it
     Callback done;
-    std::unique_ptr<asio::steady_timer> timer;
+    std::chrono::steady_clock::time_point deadline;
     bool queued = false;  // in write_queue for the current connection
     bool raw = false;     // `done` gets the whole response payload
   };
 
   Impl(NetContext& net, std::string addr, Options opts)
       : strand(asio::make_strand(net.io())), address(std::move(addr)), options(std::move(opts)),
-        wake(strand) {
+        wake(strand), sweeper(strand) {
     wake.expires_at(asio::steady_timer::time_point::max());
   }
 
@@ -60,13 +60,46 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
   std::string last_error = "not connected yet";
   asio::steady_timer wake;
   std::atomic<bool> connected_flag{false};
+  // Call deadlines, earliest first, and one timer for the earliest: arming
+  // a timer per call cost two timerfd syscalls per request.
+  std::multimap<std::chrono::steady_clock::time_point, uint64_t> deadlines;
+  asio::steady_timer sweeper;
+  std::chrono::steady_clock::time_point armed = std::chrono::steady_clock::time_point::max();
+
+  void Arm(std::chrono::steady_clock::time_point t) {
+    armed = t;
+    sweeper.expires_at(t);
+    sweeper.async_wait([self = shared_from_this(), t](boost::system::error_code ec) {
+      if (ec || self->armed != t) return;
+      self->armed = std::chrono::steady_clock::time_point::max();
+      self->Sweep();
+    });
+  }
+
+  // Fails every call whose deadline has passed, then re-arms.
+  void Sweep() {
+    auto now = std::chrono::steady_clock::now();
+    while (!deadlines.empty() && deadlines.begin()->first <= now) {
+      uint64_t id = deadlines.begin()->second;
+      deadlines.erase(deadlines.begin());
+      std::string what = is_connected ? "no answer from " + address + " in time"
+                                      : "cannot reach " + address + ": " + last_error;
+      Finish(id, Error(is_connected ? Code::kTimeout : Code::kUnavailable, what));
+    }
+    if (!deadlines.empty() && deadlines.begin()->first < armed) Arm(deadlines.begin()->first);
+  }
 
   void Finish(uint64_t id, Result<std::string> r) {
     auto it = pending.find(id);
     if (it == pending.end()) return;
     Callback done = std::move(it->second.done);
     const bool raw = it->second.raw;
-    it->second.timer->cancel();
+    auto [b, e] = deadlines.equal_range(it->second.deadline);
+    for (auto d = b; d != e; ++d)
+      if (d->second == id) {
+        deadlines.erase(d);
+        break;
+      }
     pending.erase(it);
     if (r.ok() && !raw) r = DecodeResponse(r.value());
     done(std::move(r));
@@ -85,14 +118,9 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     p.frame = std::make_shared<const std::string>(std::move(frame));
     p.raw = raw;
     p.done = std::move(done);
-    p.timer = std::make_unique<asio::steady_timer>(strand, timeout);
-    p.timer->async_wait([self = shared_from_this(), id](boost::system::error_code ec) {
-      if (ec) return;
-      std::string what = self->is_connected
-                             ? "no answer from " + self->address + " in time"
-                             : "cannot reach " + self->address + ": " + self->last_error;
-      self->Finish(id, Error(self->is_connected ? Code::kTimeout : Code::kUnavailable, what));
-    });
+    p.deadline = std::chrono::steady_clock::now() + timeout;
+    deadlines.emplace(p.deadline, id);
+    if (p.deadline < armed) Arm(p.deadline);
     auto& ref = pending.emplace(id, std::move(p)).first->second;
     if (is_connected) {
       ref.queued = true;
@@ -283,6 +311,8 @@ RpcClient::~RpcClient() {
     boost::system::error_code ignored;
     if (impl->socket) impl->socket->close(ignored);
     impl->wake.cancel();
+    impl->armed = std::chrono::steady_clock::time_point::min();
+    impl->sweeper.cancel();
     done.set_value();
   });
   done.get_future().wait();
