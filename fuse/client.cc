@@ -70,21 +70,29 @@ void Client::ForgetCapability(uint64_t ino) {
   caps_.erase(ino);
 }
 
+std::shared_ptr<WriteBehind::File> Client::BufferFor(InodeId ino) {
+  if (!wb_) return nullptr;
+  std::lock_guard lk(open_mu_);
+  auto& slot = buffers_[ino.value()];
+  auto f = slot.lock();
+  if (!f) {
+    f = wb_->NewFile(ino);
+    slot = f;
+  }
+  if (buffers_.size() > 4096)  // drop entries of files no longer open
+    std::erase_if(buffers_, [](const auto& kv) { return kv.second.expired(); });
+  return f;
+}
+
 Status Client::FlushInode(InodeId ino) {
   if (!wb_) return Status::Ok();
-  std::vector<std::shared_ptr<WriteBehind::File>> files;
+  std::shared_ptr<WriteBehind::File> f;
   {
     std::lock_guard lk(open_mu_);
-    auto [b, e] = open_files_.equal_range(ino.value());
-    for (auto it = b; it != e; ++it)
-      if (it->second->buffered) files.push_back(it->second->buffered);
+    auto it = buffers_.find(ino.value());
+    if (it != buffers_.end()) f = it->second.lock();
   }
-  Status first = Status::Ok();
-  for (auto& f : files) {
-    Status st = wb_->Flush(f);
-    if (!st.ok() && first.ok()) first = st;
-  }
-  return first;
+  return f ? wb_->Flush(f) : Status::Ok();
 }
 
 void Client::SetLayoutOfOpenFiles(InodeId ino, const Layout& l) {

@@ -39,7 +39,7 @@ struct FileHandle {
   uint64_t mds_handle = 0;
   uint32_t flags = 0;
   uint64_t size_at_open = 0;
-  std::shared_ptr<WriteBehind::File> buffered;  // null: write-through
+  std::shared_ptr<WriteBehind::File> buffered;  // shared by the file's handles; null: write-through
 
   std::shared_ptr<const Layout> layout() const {
     std::lock_guard lk(mu_);
@@ -82,8 +82,11 @@ class Client {
   void TrackOpen(FileHandle* fh);
   void UntrackOpen(FileHandle* fh);
   void SetLayoutOfOpenFiles(InodeId ino, const Layout& l);
-  // Sends the data this node buffered for `ino` (every open handle) to the
-  // OSTs and waits for it; the first write error, if any.
+  // The write-behind buffer of `ino` on this node, one for all its handles,
+  // so that writes through different descriptors stay in order.
+  std::shared_ptr<WriteBehind::File> BufferFor(InodeId ino);
+  // Sends the data this node buffered for `ino` to the OSTs and waits for
+  // it; the first write error, if any.
   Status FlushInode(InodeId ino);
 
   // The kernel asks for "security.capability" before every write(2) (to
@@ -109,6 +112,7 @@ class Client {
   std::unordered_map<uint64_t, CapEntry> caps_;
   std::mutex open_mu_;
   std::multimap<uint64_t, FileHandle*> open_files_;
+  std::unordered_map<uint64_t, std::weak_ptr<WriteBehind::File>> buffers_;
   std::thread refresher_;
   std::mutex mu_;
   std::condition_variable cv_;

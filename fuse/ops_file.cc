@@ -25,7 +25,7 @@ void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool cr
   // Writes are buffered unless the opener asked for them to be synchronous.
   const uint32_t acc = static_cast<uint32_t>(fi->flags) & O_ACCMODE;
   if (c.write_behind() && acc != O_RDONLY && !(fi->flags & (O_DIRECT | O_SYNC | O_DSYNC)))
-    fh->buffered = c.write_behind()->NewFile(rsp.attr.ino);
+    fh->buffered = c.BufferFor(rsp.attr.ino);
   fi->keep_cache = c.inodes().KeepCache(rsp.attr) ? 1 : 0;
   if (fi->flags & O_TRUNC) c.inodes().Truncated(rsp.attr.ino.value(), rsp.attr.size);
   fi->fh = reinterpret_cast<uint64_t>(fh.get());

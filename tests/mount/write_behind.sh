@@ -26,6 +26,22 @@ assert got == data, f"read {len(got)} bytes, differing"
 os.close(r); os.close(w)
 PY
 
+check "two descriptors of one file on this node: the later write wins, as on a local disk"
+python3 - "$MNT/two" <<'PY' || fail "writes through two descriptors landed out of order"
+import os, sys
+p = sys.argv[1]
+a = os.open(p, os.O_CREAT | os.O_WRONLY, 0o644)
+b = os.open(p, os.O_WRONLY)
+os.pwrite(a, b"A" * 8192, 0)      # buffered by the first descriptor
+os.pwrite(b, b"B" * 4096, 2048)   # overlaps it, written later
+os.close(b)
+os.close(a)
+with open(p, "rb") as f:
+    got = f.read()
+want = b"A" * 2048 + b"B" * 4096 + b"A" * 2048
+assert got == want, got[:64]
+PY
+
 check "data closed on this node is what a second mount reads"
 M2="$ROOT/mnt2"
 mkdir -p "$M2"
