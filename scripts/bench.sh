@@ -14,8 +14,9 @@
 #
 # Environment: BENCH_SIZE (1-job file, default 2G), BENCH_SIZE4 (per job of
 # the 4-job runs, default 512M), BENCH_RUNTIME (s per random-I/O run, default
-# 20), BENCH_FILES (metadata, default 10000), AMLFS_BIN (binaries; else
-# build/bin). Run as root (cold reads drop the page cache).
+# 20), BENCH_FILES (metadata, default 10000), AMLFS_BIN (binaries; else a
+# Release build in build-release/, made here). Run as root (cold reads drop
+# the page cache).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -38,10 +39,15 @@ else
   SIZE=${BENCH_SIZE:-2G} SIZE4=${BENCH_SIZE4:-512M} RUNTIME=${BENCH_RUNTIME:-20}
   NFILES=${BENCH_FILES:-10000} CPSIZE=${BENCH_CP_SIZE:-1024}
 fi
-export AMLFS_BIN=${AMLFS_BIN:-$SRC/build/bin}
-
 ((EUID == 0)) || { echo "bench.sh: run as root (drops caches)" >&2; exit 1; }
 bash scripts/install-deps.sh >/dev/null
+if [[ -z "${AMLFS_BIN:-}" ]]; then
+  echo "-- building Release binaries in build-release/" >&2
+  cmake -S "$SRC" -B "$SRC/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+  cmake --build "$SRC/build-release" -j "$(nproc)" --target amlfs-mds amlfs-ost amlfs-fuse amlfs >/dev/null
+  AMLFS_BIN=$SRC/build-release/bin
+fi
+export AMLFS_BIN
 command -v fio >/dev/null || { echo "bench.sh: fio missing" >&2; exit 1; }
 
 WORK=$(mktemp -d /var/tmp/amlfs-bench.XXXXXX)
