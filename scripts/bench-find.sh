@@ -16,7 +16,8 @@ NFILES=${BENCH_FIND_FILES:-100000}
 BIN=${AMLFS_BIN:-$SRC/build-release/bin}
 if [[ -z "${AMLFS_BIN:-}" ]]; then
   cmake -S "$SRC" -B "$SRC/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-  cmake --build "$SRC/build-release" -j "$(nproc)" --target amlfs-mds amlfs-ost amlfs-fuse amlfs >/dev/null
+  cmake --build "$SRC/build-release" -j "$(nproc)" --target amlfs-mds amlfs-ost amlfs-fuse amlfs \
+    >/tmp/amlfs-bench-build.log 2>&1 || { cat /tmp/amlfs-bench-build.log >&2; exit 1; }
 fi
 LFS=$BIN/lfs
 [[ -x $LFS ]] || { echo "bench-find.sh: $LFS missing: build first" >&2; exit 1; }

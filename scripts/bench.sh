@@ -44,7 +44,8 @@ bash scripts/install-deps.sh >/dev/null
 if [[ -z "${AMLFS_BIN:-}" ]]; then
   echo "-- building Release binaries in build-release/" >&2
   cmake -S "$SRC" -B "$SRC/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-  cmake --build "$SRC/build-release" -j "$(nproc)" --target amlfs-mds amlfs-ost amlfs-fuse amlfs >/dev/null
+  cmake --build "$SRC/build-release" -j "$(nproc)" --target amlfs-mds amlfs-ost amlfs-fuse amlfs \
+    >/tmp/amlfs-bench-build.log 2>&1 || { cat /tmp/amlfs-bench-build.log >&2; exit 1; }
   AMLFS_BIN=$SRC/build-release/bin
 fi
 export AMLFS_BIN
