@@ -250,6 +250,18 @@ Result<uint64_t> ParseSize(const std::string& text) {
   return static_cast<uint64_t>(v * mult);
 }
 
+bool ParseIntIn(const std::string& text, long lo, long hi, long* out) {
+  try {
+    size_t p = 0;
+    long n = std::stol(text, &p);
+    if (p != text.size() || n < lo || n > hi) return false;
+    *out = n;
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 Result<LayoutTemplate> ParseTemplate(const std::string& text) {
   // Tokens are key=value, separated by spaces or ';'. A comma also separates
   // tokens, except inside an OST list ("osts=0,2-3").
@@ -278,17 +290,6 @@ Result<LayoutTemplate> ParseTemplate(const std::string& text) {
     cur = ComponentTemplate{};
     cur_any = cur_has_end = false;
   };
-  auto parse_int = [](const std::string& v, long lo, long hi, long* out) {
-    try {
-      size_t p = 0;
-      long n = std::stol(v, &p);
-      if (p != v.size() || n < lo || n > hi) return false;
-      *out = n;
-      return true;
-    } catch (...) {
-      return false;
-    }
-  };
   for (const std::string& tok : tokens) {
     auto eq = tok.find('=');
     if (eq == std::string::npos) return Error(Code::kInvalid, "expected key=value, got '" + tok + "'");
@@ -305,7 +306,7 @@ Result<LayoutTemplate> ParseTemplate(const std::string& text) {
       }
       cur_has_end = true;
     } else if (key == "stripe_count" || key == "count" || key == "c") {
-      if (!parse_int(val, -1, kMaxStripeCount, &n))
+      if (!ParseIntIn(val, -1, kMaxStripeCount, &n))
         return Error(Code::kInvalid, "bad stripe_count '" + val + "'");
       cur.stripe_count = static_cast<int32_t>(n);
     } else if (key == "stripe_size" || key == "size" || key == "S") {
@@ -313,7 +314,7 @@ Result<LayoutTemplate> ParseTemplate(const std::string& text) {
       if (s != 0) AMLFS_RETURN_IF_ERROR(ValidateStripeSize(s));
       cur.stripe_size = s;
     } else if (key == "stripe_offset" || key == "offset" || key == "i") {
-      if (!parse_int(val, -1, 65535, &n))
+      if (!ParseIntIn(val, -1, 65535, &n))
         return Error(Code::kInvalid, "bad stripe_offset '" + val + "'");
       cur.stripe_offset = static_cast<int32_t>(n);
     } else if (key == "osts" || key == "o") {

@@ -120,6 +120,9 @@ Result<LayoutTemplate> ParseTemplate(const std::string& text);
 // The template that asks for exactly `l`'s geometry.
 LayoutTemplate TemplateOf(const Layout& l);
 
+// A whole decimal integer in [lo, hi] ("-1", "4"); false for anything else.
+bool ParseIntIn(const std::string& text, long lo, long hi, long* out);
+
 // "1,3-5" -> {1,3,4,5}.
 Result<std::vector<OstIndex>> ParseOstList(const std::string& text);
 

@@ -61,7 +61,10 @@ std::string EncodeResponse(const Status& status, const std::string& body) {
   return out;
 }
 
-Result<std::string> DecodeResponse(std::string_view payload) {
+namespace {
+
+// The body of an OK response payload (a view into it), or its error.
+Result<std::string_view> ResponseBody(std::string_view payload) {
   Decoder d(payload);
   uint32_t code = 0;
   std::string message;
@@ -72,7 +75,14 @@ Result<std::string> DecodeResponse(std::string_view payload) {
     if (code > static_cast<uint32_t>(Code::kTextBusy)) code = static_cast<uint32_t>(Code::kIo);
     return Status(static_cast<Code>(code), std::move(message));
   }
-  return std::string(payload.substr(payload.size() - d.remaining()));
+  return payload.substr(payload.size() - d.remaining());
+}
+
+}  // namespace
+
+Result<std::string> DecodeResponse(std::string_view payload) {
+  AMLFS_ASSIGN_OR_RETURN(std::string_view body, ResponseBody(payload));
+  return std::string(body);
 }
 
 namespace {
@@ -134,22 +144,14 @@ void FinishObjReadReply(std::string* frame) {
 }
 
 Result<ObjReadView> DecodeObjReadResponse(std::string_view payload) {
-  Decoder d(payload);
-  uint32_t code = 0;
-  std::string message;
-  d.Get(code);
-  d.Get(message);
-  if (!d.ok()) return Error(Code::kProtocol, "malformed response header");
-  if (code != 0) {
-    if (code > static_cast<uint32_t>(Code::kTextBusy)) code = static_cast<uint32_t>(Code::kIo);
-    return Status(static_cast<Code>(code), std::move(message));
-  }
+  AMLFS_ASSIGN_OR_RETURN(std::string_view body, ResponseBody(payload));
+  Decoder d(body);
   ObjReadView v;
   uint32_t len = 0;
   d.Get(v.checksum);
   d.Get(len);
   if (!d.ok() || d.remaining() != len) return Error(Code::kProtocol, "malformed object read response");
-  v.data = payload.substr(payload.size() - len);
+  v.data = body.substr(body.size() - len);
   return v;
 }
 

@@ -32,18 +32,6 @@ struct Request {
   std::vector<std::string> paths;
 };
 
-bool ParseInt(const std::string& v, long lo, long hi, long* out) {
-  try {
-    size_t p = 0;
-    long n = std::stol(v, &p);
-    if (p != v.size() || n < lo || n > hi) return false;
-    *out = n;
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
 // Parses the arguments in order: each -E starts a component, and the
 // options after it describe that component. Returns 0 or the exit code.
 }  // namespace
@@ -91,7 +79,7 @@ int ParseStripeArgs(const char* kCmd, const std::vector<std::string>& args, Layo
       }
       any_option = true;
     } else if (a == "-c" || a == "--stripe-count") {
-      if (!value(&v) || !ParseInt(v, -1, kMaxStripeCount, &n))
+      if (!value(&v) || !ParseIntIn(v, -1, kMaxStripeCount, &n))
         return Fail(kCmd, "invalid stripe count '" + v + "': must be -1 (all OSTs), 0 (default) or 1.." +
                               std::to_string(kMaxStripeCount), 22);
       c.stripe_count = static_cast<int32_t>(n);
@@ -105,7 +93,7 @@ int ParseStripeArgs(const char* kCmd, const std::vector<std::string>& args, Layo
       c.stripe_size = *s;
       any_option = true;
     } else if (a == "-i" || a == "--stripe-index" || a == "--stripe-offset") {
-      if (!value(&v) || !ParseInt(v, -1, 65535, &n))
+      if (!value(&v) || !ParseIntIn(v, -1, 65535, &n))
         return Fail(kCmd, "invalid stripe offset '" + v + "'", 22);
       c.stripe_offset = static_cast<int32_t>(n);
       any_option = true;
