@@ -1,0 +1,138 @@
+// The amlfs wire protocol, object storage target half: the messages clients
+// and the MDS send to OSTs, and the in-place forms of the bulk data
+// messages. Included by common/protocol.h; see it for the conventions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/protocol.h"
+
+namespace amlfs {
+
+// ---------------------------------------------------------------- OST
+
+// Writes `data` at `offset` of the object, creating it if needed.
+// `checksum` is Checksum64(data); the OST verifies it before storing.
+struct ObjWriteReq {
+  static constexpr Opcode kOp = Opcode::kObjWrite;
+  using Response = EmptyRsp;
+  ObjectId object;
+  uint64_t offset = 0;
+  uint64_t checksum = 0;
+  bool sync = false;  // fsync the object before answering
+  std::string data;
+  AMLFS_FIELDS(object, offset, checksum, sync, data)
+};
+
+// Reads up to `length` bytes; a short answer means the object ends there
+// (a missing object reads as empty). `checksum` is Checksum64(data).
+struct ObjReadRsp {
+  uint64_t checksum = 0;
+  std::string data;
+  AMLFS_FIELDS(checksum, data)
+};
+struct ObjReadReq {
+  static constexpr Opcode kOp = Opcode::kObjRead;
+  using Response = ObjReadRsp;
+  ObjectId object;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  AMLFS_FIELDS(object, offset, length)
+};
+
+struct ObjTruncateReq {
+  static constexpr Opcode kOp = Opcode::kObjTruncate;
+  using Response = EmptyRsp;
+  ObjectId object;
+  uint64_t size = 0;
+  AMLFS_FIELDS(object, size)
+};
+
+struct ObjSyncReq {
+  static constexpr Opcode kOp = Opcode::kObjSync;
+  using Response = EmptyRsp;
+  std::vector<ObjectId> objects;
+  AMLFS_FIELDS(objects)
+};
+
+// Removes objects; missing ones are not an error.
+struct ObjDestroyReq {
+  static constexpr Opcode kOp = Opcode::kObjDestroy;
+  using Response = EmptyRsp;
+  std::vector<ObjectId> objects;
+  AMLFS_FIELDS(objects)
+};
+
+// Data extents of an object (for SEEK_DATA/SEEK_HOLE), and its size.
+struct Extent {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  AMLFS_FIELDS(offset, length)
+};
+struct ObjExtentsRsp {
+  uint64_t size = 0;
+  std::vector<Extent> extents;
+  AMLFS_FIELDS(size, extents)
+};
+struct ObjExtentsReq {
+  static constexpr Opcode kOp = Opcode::kObjExtents;
+  using Response = ObjExtentsRsp;
+  ObjectId object;
+  AMLFS_FIELDS(object)
+};
+
+struct ObjFallocateReq {
+  static constexpr Opcode kOp = Opcode::kObjFallocate;
+  using Response = EmptyRsp;
+  ObjectId object;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  AMLFS_FIELDS(object, offset, length)
+};
+
+struct OstStatFsRsp {
+  uint64_t capacity_bytes = 0;
+  uint64_t free_bytes = 0;
+  uint64_t avail_bytes = 0;
+  uint64_t objects = 0;
+  uint64_t total_inodes = 0;
+  uint64_t free_inodes = 0;
+  AMLFS_FIELDS(capacity_bytes, free_bytes, avail_bytes, objects, total_inodes, free_inodes)
+};
+struct OstStatFsReq {
+  static constexpr Opcode kOp = Opcode::kOstStatFs;
+  using Response = OstStatFsRsp;
+  AMLFS_FIELDS()
+};
+
+// In-place forms of the bulk data messages, byte for byte the same as
+// ObjWriteReq and ObjReadRsp, so that data is copied once on each side.
+
+// A whole ObjWriteReq frame (kFrameHeaderSize bytes left for the header,
+// see RpcClient::CallAsyncFrame) carrying `pieces` one after another.
+std::string BuildObjWriteFrame(const ObjectId& object, uint64_t offset, bool sync,
+                               const std::vector<std::string_view>& pieces);
+struct ObjWriteView {
+  ObjectId object;
+  uint64_t offset = 0;
+  uint64_t checksum = 0;
+  bool sync = false;
+  std::string_view data;  // points into the payload
+};
+Status DecodeObjWrite(std::string_view payload, ObjWriteView* v);
+
+// An OK ObjReadRsp response frame: StartObjReadReply() gives the frame up
+// to the data, the caller appends the data, FinishObjReadReply() fills in
+// its length and checksum (see RpcCall::ReplyFrame).
+std::string StartObjReadReply();
+void FinishObjReadReply(std::string* frame);
+struct ObjReadView {
+  uint64_t checksum = 0;
+  std::string_view data;  // points into the payload
+};
+// Decodes a whole ObjRead response payload (status first).
+Result<ObjReadView> DecodeObjReadResponse(std::string_view payload);
+
+}  // namespace amlfs
