@@ -17,6 +17,7 @@
 #include "common/client/striped_io.h"
 #include "common/net/net_context.h"
 #include "fuse/fuse_version.h"
+#include "fuse/guard.h"
 #include "fuse/inode_table.h"
 #include "fuse/write_behind.h"
 
@@ -130,6 +131,19 @@ void FillStat(const Attr& a, struct stat* st);
 void ReplyEntry(fuse_req_t req, const Attr& a);
 void ReplyAttr(fuse_req_t req, const Attr& a);
 fuse_entry_param MakeEntry(Client& c, const Attr& a);
+
+// Sends `r` to the MDS and returns at once, so that this FUSE thread can take
+// the next request; `reply(Result<Req::Response>)` answers `req` on a network
+// thread when the MDS does (one thread wake-up fewer per request than a
+// blocking call). `reply` must not block; an exception in it is an EIO reply.
+template <typename Req, typename Fn>
+void MdsAsync(fuse_req_t req, const char* op, Req r, Fn reply) {
+  ClientOf(req).mds().CallAsync(
+      std::move(r), CredsOf(req),
+      [req, op, reply = std::move(reply)](Result<typename Req::Response> rsp) mutable {
+        Guard(req, op, [&] { reply(std::move(rsp)); });
+      });
+}
 
 // The op tables, split by family.
 void FillDirOps(fuse_lowlevel_ops& ops);

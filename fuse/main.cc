@@ -237,9 +237,11 @@ int main(int argc, char** argv) {
   fuse_loop_cfg_set_idle_threads(cfg, static_cast<unsigned>(std::min(mo.threads, 8)));
   int ret = fuse_session_loop_mt(se, cfg);
   fuse_loop_cfg_destroy(cfg);
+  // Before the session goes: requests still waiting for the MDS are answered
+  // from network threads, through the session, as the client shuts down.
+  client.reset();
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);
   fuse_session_destroy(se);
-  client.reset();
   return ret == 0 ? 0 : 1;
 }

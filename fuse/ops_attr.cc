@@ -22,9 +22,10 @@ void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   Guard(req, "getattr", [&] {
     GetAttrReq r;
     r.ino = InodeId(ino);
-    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
-    if (!rsp.ok()) return ReplyError(req, rsp.status());
-    ReplyAttr(req, rsp->attr);
+    MdsAsync(req, "getattr", std::move(r), [req](Result<AttrRsp> rsp) {
+      if (!rsp.ok()) return ReplyError(req, rsp.status());
+      ReplyAttr(req, rsp->attr);
+    });
   });
 }
 
@@ -179,10 +180,14 @@ void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
     GetXattrReq r;
     r.ino = InodeId(ino);
     r.name = name;
-    auto rsp = c.mds().Call(r, CredsOf(req));
-    if (cap) c.CacheCapability(ino, rsp.ok() ? Result<std::string>(rsp->value) : Result<std::string>(rsp.status()));
-    if (!rsp.ok()) return ReplyError(req, rsp.status());
-    ReplySized(req, rsp->value, size);
+    MdsAsync(req, "getxattr", std::move(r), [req, ino, cap, size](Result<XattrValueRsp> rsp) {
+      if (cap) {
+        ClientOf(req).CacheCapability(
+            ino, rsp.ok() ? Result<std::string>(rsp->value) : Result<std::string>(rsp.status()));
+      }
+      if (!rsp.ok()) return ReplyError(req, rsp.status());
+      ReplySized(req, rsp->value, size);
+    });
   });
 }
 

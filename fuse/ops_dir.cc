@@ -21,18 +21,20 @@ bool NameTooLong(fuse_req_t req, const char* name) {
 template <typename Req>
 void EntryOp(fuse_req_t req, const char* op, Req r) {
   Guard(req, op, [&] {
-    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
-    if (!rsp.ok()) return ReplyError(req, rsp.status());
-    ReplyEntry(req, rsp->attr);
+    MdsAsync(req, op, std::move(r), [req](auto rsp) {
+      if (!rsp.ok()) return ReplyError(req, rsp.status());
+      ReplyEntry(req, rsp->attr);
+    });
   });
 }
 
 template <typename Req>
 void EmptyOp(fuse_req_t req, const char* op, Req r) {
   Guard(req, op, [&] {
-    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
-    if (!rsp.ok()) return ReplyError(req, rsp.status());
-    fuse_reply_err(req, 0);
+    MdsAsync(req, op, std::move(r), [req](auto rsp) {
+      if (!rsp.ok()) return ReplyError(req, rsp.status());
+      fuse_reply_err(req, 0);
+    });
   });
 }
 
@@ -42,18 +44,19 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     LookupReq r;
     r.parent = InodeId(parent);
     r.name = name;
-    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
-    if (!rsp.ok()) {
-      if (rsp.status().code() == Code::kNotFound) {
-        // A negative entry, cached for the entry timeout.
-        fuse_entry_param e{};
-        e.entry_timeout = ClientOf(req).options().entry_timeout;
-        fuse_reply_entry(req, &e);
-        return;
+    MdsAsync(req, "lookup", std::move(r), [req](Result<EntryRsp> rsp) {
+      if (!rsp.ok()) {
+        if (rsp.status().code() == Code::kNotFound) {
+          // A negative entry, cached for the entry timeout.
+          fuse_entry_param e{};
+          e.entry_timeout = ClientOf(req).options().entry_timeout;
+          fuse_reply_entry(req, &e);
+          return;
+        }
+        return ReplyError(req, rsp.status());
       }
-      return ReplyError(req, rsp.status());
-    }
-    ReplyEntry(req, rsp->attr);
+      ReplyEntry(req, rsp->attr);
+    });
   });
 }
 

@@ -46,7 +46,7 @@ void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool cr
     ReleaseReq rel;
     rel.ino = rsp.attr.ino;
     rel.handle = rsp.handle;
-    (void)c.mds().Call(rel, Creds{});
+    c.mds().CallAsync(rel, Creds{}, [](Result<EmptyRsp>) {});
   }
 }
 
@@ -59,9 +59,11 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     r.name = name;
     r.mode = mode;
     r.flags = static_cast<uint32_t>(fi->flags);
-    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
-    if (!rsp.ok()) return ReplyError(req, rsp.status());
-    ReplyOpened(req, fi, *rsp, true);
+    // `fi` lives only as long as this call: the reply gets a copy.
+    MdsAsync(req, "create", std::move(r), [req, f = *fi](Result<OpenRsp> rsp) mutable {
+      if (!rsp.ok()) return ReplyError(req, rsp.status());
+      ReplyOpened(req, &f, *rsp, true);
+    });
   });
 }
 
@@ -76,9 +78,10 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     OpenReq r;
     r.ino = InodeId(ino);
     r.flags = static_cast<uint32_t>(fi->flags);
-    auto rsp = c.mds().Call(r, creds);
-    if (!rsp.ok()) return ReplyError(req, rsp.status());
-    ReplyOpened(req, fi, *rsp, false);
+    MdsAsync(req, "open", std::move(r), [req, f = *fi](Result<OpenRsp> rsp) mutable {
+      if (!rsp.ok()) return ReplyError(req, rsp.status());
+      ReplyOpened(req, &f, *rsp, false);
+    });
   });
 }
 
@@ -156,9 +159,10 @@ void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     ReleaseReq r;
     r.ino = fh->ino;
     r.handle = fh->mds_handle;
-    auto rsp = c.mds().Call(r, creds);
-    if (!st.ok()) return ReplyError(req, st);
-    fuse_reply_err(req, 0);
+    MdsAsync(req, "release", std::move(r), [req, st](Result<EmptyRsp>) {
+      if (!st.ok()) return ReplyError(req, st);
+      fuse_reply_err(req, 0);
+    });
   });
 }
 

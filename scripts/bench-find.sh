@@ -13,12 +13,9 @@ cd "$(dirname "$0")/.."
 SRC=$(pwd)
 NFILES=${BENCH_FIND_FILES:-100000}
 ((EUID == 0)) || { echo "bench-find.sh: run as root (drops caches)" >&2; exit 1; }
-BIN=${AMLFS_BIN:-$SRC/build-release/bin}
-if [[ -z "${AMLFS_BIN:-}" ]]; then
-  cmake -S "$SRC" -B "$SRC/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-  cmake --build "$SRC/build-release" -j "$(nproc)" --target amlfs-mds amlfs-ost amlfs-fuse amlfs \
-    >/tmp/amlfs-bench-build.log 2>&1 || { cat /tmp/amlfs-bench-build.log >&2; exit 1; }
-fi
+source scripts/bench-lib.sh
+build_release
+BIN=$AMLFS_BIN
 LFS=$BIN/lfs
 [[ -x $LFS ]] || { echo "bench-find.sh: $LFS missing: build first" >&2; exit 1; }
 

@@ -41,14 +41,8 @@ else
 fi
 ((EUID == 0)) || { echo "bench.sh: run as root (drops caches)" >&2; exit 1; }
 bash scripts/install-deps.sh >/dev/null
-if [[ -z "${AMLFS_BIN:-}" ]]; then
-  echo "-- building Release binaries in build-release/" >&2
-  cmake -S "$SRC" -B "$SRC/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-  cmake --build "$SRC/build-release" -j "$(nproc)" --target amlfs-mds amlfs-ost amlfs-fuse amlfs \
-    >/tmp/amlfs-bench-build.log 2>&1 || { cat /tmp/amlfs-bench-build.log >&2; exit 1; }
-  AMLFS_BIN=$SRC/build-release/bin
-fi
-export AMLFS_BIN
+source scripts/bench-lib.sh
+build_release
 command -v fio >/dev/null || { echo "bench.sh: fio missing" >&2; exit 1; }
 
 WORK=$(mktemp -d /var/tmp/amlfs-bench.XXXXXX)
@@ -67,25 +61,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-
-# fio_run DIR NAME ARGS... -> "<MiB/s> <IOPS>" (read + write)
-fio_run() {
-  local dir=$1 name=$2 out
-  shift 2
-  out=$(fio --name="$name" --directory="$dir" --ioengine=psync --group_reporting \
-    --output-format=json "$@" 2>/dev/null) || { echo "0 0"; echo "fio $name failed in $dir" >&2; return 0; }
-  python3 - "$out" <<'PY'
-import json, sys
-text = sys.argv[1]
-j = json.loads(text[text.find("{"):])
-job = j["jobs"][0]
-bw = job["read"]["bw_bytes"] + job["write"]["bw_bytes"]
-iops = job["read"]["iops"] + job["write"]["iops"]
-print(f"{bw / 1048576:.0f} {iops:.0f}")
-PY
-}
 
 # metadata DIR NDIRS PROCS -> "create stat open readdir unlink" ops/s for NFILES files
 # spread over NDIRS directories, done by PROCS processes (each its own share).

@@ -1,5 +1,6 @@
 #include "common/client/mds_client.h"
 
+#include <future>
 #include <random>
 
 namespace amlfs {
@@ -40,20 +41,44 @@ MdsClient::MdsClient(NetContext& net, std::vector<std::string> addresses,
 
 const std::string& MdsClient::address() const { return clients_[current_ % clients_.size()]->address(); }
 
-Result<std::string> MdsClient::CallRaw(Opcode op, std::string payload) {
-  size_t start = current_.load();
-  Result<std::string> r = Error(Code::kUnavailable, "no MDS address");
-  // One full deadline on the current MDS; with several, a shorter try each.
-  auto per_try = clients_.size() > 1 ? timeout_ / static_cast<int>(clients_.size()) : timeout_;
-  for (size_t i = 0; i < clients_.size(); ++i) {
-    size_t idx = (start + i) % clients_.size();
-    r = clients_[idx]->Call(op, payload, per_try);
-    if (r.ok() || r.status().code() != Code::kUnavailable) {
-      current_ = idx;
-      return r;
+// One request going through the MDS addresses in turn.
+struct MdsClient::Attempt {
+  Opcode op;
+  std::string payload;
+  RpcClient::Callback done;
+  size_t start = 0;
+  size_t tried = 0;
+  std::chrono::milliseconds per_try{0};
+};
+
+void MdsClient::Try(std::shared_ptr<Attempt> a) {
+  size_t idx = (a->start + a->tried) % clients_.size();
+  clients_[idx]->CallAsync(a->op, a->payload, a->per_try, [this, a, idx](Result<std::string> r) {
+    if (r.ok() || r.status().code() != Code::kUnavailable || ++a->tried == clients_.size()) {
+      if (r.ok() || r.status().code() != Code::kUnavailable) current_ = idx;
+      return a->done(std::move(r));
     }
-  }
-  return r;
+    Try(a);
+  });
+}
+
+void MdsClient::CallRawAsync(Opcode op, std::string payload, RpcClient::Callback done) {
+  if (clients_.empty()) return done(Error(Code::kUnavailable, "no MDS address"));
+  auto a = std::make_shared<Attempt>();
+  a->op = op;
+  a->payload = std::move(payload);
+  a->done = std::move(done);
+  a->start = current_.load();
+  // One full deadline on the current MDS; with several, a shorter try each.
+  a->per_try = clients_.size() > 1 ? timeout_ / static_cast<int>(clients_.size()) : timeout_;
+  Try(std::move(a));
+}
+
+Result<std::string> MdsClient::CallRaw(Opcode op, std::string payload) {
+  std::promise<Result<std::string>> prom;
+  auto fut = prom.get_future();
+  CallRawAsync(op, std::move(payload), [&prom](Result<std::string> r) { prom.set_value(std::move(r)); });
+  return fut.get();
 }
 
 }  // namespace amlfs

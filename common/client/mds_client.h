@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,35 @@ class MdsClient {
 
   template <typename Req>
   Result<typename Req::Response> Call(Req req, const Creds& creds) {
+    FillCaller(req, creds);
+    AMLFS_ASSIGN_OR_RETURN(std::string body, CallRaw(Req::kOp, Encode(req)));
+    typename Req::Response rsp;
+    AMLFS_RETURN_IF_ERROR(Decode(body, &rsp));
+    return rsp;
+  }
+
+  // Call without waiting: `done` gets the decoded response or the error,
+  // exactly once, on a network thread; it must not block.
+  template <typename Req>
+  void CallAsync(Req req, const Creds& creds,
+                 std::function<void(Result<typename Req::Response>)> done) {
+    FillCaller(req, creds);
+    CallRawAsync(Req::kOp, Encode(req), [done = std::move(done)](Result<std::string> body) {
+      if (!body.ok()) return done(body.status());
+      typename Req::Response rsp;
+      if (Status st = Decode(body.value(), &rsp); !st.ok()) return done(st);
+      done(std::move(rsp));
+    });
+  }
+
+  // Sends an encoded request to the current MDS, moving to the next address
+  // when it is unreachable; returns the response body.
+  Result<std::string> CallRaw(Opcode op, std::string payload);
+  void CallRawAsync(Opcode op, std::string payload, RpcClient::Callback done);
+
+ private:
+  template <typename Req>
+  void FillCaller(Req& req, const Creds& creds) {
     if constexpr (requires { req.caller; }) {
       req.caller.client = client_id_;
       req.caller.seq = IsMutation(Req::kOp) ? ++seq_ : 0;
@@ -46,17 +76,10 @@ class MdsClient {
       req.caller.gid = creds.gid;
       req.caller.groups = creds.groups;
     }
-    AMLFS_ASSIGN_OR_RETURN(std::string body, CallRaw(Req::kOp, Encode(req)));
-    typename Req::Response rsp;
-    AMLFS_RETURN_IF_ERROR(Decode(body, &rsp));
-    return rsp;
   }
+  struct Attempt;
+  void Try(std::shared_ptr<Attempt> a);
 
-  // Sends an encoded request to the current MDS, moving to the next address
-  // when it is unreachable; returns the response body.
-  Result<std::string> CallRaw(Opcode op, std::string payload);
-
- private:
   std::vector<std::unique_ptr<RpcClient>> clients_;
   std::atomic<size_t> current_{0};
   ClientId client_id_;

@@ -2,27 +2,43 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <algorithm>
+#include <atomic>
 #include <thread>
 #include <vector>
 
 namespace amlfs {
 
+namespace asio = boost::asio;
+
+// One io_context per thread: a connection's handlers then always run on the
+// thread that owns it, with no hand-offs (and wake-ups) between threads of a
+// shared io_context.
 struct NetContext::Impl {
-  boost::asio::io_context io;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
-  std::vector<std::thread> threads;
+  struct Loop {
+    asio::io_context io{1};
+    asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
+    std::thread thread;
+  };
+  std::vector<std::unique_ptr<Loop>> loops;
+  std::atomic<size_t> next{0};
 };
 
 NetContext::NetContext(int threads) : impl_(std::make_unique<Impl>()) {
-  for (int i = 0; i < threads; ++i) impl_->threads.emplace_back([this] { impl_->io.run(); });
+  for (int i = 0; i < std::max(threads, 1); ++i) impl_->loops.push_back(std::make_unique<Impl::Loop>());
+  for (auto& l : impl_->loops) l->thread = std::thread([io = &l->io] { io->run(); });
 }
 
 NetContext::~NetContext() {
-  impl_->guard.reset();
-  impl_->io.stop();
-  for (auto& t : impl_->threads) t.join();
+  for (auto& l : impl_->loops) {
+    l->guard.reset();
+    l->io.stop();
+  }
+  for (auto& l : impl_->loops) l->thread.join();
 }
 
-boost::asio::io_context& NetContext::io() { return impl_->io; }
+boost::asio::io_context& NetContext::io() {
+  return impl_->loops[impl_->next.fetch_add(1) % impl_->loops.size()]->io;
+}
 
 }  // namespace amlfs

@@ -11,13 +11,14 @@ namespace amlfs {
 
 class NetContext {
  public:
-  // Starts `threads` threads running the io_context.
+  // Starts `threads` threads, each running its own io_context.
   explicit NetContext(int threads = 2);
   // Stops the io_context and joins its threads.
   ~NetContext();
   NetContext(const NetContext&) = delete;
   NetContext& operator=(const NetContext&) = delete;
 
+  // An io_context for a new connection: the threads' in turn.
   boost::asio::io_context& io();
 
  private:

@@ -12,9 +12,15 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <map>
+#include <mutex>
+#include <optional>
 
 #include "common/config.h"
 #include "common/frame.h"
@@ -34,9 +40,12 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     std::shared_ptr<const std::string> frame;  // shared: a reconnect may resend it
     Callback done;
     std::chrono::steady_clock::time_point deadline;
-    bool queued = false;  // in write_queue for the current connection
-    bool raw = false;     // `done` gets the whole response payload
+    bool raw = false;  // `done` gets the whole response payload
   };
+
+  // Frames up to this size are written by the calling thread itself when the
+  // connection is idle, saving a wake-up of a network thread per request.
+  static constexpr size_t kDirectSendMax = 256 << 10;
 
   Impl(NetContext& net, std::string addr, Options opts)
       : strand(asio::make_strand(net.io())), address(std::move(addr)), options(std::move(opts)),
@@ -48,9 +57,18 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
   std::string address;
   Options options;
 
-  // Everything below is touched only on `strand`.
+  // Guarded by `mu`; `socket` is opened and closed only on `strand`, under
+  // `mu`. Only one writer owns the socket's send side at a time: a calling
+  // thread sending directly (holding `mu`, while `writer_active` is false and
+  // nothing is queued) or the Writer coroutine (while `writer_active`).
+  std::mutex mu;
   std::map<uint64_t, Pending> pending;
   std::deque<uint64_t> write_queue;
+  // A frame a calling thread sent only in part: its rest goes first, even
+  // if its call has ended meanwhile, or the stream would be cut mid-frame.
+  std::shared_ptr<const std::string> partial;
+  size_t partial_sent = 0;
+  bool writer_active = false;  // the Writer coroutine owns the send side
   std::shared_ptr<tcp::socket> socket;
   bool connecting = false;
   bool is_connected = false;
@@ -58,42 +76,62 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
   uint64_t generation = 0;
   uint64_t next_id = 1;
   std::string last_error = "not connected yet";
-  asio::steady_timer wake;
   std::atomic<bool> connected_flag{false};
   // Call deadlines, earliest first, and one timer for the earliest: arming
   // a timer per call cost two timerfd syscalls per request.
   std::multimap<std::chrono::steady_clock::time_point, uint64_t> deadlines;
-  asio::steady_timer sweeper;
   std::chrono::steady_clock::time_point armed = std::chrono::steady_clock::time_point::max();
 
+  // Touched only on `strand`.
+  asio::steady_timer wake;
+  asio::steady_timer sweeper;
+
+  // On strand.
   void Arm(std::chrono::steady_clock::time_point t) {
-    armed = t;
     sweeper.expires_at(t);
     sweeper.async_wait([self = shared_from_this(), t](boost::system::error_code ec) {
-      if (ec || self->armed != t) return;
-      self->armed = std::chrono::steady_clock::time_point::max();
+      if (ec) return;
+      {
+        std::lock_guard lk(self->mu);
+        if (self->armed != t) return;
+        self->armed = std::chrono::steady_clock::time_point::max();
+      }
       self->Sweep();
     });
   }
 
-  // Fails every call whose deadline has passed, then re-arms.
+  // On strand: fails every call whose deadline has passed, then re-arms.
   void Sweep() {
     auto now = std::chrono::steady_clock::now();
-    while (!deadlines.empty() && deadlines.begin()->first <= now) {
-      uint64_t id = deadlines.begin()->second;
-      deadlines.erase(deadlines.begin());
-      std::string what = is_connected ? "no answer from " + address + " in time"
-                                      : "cannot reach " + address + ": " + last_error;
-      Finish(id, Error(is_connected ? Code::kTimeout : Code::kUnavailable, what));
+    std::vector<std::pair<Callback, Result<std::string>>> failed;
+    std::optional<std::chrono::steady_clock::time_point> rearm;
+    {
+      std::lock_guard lk(mu);
+      while (!deadlines.empty() && deadlines.begin()->first <= now) {
+        uint64_t id = deadlines.begin()->second;
+        std::string what = is_connected ? "no answer from " + address + " in time"
+                                        : "cannot reach " + address + ": " + last_error;
+        if (auto done = TakeLocked(id))
+          failed.emplace_back(std::move(*done), Error(is_connected ? Code::kTimeout : Code::kUnavailable, what));
+        else
+          deadlines.erase(deadlines.begin());
+      }
+      if (!deadlines.empty() && deadlines.begin()->first < armed) {
+        armed = deadlines.begin()->first;
+        rearm = armed;
+      }
     }
-    if (!deadlines.empty() && deadlines.begin()->first < armed) Arm(deadlines.begin()->first);
+    if (rearm) Arm(*rearm);
+    for (auto& [done, r] : failed) done(std::move(r));
   }
 
-  void Finish(uint64_t id, Result<std::string> r) {
+  // Under `mu`: removes call `id` and returns its callback, which the caller
+  // runs after releasing `mu` (with the body decoded unless `raw`).
+  std::optional<Callback> TakeLocked(uint64_t id, bool* raw = nullptr) {
     auto it = pending.find(id);
-    if (it == pending.end()) return;
+    if (it == pending.end()) return std::nullopt;
     Callback done = std::move(it->second.done);
-    const bool raw = it->second.raw;
+    if (raw) *raw = it->second.raw;
     auto [b, e] = deadlines.equal_range(it->second.deadline);
     for (auto d = b; d != e; ++d)
       if (d->second == id) {
@@ -101,38 +139,104 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
     pending.erase(it);
-    if (r.ok() && !raw) r = DecodeResponse(r.value());
-    done(std::move(r));
+    return done;
   }
 
-  // `frame` starts with kFrameHeaderSize bytes for the header, filled here.
+  void Finish(uint64_t id, Result<std::string> r) {
+    bool raw = false;
+    std::optional<Callback> done;
+    {
+      std::lock_guard lk(mu);
+      done = TakeLocked(id, &raw);
+    }
+    if (!done) return;
+    if (r.ok() && !raw) r = DecodeResponse(r.value());
+    (*done)(std::move(r));
+  }
+
+  // Under `mu`, connected, nothing queued and no Writer active: writes
+  // `frame` with non-blocking sends. Returns the bytes sent, or nullopt
+  // when the connection failed (`*error` says why).
+  std::optional<size_t> SendNowLocked(const std::string& frame, std::string* error) {
+    int fd = socket->native_handle();
+    size_t sent = 0;
+    while (sent < frame.size()) {
+      ssize_t n = ::send(fd, frame.data() + sent, frame.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      *error = n < 0 ? std::strerror(errno) : "connection closed";
+      return std::nullopt;
+    }
+    return sent;
+  }
+
+  // On any thread. `frame` starts with kFrameHeaderSize bytes for the
+  // header, filled here.
   void Submit(Opcode op, std::string frame, std::chrono::milliseconds timeout, Callback done,
               bool raw) {
-    uint64_t id = next_id++;
-    Pending p;
-    FrameHeader h;
-    h.opcode = static_cast<uint16_t>(op);
-    h.request_id = id;
-    h.payload_len = static_cast<uint32_t>(frame.size() - kFrameHeaderSize);
-    EncodeFrameHeader(h, frame.data());
-    p.frame = std::make_shared<const std::string>(std::move(frame));
-    p.raw = raw;
-    p.done = std::move(done);
-    p.deadline = std::chrono::steady_clock::now() + timeout;
-    deadlines.emplace(p.deadline, id);
-    if (p.deadline < armed) Arm(p.deadline);
-    auto& ref = pending.emplace(id, std::move(p)).first->second;
-    if (is_connected) {
-      ref.queued = true;
-      write_queue.push_back(id);
-      wake.cancel();
-    } else if (!connecting && !stopped) {
-      StartConnect();
+    bool need_arm = false, need_wake = false, need_connect = false;
+    std::optional<std::string> send_error;
+    uint64_t gen = 0;
+    std::chrono::steady_clock::time_point deadline;
+    {
+      std::lock_guard lk(mu);
+      if (stopped) {
+        asio::post(strand, [done = std::move(done)] { done(Error(Code::kUnavailable, "client shut down")); });
+        return;
+      }
+      uint64_t id = next_id++;
+      FrameHeader h;
+      h.opcode = static_cast<uint16_t>(op);
+      h.request_id = id;
+      h.payload_len = static_cast<uint32_t>(frame.size() - kFrameHeaderSize);
+      EncodeFrameHeader(h, frame.data());
+      Pending p;
+      p.frame = std::make_shared<const std::string>(std::move(frame));
+      p.raw = raw;
+      p.done = std::move(done);
+      p.deadline = deadline = std::chrono::steady_clock::now() + timeout;
+      deadlines.emplace(p.deadline, id);
+      if (p.deadline < armed) {
+        armed = p.deadline;
+        need_arm = true;
+      }
+      auto& ref = pending.emplace(id, std::move(p)).first->second;
+      if (is_connected) {
+        gen = generation;
+        if (!writer_active && write_queue.empty() && ref.frame->size() <= kDirectSendMax) {
+          std::string error;
+          auto sent = SendNowLocked(*ref.frame, &error);
+          if (!sent) {
+            send_error = std::move(error);  // the Reader or Disconnect resends it
+          } else if (*sent < ref.frame->size()) {
+            partial = ref.frame;
+            partial_sent = *sent;
+            writer_active = need_wake = true;
+          }
+        } else {
+          write_queue.push_back(id);
+          if (!writer_active) writer_active = need_wake = true;
+        }
+      } else if (!connecting) {
+        connecting = need_connect = true;
+      }
     }
+    if (!(need_arm || need_wake || need_connect || send_error)) return;
+    asio::post(strand, [self = shared_from_this(), need_arm, need_wake, need_connect, deadline,
+                        gen, send_error = std::move(send_error)] {
+      if (need_arm) self->Arm(deadline);
+      if (need_wake) self->wake.cancel();
+      if (need_connect) self->StartConnect();
+      if (send_error) self->Disconnect(gen, *send_error);
+    });
   }
 
+  // On strand.
   void StartConnect() {
-    connecting = true;
     auto self = shared_from_this();
     asio::co_spawn(strand, Connect(self), [](std::exception_ptr e) {
       if (e) {
@@ -143,34 +247,52 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
+  // On strand.
   void Disconnect(uint64_t gen, const std::string& why) {
-    if (gen != generation || !is_connected) return;
-    AMLFS_LOG(kDebug) << "connection to " << address << " lost: " << why;
-    last_error = why;
-    is_connected = false;
-    connected_flag = false;
-    ++generation;
-    boost::system::error_code ignored;
-    if (socket) socket->close(ignored);
-    socket.reset();
-    write_queue.clear();
-    for (auto& [id, p] : pending) p.queued = false;
+    bool reconnect = false;
+    {
+      std::lock_guard lk(mu);
+      if (gen != generation || !is_connected) return;
+      AMLFS_LOG(kDebug) << "connection to " << address << " lost: " << why;
+      last_error = why;
+      is_connected = false;
+      connected_flag = false;
+      ++generation;
+      boost::system::error_code ignored;
+      if (socket) socket->close(ignored);
+      socket.reset();
+      write_queue.clear();
+      partial.reset();
+      writer_active = false;
+      if (!pending.empty() && !stopped && !connecting) connecting = reconnect = true;
+    }
     wake.cancel();
-    if (!pending.empty() && !stopped) StartConnect();
+    if (reconnect) StartConnect();
   }
 
   static awaitable<void> Connect(std::shared_ptr<Impl> self) {
     auto ex = self->strand;
     std::chrono::milliseconds backoff{50};
-    while (!self->stopped && !self->pending.empty()) {
+    // Stops (under the same lock Submit checks `connecting` with) only when
+    // no call is left waiting for a connection.
+    auto keep_trying = [&] {
+      std::lock_guard lk(self->mu);
+      if (!self->stopped && !self->pending.empty()) return true;
+      self->connecting = false;
+      return false;
+    };
+    while (keep_trying()) {
       auto hp = ParseHostPort(self->address);
       if (!hp.ok()) {
-        self->last_error = hp.status().message();
         // Fail everything now: the address will not get better.
         std::vector<uint64_t> ids;
-        for (auto& [id, p] : self->pending) ids.push_back(id);
-        for (auto id : ids) self->Finish(id, Error(Code::kInvalid, self->last_error));
-        break;
+        {
+          std::lock_guard lk(self->mu);
+          self->last_error = hp.status().message();
+          for (auto& [id, p] : self->pending) ids.push_back(id);
+        }
+        for (auto id : ids) self->Finish(id, Error(Code::kInvalid, hp.status().message()));
+        continue;
       }
       auto sock = std::make_shared<tcp::socket>(ex);
       tcp::resolver resolver(ex);
@@ -182,32 +304,40 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
         if (r.index() == 1) cec = asio::error::timed_out;
         else cec = std::get<0>(std::get<0>(r));
       }
+      std::string error;
       if (!cec) {
         Status hs = co_await Handshake(self, *sock);
         if (hs.ok()) {
           sock->set_option(tcp::no_delay(true));
-          self->socket = sock;
-          self->connecting = false;
-          self->is_connected = true;
-          self->connected_flag = true;
-          uint64_t gen = ++self->generation;
-          for (auto& [id, p] : self->pending) {
-            p.queued = true;
-            self->write_queue.push_back(id);
+          uint64_t gen;
+          {
+            std::lock_guard lk(self->mu);
+            self->socket = sock;
+            self->connecting = false;
+            self->is_connected = true;
+            self->connected_flag = true;
+            gen = ++self->generation;
+            self->write_queue.clear();
+            self->partial.reset();
+            for (auto& [id, p] : self->pending) self->write_queue.push_back(id);
+            self->writer_active = !self->write_queue.empty();
           }
           asio::co_spawn(ex, Reader(self, sock, gen), asio::detached);
           asio::co_spawn(ex, Writer(self, sock, gen), asio::detached);
           co_return;
         }
-        self->last_error = hs.message();
+        error = hs.message();
       } else {
-        self->last_error = cec.message();
+        error = cec.message();
+      }
+      {
+        std::lock_guard lk(self->mu);
+        self->last_error = error;
       }
       asio::steady_timer t(ex, backoff);
       co_await t.async_wait(kTuple);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
     }
-    self->connecting = false;
   }
 
   static awaitable<Status> ReadFrame(tcp::socket& sock, FrameHeader* h, std::string* payload) {
@@ -265,28 +395,40 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // Writes what the calling threads could not send themselves, in batches.
   static awaitable<void> Writer(std::shared_ptr<Impl> self, std::shared_ptr<tcp::socket> sock,
                                 uint64_t gen) {
     std::vector<std::shared_ptr<const std::string>> batch;
     std::vector<asio::const_buffer> bufs;
-    while (gen == self->generation) {
-      if (self->write_queue.empty()) {
+    for (;;) {
+      batch.clear();
+      bufs.clear();
+      {
+        std::lock_guard lk(self->mu);
+        if (gen != self->generation) co_return;
+        size_t bytes = 0;
+        if (self->partial) {
+          batch.push_back(std::move(self->partial));
+          bufs.push_back(asio::buffer(*batch.back()) + self->partial_sent);
+          bytes += batch.back()->size();
+          self->partial.reset();
+        }
+        while (!self->write_queue.empty() && batch.size() < 64 && bytes < (8u << 20)) {
+          uint64_t id = self->write_queue.front();
+          self->write_queue.pop_front();
+          auto it = self->pending.find(id);
+          if (it == self->pending.end()) continue;  // answered or failed meanwhile
+          batch.push_back(it->second.frame);
+          bufs.push_back(asio::buffer(*batch.back()));
+          bytes += batch.back()->size();
+        }
+        if (batch.empty()) self->writer_active = false;
+      }
+      if (batch.empty()) {
         self->wake.expires_at(asio::steady_timer::time_point::max());
         co_await self->wake.async_wait(kTuple);
         continue;
       }
-      batch.clear();
-      bufs.clear();
-      size_t bytes = 0;
-      while (!self->write_queue.empty() && batch.size() < 64 && bytes < (8u << 20)) {
-        uint64_t id = self->write_queue.front();
-        self->write_queue.pop_front();
-        auto it = self->pending.find(id);
-        if (it == self->pending.end()) continue;
-        batch.push_back(it->second.frame);
-        bytes += batch.back()->size();
-      }
-      for (auto& b : batch) bufs.push_back(asio::buffer(*b));
       auto [ec, n] = co_await asio::async_write(*sock, bufs, kTuple);
       if (ec) {
         self->Disconnect(gen, ec.message());
@@ -303,15 +445,21 @@ RpcClient::~RpcClient() {
   auto impl = impl_;
   std::promise<void> done;
   asio::post(impl->strand, [impl, &done] {
-    impl->stopped = true;
     std::vector<uint64_t> ids;
-    for (auto& [id, p] : impl->pending) ids.push_back(id);
+    {
+      std::lock_guard lk(impl->mu);
+      impl->stopped = true;
+      for (auto& [id, p] : impl->pending) ids.push_back(id);
+    }
     for (auto id : ids) impl->Finish(id, Error(Code::kUnavailable, "client shut down"));
-    ++impl->generation;
-    boost::system::error_code ignored;
-    if (impl->socket) impl->socket->close(ignored);
+    {
+      std::lock_guard lk(impl->mu);
+      ++impl->generation;
+      boost::system::error_code ignored;
+      if (impl->socket) impl->socket->close(ignored);
+      impl->armed = std::chrono::steady_clock::time_point::min();
+    }
     impl->wake.cancel();
-    impl->armed = std::chrono::steady_clock::time_point::min();
     impl->sweeper.cancel();
     done.set_value();
   });
@@ -333,15 +481,7 @@ void RpcClient::CallAsync(Opcode op, std::string payload, std::chrono::milliseco
 
 void RpcClient::CallAsyncFrame(Opcode op, std::string frame, std::chrono::milliseconds timeout,
                                Callback done, bool raw_response) {
-  auto impl = impl_;
-  asio::post(impl->strand, [impl, op, frame = std::move(frame), timeout, done = std::move(done),
-                            raw_response]() mutable {
-    if (impl->stopped) {
-      done(Error(Code::kUnavailable, "client shut down"));
-      return;
-    }
-    impl->Submit(op, std::move(frame), timeout, std::move(done), raw_response);
-  });
+  impl_->Submit(op, std::move(frame), timeout, std::move(done), raw_response);
 }
 
 Result<std::string> RpcClient::Call(Opcode op, std::string payload,

@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -12,7 +13,10 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <sys/socket.h>
+
 #include <atomic>
+#include <cerrno>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -65,12 +69,12 @@ class Session : public std::enable_shared_from_this<Session> {
     closed.get_future().wait();
   }
 
-  // Thread-safe: queues a response frame.
+  // Thread-safe: sends a response frame, at once when called on the
+  // session's strand (requests answered inline) and the socket is idle.
   void Send(std::string frame) {
+    if (strand_.running_in_this_thread()) return SendOnStrand(std::move(frame));
     asio::post(strand_, [self = shared_from_this(), f = std::move(frame)]() mutable {
-      if (self->closed_) return;
-      self->out_.push_back(std::move(f));
-      self->wake_.cancel();
+      self->SendOnStrand(std::move(f));
     });
   }
 
@@ -88,6 +92,26 @@ class Session : public std::enable_shared_from_this<Session> {
     wake_.cancel();
   }
 
+  // On strand: writes `frame` with non-blocking sends when nothing else is
+  // being written; what does not fit goes to the Writer.
+  void SendOnStrand(std::string frame) {
+    if (closed_) return;
+    if (!writing_ && out_.empty()) {
+      size_t sent = 0;
+      while (sent < frame.size()) {
+        ssize_t n = ::send(sock_.native_handle(), frame.data() + sent, frame.size() - sent,
+                           MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) sent += static_cast<size_t>(n);
+        else if (n < 0 && errno == EINTR) continue;
+        else break;  // full, or failed: the Writer finds out which
+      }
+      if (sent == frame.size()) return;
+      head_sent_ = sent;
+    }
+    out_.push_back(std::move(frame));
+    wake_.cancel();
+  }
+
   static awaitable<void> Reader(std::shared_ptr<Session> self);
   static awaitable<void> Writer(std::shared_ptr<Session> self);
 
@@ -100,6 +124,8 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::function<bool(Opcode)>* run_inline_;
   std::string peer_;
   std::deque<std::string> out_;
+  size_t head_sent_ = 0;  // bytes of out_.front() already sent
+  bool writing_ = false;  // the Writer has a write in progress
   bool closed_ = false;
   bool closing_ = false;  // reader is done: close once `out_` drains
   std::atomic<int> inflight_{0};
@@ -236,7 +262,11 @@ awaitable<void> Session::Writer(std::shared_ptr<Session> self) {
       self->out_.pop_front();
     }
     for (auto& b : batch) bufs.push_back(asio::buffer(b));
+    bufs.front() += self->head_sent_;
+    self->head_sent_ = 0;
+    self->writing_ = true;
     auto [ec, n] = co_await asio::async_write(self->sock_, bufs, kTuple);
+    self->writing_ = false;
     if (ec) break;
   }
   self->CloseNow();
@@ -247,10 +277,15 @@ awaitable<void> Session::Writer(std::shared_ptr<Session> self) {
 struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
   Options options;
   Handler handler;
-  asio::io_context io;
+  // One io_context per network thread (each connection stays on one
+  // thread); the first also runs the acceptor.
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  asio::io_context& io = *ios.emplace_back(std::make_unique<asio::io_context>(1));
+  size_t next_io = 0;
   std::unique_ptr<asio::thread_pool> pool;
   tcp::acceptor acceptor{io};
   std::vector<std::thread> threads;
+  std::vector<std::shared_ptr<asio::executor_work_guard<asio::io_context::executor_type>>> guards;
   std::mutex mu;
   std::vector<std::weak_ptr<Session>> sessions;
   bool stopped = false;
@@ -258,8 +293,8 @@ struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
   // Takes a raw pointer: the coroutine frame lives in `io`, which Impl owns.
   static awaitable<void> Accept(Impl* self) {
     for (;;) {
-      auto [ec, sock] = co_await self->acceptor.async_accept(
-          asio::make_strand(self->io), kTuple);
+      auto& io = *self->ios[self->next_io++ % self->ios.size()];
+      auto [ec, sock] = co_await self->acceptor.async_accept(asio::make_strand(io), kTuple);
       if (ec) {
         if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) co_return;
         AMLFS_LOG(kWarn) << "accept: " << ec.message();
@@ -312,8 +347,15 @@ uint16_t RpcServer::port() const {
 
 void RpcServer::Start() {
   asio::co_spawn(impl_->io, Impl::Accept(impl_.get()), asio::detached);
-  for (int i = 0; i < impl_->options.io_threads; ++i)
-    impl_->threads.emplace_back([impl = impl_] { impl->io.run(); });
+  for (int i = 1; i < impl_->options.io_threads; ++i)
+    impl_->ios.push_back(std::make_unique<asio::io_context>(1));
+  for (auto& io : impl_->ios) {
+    // Keeps a thread whose io_context has no connection yet from returning.
+    auto guard = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(
+        io->get_executor());
+    impl_->guards.push_back(guard);
+    impl_->threads.emplace_back([impl = impl_, io = io.get()] { io->run(); });
+  }
 }
 
 void RpcServer::Stop() {
@@ -339,7 +381,8 @@ void RpcServer::Stop() {
   for (auto& s : live) s->CloseAndWait();
   live.clear();
   impl_->pool->join();
-  impl_->io.stop();
+  for (auto& g : impl_->guards) g->reset();
+  for (auto& io : impl_->ios) io->stop();
   for (auto& t : impl_->threads) t.join();
 }
 

@@ -86,13 +86,21 @@ int main(int argc, char** argv) {
   auto m = mds::Mds::Open(data, config, &io, &pool);
   if (!m.ok()) return fail(m.status().message());
   mds::MdsService service(m->get());
-  // Reads of single records answer from the network thread.
-  auto quick = [](Opcode op) {
+  // Reads of single records answer from the network thread, and so do the
+  // mutations that only write a LevelDB batch when that write is not synced
+  // (no disk wait): a hand-off to a worker and back cost more than the work.
+  // Whatever may wait on the OSTs or the disk goes to the workers.
+  auto quick = [sync_writes](Opcode op) {
     switch (op) {
       case Opcode::kLookup: case Opcode::kGetAttr: case Opcode::kReadlink: case Opcode::kStatFs:
       case Opcode::kGetXattr: case Opcode::kListXattr: case Opcode::kAccess: case Opcode::kFsInfo:
       case Opcode::kOstMap: case Opcode::kGetLayout:
         return true;
+      case Opcode::kCreate: case Opcode::kMknod: case Opcode::kMkdir: case Opcode::kUnlink:
+      case Opcode::kRmdir: case Opcode::kRename: case Opcode::kLink: case Opcode::kSymlink:
+      case Opcode::kRelease: case Opcode::kSetXattr: case Opcode::kRemoveXattr:
+      case Opcode::kUpdateSize:
+        return !sync_writes;
       default:
         return false;
     }
