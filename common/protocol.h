@@ -139,13 +139,18 @@ struct FsInfoReq {
   AMLFS_FIELDS(caller)
 };
 
+// `no_xattrs`: the inode has no stored extended attributes (filled by
+// lookup, getattr and readdir plus), so a client can answer a probe such as
+// ls's getxattr("security.selinux") itself for the attribute timeout.
 struct EntryRsp {
   Attr attr;
-  AMLFS_FIELDS(attr)
+  bool no_xattrs = false;
+  AMLFS_FIELDS(attr, no_xattrs)
 };
 struct AttrRsp {
   Attr attr;
-  AMLFS_FIELDS(attr)
+  bool no_xattrs = false;
+  AMLFS_FIELDS(attr, no_xattrs)
 };
 struct EmptyRsp {
   AMLFS_FIELDS()
@@ -325,7 +330,8 @@ struct DirEntry {
   uint32_t mode = 0;  // S_IFMT bits always; full attr only with `plus`
   Attr attr;          // filled when ReadDirReq.plus
   Layout layout;      // regular files, when ReadDirReq.layouts
-  AMLFS_FIELDS(name, ino, mode, attr, layout)
+  bool no_xattrs = false;  // with `plus`, see EntryRsp
+  AMLFS_FIELDS(name, ino, mode, attr, layout, no_xattrs)
 };
 struct ReadDirRsp {
   std::vector<DirEntry> entries;

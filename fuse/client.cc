@@ -65,9 +65,32 @@ void Client::CacheCapability(uint64_t ino, const Result<std::string>& r) {
                         r};
 }
 
-void Client::ForgetCapability(uint64_t ino) {
+void Client::NoteXattrs(uint64_t ino, bool none) {
+  if (options_.attr_timeout <= 0) return;
+  std::lock_guard lk(cap_mu_);
+  if (!none) {
+    bare_.erase(ino);
+    return;
+  }
+  if (bare_.size() > 262144) {
+    auto now = std::chrono::steady_clock::now();
+    std::erase_if(bare_, [now](const auto& kv) { return kv.second <= now; });
+    if (bare_.size() > 262144) bare_.clear();
+  }
+  bare_[ino] = std::chrono::steady_clock::now() +
+               std::chrono::microseconds(static_cast<int64_t>(options_.attr_timeout * 1e6));
+}
+
+bool Client::KnownWithoutXattrs(uint64_t ino) {
+  std::lock_guard lk(cap_mu_);
+  auto it = bare_.find(ino);
+  return it != bare_.end() && std::chrono::steady_clock::now() < it->second;
+}
+
+void Client::ForgetXattrs(uint64_t ino) {
   std::lock_guard lk(cap_mu_);
   caps_.erase(ino);
+  bare_.erase(ino);
 }
 
 std::shared_ptr<WriteBehind::File> Client::BufferFor(InodeId ino) {
@@ -192,6 +215,16 @@ void ReplyEntry(fuse_req_t req, const Attr& a) {
   fuse_entry_param e = MakeEntry(c, a);
   c.inodes().Lookup(e.ino);
   if (fuse_reply_entry(req, &e) != 0) c.inodes().Forget(e.ino, 1);
+}
+
+void ReplyEntry(fuse_req_t req, const EntryRsp& r) {
+  ClientOf(req).NoteXattrs(r.attr.ino.value(), r.no_xattrs);
+  ReplyEntry(req, r.attr);
+}
+
+void ReplyAttr(fuse_req_t req, const AttrRsp& r) {
+  ClientOf(req).NoteXattrs(r.attr.ino.value(), r.no_xattrs);
+  ReplyAttr(req, r.attr);
 }
 
 void ReplyAttr(fuse_req_t req, const Attr& a) {

@@ -95,7 +95,14 @@ class Client {
   // nullopt: not cached; a value, or kNoData.
   std::optional<Result<std::string>> CachedCapability(uint64_t ino);
   void CacheCapability(uint64_t ino, const Result<std::string>& r);
-  void ForgetCapability(uint64_t ino);
+  // The MDS said whether `ino` has stored extended attributes. Without any,
+  // getxattr of a security.* or system.* name (ls asks for
+  // "security.selinux" on every entry, cp -a for the ACLs) is answered
+  // here, with ENODATA, for the attribute timeout.
+  void NoteXattrs(uint64_t ino, bool none);
+  bool KnownWithoutXattrs(uint64_t ino);
+  // This node changes `ino`'s extended attributes: forgets what it cached.
+  void ForgetXattrs(uint64_t ino);
 
  private:
   MountOptions options_;
@@ -111,6 +118,7 @@ class Client {
   };
   std::mutex cap_mu_;
   std::unordered_map<uint64_t, CapEntry> caps_;
+  std::unordered_map<uint64_t, std::chrono::steady_clock::time_point> bare_;  // no xattrs until
   std::mutex open_mu_;
   std::multimap<uint64_t, FileHandle*> open_files_;
   std::unordered_map<uint64_t, std::weak_ptr<WriteBehind::File>> buffers_;
@@ -130,6 +138,9 @@ void ReplyError(fuse_req_t req, const Status& st);
 void FillStat(const Attr& a, struct stat* st);
 void ReplyEntry(fuse_req_t req, const Attr& a);
 void ReplyAttr(fuse_req_t req, const Attr& a);
+// ReplyEntry and ReplyAttr for an MDS answer, noting its xattr hint.
+void ReplyEntry(fuse_req_t req, const EntryRsp& r);
+void ReplyAttr(fuse_req_t req, const AttrRsp& r);
 fuse_entry_param MakeEntry(Client& c, const Attr& a);
 
 // Sends `r` to the MDS and returns at once, so that this FUSE thread can take

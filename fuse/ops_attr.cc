@@ -24,7 +24,7 @@ void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
     r.ino = InodeId(ino);
     MdsAsync(req, "getattr", std::move(r), [req](Result<AttrRsp> rsp) {
       if (!rsp.ok()) return ReplyError(req, rsp.status());
-      ReplyAttr(req, rsp->attr);
+      ReplyAttr(req, *rsp);
     });
   });
 }
@@ -121,13 +121,14 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
     r.flags = static_cast<uint32_t>(flags);
     Client& c = ClientOf(req);
     Creds creds = CredsOf(req);
-    c.ForgetCapability(ino);
+    c.ForgetXattrs(ino);
     if (IsLayoutXattr(r.name)) {
       // The MDS must know what this node wrote before it judges "empty".
       Status st = c.ReportSize(r.ino, creds);
       if (!st.ok()) return ReplyError(req, st);
     }
     auto rsp = c.mds().Call(r, creds);
+    c.ForgetXattrs(ino);  // a lookup answered meanwhile may predate the change
     if (!IsLayoutXattr(r.name)) {
       if (!rsp.ok()) return ReplyError(req, rsp.status());
       return (void)fuse_reply_err(req, 0);
@@ -170,6 +171,9 @@ void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
       return ReplySized(req, list, size);
     }
     Client& c = ClientOf(req);
+    if ((std::strncmp(name, "security.", 9) == 0 || std::strncmp(name, "system.", 7) == 0) &&
+        c.KnownWithoutXattrs(ino))
+      return (void)fuse_reply_err(req, ENODATA);
     const bool cap = std::strcmp(name, "security.capability") == 0;
     if (cap) {
       if (auto hit = c.CachedCapability(ino)) {
@@ -208,11 +212,12 @@ void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 
 void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   Guard(req, "removexattr", [&] {
-    ClientOf(req).ForgetCapability(ino);
+    ClientOf(req).ForgetXattrs(ino);
     RemoveXattrReq r;
     r.ino = InodeId(ino);
     r.name = name;
     auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
+    ClientOf(req).ForgetXattrs(ino);
     if (!rsp.ok()) return ReplyError(req, rsp.status());
     fuse_reply_err(req, 0);
   });

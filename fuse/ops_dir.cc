@@ -55,7 +55,7 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
         }
         return ReplyError(req, rsp.status());
       }
-      ReplyEntry(req, rsp->attr);
+      ReplyEntry(req, *rsp);
     });
   });
 }
@@ -192,6 +192,7 @@ void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
         name = d.name.c_str();
         if (plus) {
           e = MakeEntry(c, d.attr);
+          c.NoteXattrs(d.ino.value(), d.no_xattrs);
         } else {
           st.st_ino = d.ino.value();
           st.st_mode = d.mode;

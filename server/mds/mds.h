@@ -24,7 +24,7 @@
 #include "common/status.h"
 #include "server/mds/records.h"
 
-namespace leveldb { class DB; }
+namespace leveldb { class DB; class Iterator; }
 
 namespace amlfs {
 class StripedIo;
@@ -99,6 +99,9 @@ class Mds {
   leveldb::DB* db() { return db_.get(); }
   const MdsConfig& config() const { return config_; }
   Result<InodeRec> ReadInode(InodeId ino);
+  // True when `ino` has stored extended attributes (layouts are not stored
+  // ones). `it`: an iterator to reuse, for many inodes in a row.
+  bool HasXattrs(InodeId ino, leveldb::Iterator* it = nullptr);
   Status Commit(Txn& txn);
   // A new layout for `t` (empty: the file system default) over the OSTs
   // registered now; component ids start at `first_id`.

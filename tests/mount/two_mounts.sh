@@ -71,6 +71,17 @@ list() { find "$1" -mindepth 1 -maxdepth 1 -printf "%f\n" | sort; }
 same_list() { [[ "$(list "$A")" == "$(list "$B")" ]]; }
 retry $WAIT same_list || fail "listings differ: A=$(list "$A" | wc -l) B=$(list "$B" | wc -l) names"
 
+check "an xattr set on A after ls -l cached 'no xattrs' on both is seen by A at once and by B"
+echo x >"$A/xa"
+ls -l "$A" "$B" >/dev/null   # both mounts now know xa has no stored xattrs
+getfattr -n security.selinux "$B/xa" >/dev/null 2>&1 && fail "security.selinux exists on a new file"
+setfattr -n security.amlfs -v one "$A/xa"
+assert_eq one "$(getfattr --only-values -n security.amlfs "$A/xa")" "security.amlfs read on A"
+xattr_on_b() { [[ "$(getfattr --only-values -n security.amlfs "$B/xa" 2>/dev/null)" == one ]]; }
+retry $WAIT xattr_on_b || fail "B does not see A's security.amlfs"
+setfattr -x security.amlfs "$A/xa"
+getfattr -n security.amlfs "$A/xa" >/dev/null 2>&1 && fail "A still reads the removed xattr"
+
 check "unmounting B leaves A working"
 unmount_extra "$B"
 is_mounted "$B" && fail "B still mounted"

@@ -308,6 +308,26 @@ TEST_CASE("layouts: the fs default, directory templates, the layout xattr") {
             .status().code() == Code::kBusy);
 }
 
+TEST_CASE("lookup, getattr and readdir plus say whether an inode has stored xattrs") {
+  TempNamespace ns;
+  Who root;
+  Attr f = Mkfile(*ns, root, kRootInode, "f");
+  Mkfile(*ns, root, kRootInode, "g");
+  // The layout xattr is not a stored one: a new file has none.
+  CHECK(ns->Lookup(LookupReq{root.c, kRootInode, "f"})->no_xattrs);
+  CHECK(ns->GetAttr(GetAttrReq{root.c, f.ino})->no_xattrs);
+  REQUIRE(ns->SetXattr(SetXattrReq{root.Next(), f.ino, "security.selinux", "l", 0}).ok());
+  CHECK_FALSE(ns->Lookup(LookupReq{root.c, kRootInode, "f"})->no_xattrs);
+  CHECK_FALSE(ns->GetAttr(GetAttrReq{root.c, f.ino})->no_xattrs);
+  auto page = ns->ReadDir(ReadDirReq{root.c, kRootInode, "", 10, true});
+  REQUIRE(page.ok());
+  REQUIRE(page->entries.size() == 2);
+  CHECK_FALSE(page->entries[0].no_xattrs);  // f
+  CHECK(page->entries[1].no_xattrs);        // g
+  REQUIRE(ns->RemoveXattr(RemoveXattrReq{root.Next(), f.ino, "security.selinux"}).ok());
+  CHECK(ns->Lookup(LookupReq{root.c, kRootInode, "f"})->no_xattrs);
+}
+
 TEST_CASE("readdir pages through entries in name order, with attributes") {
   TempNamespace ns;
   Who root;

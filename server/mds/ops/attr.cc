@@ -19,12 +19,23 @@ Result<EntryRsp> Mds::Lookup(const LookupReq& r) {
   AMLFS_ASSIGN_OR_RETURN(auto d, txn.Dentry(r.parent, r.name));
   if (!d) return Error(Code::kNotFound, "no such entry");
   AMLFS_ASSIGN_OR_RETURN(InodeRec child, txn.Inode(d->ino));
-  return EntryRsp{child.attr};
+  return EntryRsp{child.attr, !HasXattrs(d->ino)};
 }
 
 Result<AttrRsp> Mds::GetAttr(const GetAttrReq& r) {
   AMLFS_ASSIGN_OR_RETURN(InodeRec rec, ReadInode(r.ino));
-  return AttrRsp{rec.attr};
+  return AttrRsp{rec.attr, !HasXattrs(r.ino)};
+}
+
+bool Mds::HasXattrs(InodeId ino, leveldb::Iterator* it) {
+  std::unique_ptr<leveldb::Iterator> own;
+  if (!it) {
+    own.reset(db()->NewIterator(leveldb::ReadOptions()));
+    it = own.get();
+  }
+  std::string prefix = XattrPrefix(ino.value());
+  it->Seek(prefix);
+  return it->Valid() && it->key().starts_with(prefix);
 }
 
 Result<EmptyRsp> Mds::Access(const AccessReq& r) {
@@ -46,6 +57,8 @@ Result<ReadDirRsp> Mds::ReadDir(const ReadDirReq& r) {
   uint32_t max = r.max_entries == 0 ? 1024 : std::min<uint32_t>(r.max_entries, 4096);
   std::string prefix = DirPrefix(r.ino.value());
   std::unique_ptr<leveldb::Iterator> it(db()->NewIterator(leveldb::ReadOptions()));
+  std::unique_ptr<leveldb::Iterator> xit;
+  if (r.plus) xit.reset(db()->NewIterator(leveldb::ReadOptions()));
   ReadDirRsp rsp;
   it->Seek(prefix + r.after);
   if (!r.after.empty() && it->Valid() && it->key() == leveldb::Slice(prefix + r.after)) it->Next();
@@ -62,6 +75,7 @@ Result<ReadDirRsp> Mds::ReadDir(const ReadDirReq& r) {
       if (!child.ok()) continue;
       e.attr = child->attr;
       if (r.layouts) e.layout = child->layout;
+      if (r.plus) e.no_xattrs = !HasXattrs(d.ino, xit.get());
     }
     rsp.entries.push_back(std::move(e));
   }
