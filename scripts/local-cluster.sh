@@ -2,17 +2,25 @@
 # Runs a whole amlfs cluster on this machine: 1 MDS + N OSTs on 127.0.0.1, and
 # one amlfs-fuse mount.
 #
-#   local-cluster.sh up     [--root DIR] [--osts N] [--mount DIR]
+#   local-cluster.sh up     [--root DIR] [--osts N] [--mount DIR] [--nodes K]
 #                           [--stripe-count N] [--stripe-size S] [-- amlfs-fuse options]
 #   local-cluster.sh down   [--root DIR] [--purge]
 #   local-cluster.sh status [--root DIR]
+#
+# --nodes K: several nodes on this one machine. The MDS, each OST and each
+# of K client nodes get their own network namespace, joined by veth pairs to
+# a bridge in one more namespace (the switch), with addresses in 10.77.0.0/24
+# that exist only inside those namespaces: MDS .1, OST i .(10+i), node k
+# .(100+k). Node k's amlfs-fuse is mounted at ROOT/node<k> (visible from the
+# host) and reaches the servers over that network. `down` deletes the
+# namespaces; nothing else on the host is touched.
 #
 # Everything lives under ROOT (default /var/tmp/amlfs):
 #   cluster.env         addresses, ports and options of this cluster (reused by `up`)
 #   mds/ ost0/ ost1/ …  the daemons' data directories
 #   log/*.log           the daemons' and the client's output
 #   run/*.pid           PIDs of what `up` started; `down` stops exactly these
-#   mnt/                the default mount point
+#   mnt/                the default mount point (node0/ node1/ … with --nodes)
 #
 # The daemons listen on port 0 the first time (so the kernel picks free ports,
 # race-free); the ports they got are recorded in cluster.env, and a daemon
@@ -29,7 +37,7 @@ die() { echo "$PROG: $*" >&2; exit 1; }
 note() { echo "$PROG: $*"; }
 
 usage() {
-  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 # --- binaries ---------------------------------------------------------------
@@ -146,9 +154,9 @@ is_mounted() {
 
 # mount_healthy DIR: the mount answers stat (not "transport endpoint is not
 # connected") and its client process is ours and alive.
-mount_healthy() {
+mount_healthy() {  # mount_healthy DIR [NAME]
   local dir=$1
-  pid_alive "$RUN_DIR/fuse.pid" || return 1
+  pid_alive "$RUN_DIR/${2:-fuse}.pid" || return 1
   timeout 10 stat -f "$dir" >/dev/null 2>&1
 }
 
@@ -163,6 +171,70 @@ unmount_dir() {  # unmount_dir DIR: normal unmount, lazy as the fallback.
   fusermount3 -uz "$dir" 2>/dev/null || umount -l "$dir" 2>/dev/null || true
   is_mounted "$dir" && die "cannot unmount $dir"
   note "unmounted $dir (lazily)"
+}
+
+# --- network namespaces (--nodes) ---------------------------------------------
+NET_PREFIX=10.77.0
+# ns_name ROLE -> this cluster's namespace for ROLE (sw, mds, ost<i>, node<k>),
+# unique per ROOT so that several clusters can coexist.
+ns_name() { echo "amlfs-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)-$1"; }
+ns_exists() { [[ -e "/run/netns/$1" ]]; }
+
+# in_ns ROLE: the command prefix that runs a program in ROLE's namespace,
+# keeping the host's mount namespace (so that mounts are visible here).
+in_ns() {
+  if ((CL_NODES > 0)); then echo nsenter "--net=/run/netns/$(ns_name "$1")"; fi
+}
+
+# host_of ROLE -> the address ROLE listens on
+host_of() {
+  if ((CL_NODES == 0)); then echo "$HOST"; return; fi
+  case $1 in
+    mds) echo "$NET_PREFIX.1" ;;
+    ost*) echo "$NET_PREFIX.$((10 + ${1#ost}))" ;;
+    node*) echo "$NET_PREFIX.$((100 + ${1#node}))" ;;
+  esac
+}
+
+# net_member ROLE: ROLE's namespace, joined to the switch (idempotent).
+net_member() {
+  local role=$1 ns sw port
+  ns=$(ns_name "$role") sw=$(ns_name sw)
+  ns_exists "$ns" && return 0
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  port="p-$role"
+  # Made inside the switch namespace, with its peer sent straight into the
+  # member's: no interface ever appears in the host's namespace.
+  ip -n "$sw" link add "$port" type veth peer name eth0 netns "$ns"
+  ip -n "$sw" link set "$port" master br0 up
+  ip -n "$ns" addr add "$(host_of "$role")/24" dev eth0
+  ip -n "$ns" link set eth0 up
+}
+
+net_up() {
+  local sw i
+  command -v ip >/dev/null && command -v nsenter >/dev/null || die "--nodes needs ip (iproute2) and nsenter"
+  sw=$(ns_name sw)
+  if ! ns_exists "$sw"; then
+    ip netns add "$sw"
+    ip -n "$sw" link set lo up
+    ip -n "$sw" link add br0 type bridge
+    ip -n "$sw" link set br0 up
+  fi
+  net_member mds
+  for ((i = 0; i < CL_OSTS; i++)); do net_member "ost$i"; done
+  for ((i = 0; i < CL_NODES; i++)); do net_member "node$i"; done
+}
+
+net_down() {
+  local n
+  ((${CL_NODES:-0} > 0)) || return 0
+  for n in /run/netns/"$(ns_name '')"*; do
+    [[ -e "$n" ]] || continue
+    ip netns del "$(basename "$n")" 2>/dev/null || true
+  done
+  note "removed the network namespaces"
 }
 
 # --- state ------------------------------------------------------------------
@@ -188,6 +260,9 @@ save_env() {
       printf 'CL_OST_ADDR_%d=%q\n' "$i" "${!v:-}"
     done
     printf 'CL_MOUNT=%q\n' "$CL_MOUNT"
+    printf 'CL_NODES=%q\n' "$CL_NODES"
+    ((CL_NODES == 0)) || printf 'CL_NETNS_PREFIX=%q\n' "$(ns_name '')"  # + sw, mds, ost<i>, node<k>
+    for ((i = 0; i < CL_NODES; i++)); do printf 'CL_NODE_MOUNT_%d=%q\n' "$i" "$ROOT/node$i"; done
     printf 'CL_STRIPE_COUNT=%q\n' "${CL_STRIPE_COUNT:-}"
     printf 'CL_STRIPE_SIZE=%q\n' "${CL_STRIPE_SIZE:-}"
     printf 'CL_FUSE_ARGS=('
@@ -198,6 +273,35 @@ save_env() {
 }
 
 # --- commands ---------------------------------------------------------------
+# mount_client NAME DIR ROLE: mounts DIR with an amlfs-fuse recorded as NAME,
+# in ROLE's network namespace (none: ROLE empty), unless it is mounted and
+# healthy already.
+mount_client() {
+  local name=$1 dir=$2 role=$3 i fuse_bin
+  fuse_bin=$(find_bin amlfs-fuse)
+  if is_mounted "$dir" && ! mount_healthy "$dir" "$name"; then
+    note "$dir is a stale mount; cleaning it up"
+    stop_pid "$RUN_DIR/$name.pid" amlfs-fuse
+    unmount_dir "$dir"
+  fi
+  if ! is_mounted "$dir"; then
+    stop_pid "$RUN_DIR/$name.pid" amlfs-fuse  # a client left without its mount
+    # shellcheck disable=SC2046
+    start_daemon "$name" "" $(in_ns "$role") "$fuse_bin" --mds "$CL_MDS_ADDR" -f "${CL_FUSE_ARGS[@]}" "$dir"
+    for ((i = 0; i < READY_TIMEOUT_S * 10; i++)); do
+      is_mounted "$dir" && break
+      if ! pid_alive "$RUN_DIR/$name.pid"; then
+        echo "$PROG: amlfs-fuse exited; last lines of $LOG_DIR/$name.log:" >&2
+        tail -n 20 "$LOG_DIR/$name.log" >&2 || true
+        exit 1
+      fi
+      sleep 0.1
+    done
+    is_mounted "$dir" || die "amlfs-fuse did not mount $dir in ${READY_TIMEOUT_S}s"
+    note "mounted $dir (amlfs-fuse pid $(<"$RUN_DIR/$name.pid"))"
+  fi
+}
+
 cmd_up() {
   local mds_bin ost_bin fuse_bin i addr name ready
   mds_bin=$(find_bin amlfs-mds)
@@ -207,6 +311,12 @@ cmd_up() {
 
   # Options given now win over the recorded ones.
   CL_OSTS=${OPT_OSTS:-${CL_OSTS:-4}}
+  CL_NODES=${OPT_NODES:-${CL_NODES:-0}}
+  [[ "$CL_NODES" =~ ^[0-9]+$ && "$CL_NODES" -le 100 ]] || die "--nodes must be a number from 1 to 100"
+  if ((CL_NODES > 0)); then
+    [[ -z "$OPT_MOUNT" ]] || die "--mount does not go with --nodes (node k mounts at ROOT/node<k>)"
+    CL_MOUNT=$ROOT/node0
+  fi
   CL_MOUNT=${OPT_MOUNT:-${CL_MOUNT:-$ROOT/mnt}}
   CL_STRIPE_COUNT=${OPT_STRIPE_COUNT:-${CL_STRIPE_COUNT:-}}
   CL_STRIPE_SIZE=${OPT_STRIPE_SIZE:-${CL_STRIPE_SIZE:-}}
@@ -218,16 +328,18 @@ cmd_up() {
   CL_MOUNT="$(cd "$(dirname "$CL_MOUNT")" && pwd -P)/$(basename "$CL_MOUNT")"
   is_mounted "$CL_MOUNT" || mkdir -p "$CL_MOUNT"
   save_env
+  ((CL_NODES == 0)) || net_up
 
   # MDS.
   if pid_alive "$RUN_DIR/mds.pid"; then
     [[ -n "${CL_MDS_ADDR:-}" ]] || die "MDS runs but its address is not recorded in $ENV_FILE"
   else
-    local mds_args=(--data "$ROOT/mds" --listen "${CL_MDS_ADDR:-$HOST:0}"
+    local mds_args=(--data "$ROOT/mds" --listen "${CL_MDS_ADDR:-$(host_of mds):0}"
       --ready-file "$RUN_DIR/mds.ready")
     [[ -n "$CL_STRIPE_COUNT" ]] && mds_args+=(--default-stripe-count "$CL_STRIPE_COUNT")
     [[ -n "$CL_STRIPE_SIZE" ]] && mds_args+=(--default-stripe-size "$CL_STRIPE_SIZE")
-    start_daemon mds "$RUN_DIR/mds.ready" "$mds_bin" "${mds_args[@]}"
+    # shellcheck disable=SC2046
+    start_daemon mds "$RUN_DIR/mds.ready" $(in_ns mds) "$mds_bin" "${mds_args[@]}"
     addr=$(wait_ready mds "$RUN_DIR/mds.ready") || die "the MDS did not start"
     [[ "$addr" =~ ^[^:]+:[1-9][0-9]*$ ]] || die "the MDS wrote a bad ready file: '$addr'"
     CL_MDS_ADDR=$addr
@@ -242,8 +354,9 @@ cmd_up() {
     pid_alive "$RUN_DIR/$name.pid" && continue
     local v="CL_OST_ADDR_$i"
     mkdir -p "$ROOT/$name"
-    start_daemon "$name" "$RUN_DIR/$name.ready" "$ost_bin" --data "$ROOT/$name" \
-      --listen "${!v:-$HOST:0}" --mds "$CL_MDS_ADDR" --index "$i" \
+    # shellcheck disable=SC2046
+    start_daemon "$name" "$RUN_DIR/$name.ready" $(in_ns "$name") "$ost_bin" --data "$ROOT/$name" \
+      --listen "${!v:-$(host_of "$name"):0}" --mds "$CL_MDS_ADDR" --index "$i" \
       --ready-file "$RUN_DIR/$name.ready"
     started+=("$i")
   done
@@ -256,26 +369,14 @@ cmd_up() {
   done
   save_env
 
-  # Mount.
-  if is_mounted "$CL_MOUNT" && ! mount_healthy "$CL_MOUNT"; then
-    note "$CL_MOUNT is a stale mount; cleaning it up"
-    stop_pid "$RUN_DIR/fuse.pid" amlfs-fuse
-    unmount_dir "$CL_MOUNT"
-  fi
-  if ! is_mounted "$CL_MOUNT"; then
-    stop_pid "$RUN_DIR/fuse.pid" amlfs-fuse  # a client left without its mount
-    start_daemon fuse "" "$fuse_bin" --mds "$CL_MDS_ADDR" -f "${CL_FUSE_ARGS[@]}" "$CL_MOUNT"
-    for ((i = 0; i < READY_TIMEOUT_S * 10; i++)); do
-      is_mounted "$CL_MOUNT" && break
-      if ! pid_alive "$RUN_DIR/fuse.pid"; then
-        echo "$PROG: amlfs-fuse exited; last lines of $LOG_DIR/fuse.log:" >&2
-        tail -n 20 "$LOG_DIR/fuse.log" >&2 || true
-        exit 1
-      fi
-      sleep 0.1
+  # Mounts: one, or one per node.
+  if ((CL_NODES == 0)); then
+    mount_client fuse "$CL_MOUNT" ""
+  else
+    for ((i = 0; i < CL_NODES; i++)); do
+      mkdir -p "$ROOT/node$i"
+      mount_client "fuse$i" "$ROOT/node$i" "node$i"
     done
-    is_mounted "$CL_MOUNT" || die "amlfs-fuse did not mount $CL_MOUNT in ${READY_TIMEOUT_S}s"
-    note "mounted $CL_MOUNT (amlfs-fuse pid $(<"$RUN_DIR/fuse.pid"))"
   fi
 
   wait_osts_registered
@@ -301,16 +402,22 @@ wait_osts_registered() {
 
 cmd_down() {
   local i
-  if [[ -n "${CL_MOUNT:-}" ]]; then
-    if is_mounted "$CL_MOUNT"; then
-      unmount_dir "$CL_MOUNT"
-      note "unmounted $CL_MOUNT"
+  local mounts=() d
+  [[ -n "${CL_MOUNT:-}" ]] && mounts+=("$CL_MOUNT")
+  for ((i = 0; i < ${CL_NODES:-0}; i++)); do mounts+=("$ROOT/node$i"); done
+  for d in "${mounts[@]}"; do
+    if is_mounted "$d"; then
+      unmount_dir "$d"
+      note "unmounted $d"
     fi
-  fi
+  done
   if [[ -d "$RUN_DIR" ]]; then
-    stop_pid "$RUN_DIR/fuse.pid" amlfs-fuse
-    # OSTs first (any index that has a PID file), then the MDS.
     local pidfile
+    for pidfile in "$RUN_DIR"/fuse*.pid; do
+      [[ -e "$pidfile" ]] || continue
+      stop_pid "$pidfile" "amlfs-fuse ($(basename "$pidfile" .pid))"
+    done
+    # OSTs first (any index that has a PID file), then the MDS.
     for pidfile in "$RUN_DIR"/ost*.pid; do
       [[ -e "$pidfile" ]] || continue
       stop_pid "$pidfile" "$(basename "$pidfile" .pid)"
@@ -318,6 +425,7 @@ cmd_down() {
     stop_pid "$RUN_DIR/mds.pid" mds
     rm -f "$RUN_DIR"/*.ready "$RUN_DIR"/*.start
   fi
+  net_down
   if ((OPT_PURGE)); then
     [[ -f "$ROOT/cluster.env" ]] || die "$ROOT has no cluster.env; not purging it"
     rm -rf "$ROOT"
@@ -346,19 +454,26 @@ cmd_status() {
     v="CL_OST_ADDR_$i"
     show "ost$i" "${!v:-}" "$ROOT/ost$i"
   done
-  if is_mounted "$CL_MOUNT"; then
-    if mount_healthy "$CL_MOUNT"; then
-      state=mounted
+  show_mount() {  # show_mount NAME DIR
+    if is_mounted "$2"; then
+      if mount_healthy "$2" "$1"; then
+        state=mounted
+      else
+        state="mounted (STALE)" all_up=0
+      fi
     else
-      state="mounted (STALE)" all_up=0
+      state="not mounted" all_up=0
     fi
+    pid=-
+    pid_alive "$RUN_DIR/$1.pid" && pid=$(<"$RUN_DIR/$1.pid")
+    printf '%-6s %-8s pid %-8s %-22s %s\n' "$1" "$([[ $pid != - ]] && echo running || echo stopped)" \
+      "$pid" "$2" "$state"
+  }
+  if ((CL_NODES == 0)); then
+    show_mount fuse "$CL_MOUNT"
   else
-    state="not mounted" all_up=0
+    for ((i = 0; i < CL_NODES; i++)); do show_mount "fuse$i" "$ROOT/node$i"; done
   fi
-  pid=-
-  pid_alive "$RUN_DIR/fuse.pid" && pid=$(<"$RUN_DIR/fuse.pid")
-  printf '%-6s %-8s pid %-8s %-22s %s\n' fuse "$([[ $pid != - ]] && echo running || echo stopped)" \
-    "$pid" "$CL_MOUNT" "$state"
   ((all_up))
 }
 
@@ -367,12 +482,13 @@ cmd_status() {
 CMD=$1
 shift
 ROOT=/var/tmp/amlfs
-OPT_OSTS="" OPT_MOUNT="" OPT_STRIPE_COUNT="" OPT_STRIPE_SIZE="" OPT_PURGE=0
+OPT_OSTS="" OPT_NODES="" OPT_MOUNT="" OPT_STRIPE_COUNT="" OPT_STRIPE_SIZE="" OPT_PURGE=0
 OPT_FUSE_ARGS=() OPT_FUSE_ARGS_SET=0
 while (($#)); do
   case $1 in
     --root) ROOT=${2:?--root needs a directory}; shift 2 ;;
     --osts) OPT_OSTS=${2:?--osts needs a number}; shift 2 ;;
+    --nodes) OPT_NODES=${2:?--nodes needs a number}; shift 2 ;;
     --mount) OPT_MOUNT=${2:?--mount needs a directory}; shift 2 ;;
     --stripe-count) OPT_STRIPE_COUNT=${2:?}; shift 2 ;;
     --stripe-size) OPT_STRIPE_SIZE=${2:?}; shift 2 ;;
@@ -389,6 +505,7 @@ if [[ ! -d "$ROOT" ]]; then
 fi
 ROOT=$(cd "$ROOT" && pwd -P)
 load_env
+CL_NODES=${CL_NODES:-0}
 case $CMD in
   up) cmd_up ;;
   down) cmd_down ;;
