@@ -38,6 +38,11 @@ const char* OpcodeName(Opcode op) {
     case Opcode::kMigrateBegin: return "migrate_begin";
     case Opcode::kMigrateCommit: return "migrate_commit";
     case Opcode::kFid2Path: return "fid2path";
+    case Opcode::kGetLk: return "getlk";
+    case Opcode::kSetLk: return "setlk";
+    case Opcode::kLockCancel: return "lock_cancel";
+    case Opcode::kLockRelease: return "lock_release";
+    case Opcode::kLockRenew: return "lock_renew";
     case Opcode::kOstRegister: return "ost_register";
     case Opcode::kOstMap: return "ost_map";
     case Opcode::kObjWrite: return "obj_write";
@@ -72,7 +77,7 @@ Result<std::string_view> ResponseBody(std::string_view payload) {
   d.Get(message);
   if (!d.ok()) return Error(Code::kProtocol, "malformed response header");
   if (code != 0) {
-    if (code > static_cast<uint32_t>(Code::kTextBusy)) code = static_cast<uint32_t>(Code::kIo);
+    if (code > static_cast<uint32_t>(Code::kInterrupted)) code = static_cast<uint32_t>(Code::kIo);
     return Status(static_cast<Code>(code), std::move(message));
   }
   return payload.substr(payload.size() - d.remaining());

@@ -40,6 +40,7 @@ const char* CodeName(Code c) {
     case Code::kNoDevice: return "NoDevice";
     case Code::kReadOnly: return "ReadOnly";
     case Code::kTextBusy: return "TextBusy";
+    case Code::kInterrupted: return "Interrupted";
   }
   return "Unknown";
 }
@@ -86,6 +87,7 @@ int ToErrno(Code c) {
     case Code::kNoDevice: return ENXIO;
     case Code::kReadOnly: return EROFS;
     case Code::kTextBusy: return ETXTBSY;
+    case Code::kInterrupted: return EINTR;
   }
   return EIO;
 }

@@ -47,6 +47,7 @@ enum class Code : uint32_t {
   kNoDevice = 30,       // ENXIO: SEEK_DATA/SEEK_HOLE past EOF
   kReadOnly = 31,       // EROFS
   kTextBusy = 32,       // ETXTBSY
+  kInterrupted = 33,    // EINTR: a waiting lock request was cancelled
 };
 
 const char* CodeName(Code c);

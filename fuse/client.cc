@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/log.h"
 
 namespace amlfs::fuse {
@@ -19,14 +21,37 @@ Client::Client(const MountOptions& o) : options_(o) {
   if (o.write_behind_mb > 0)
     wb_ = std::make_unique<WriteBehind>(*io_, o.write_behind_mb << 20, 4u << 20, 8);
   RefreshOsts();
+  // Refreshes the OST map every 10 s and, once this node has taken a lock,
+  // renews its lock lease three times per lease.
   refresher_ = std::thread([this] {
+    auto next_osts = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    milliseconds renew_every{1000};
     std::unique_lock lk(mu_);
-    while (!cv_.wait_for(lk, std::chrono::seconds(10), [this] { return stopping_; })) {
+    while (!cv_.wait_for(lk, renew_every, [this] { return stopping_; })) {
       lk.unlock();
-      RefreshOsts();
+      if (took_locks_) {
+        auto r = mds_->Call(LockRenewReq{}, Creds{});
+        if (r.ok() && r->lease_ms > 0)
+          renew_every = std::clamp(milliseconds(r->lease_ms / 3), milliseconds(200), milliseconds(5000));
+      }
+      if (std::chrono::steady_clock::now() >= next_osts) {
+        RefreshOsts();
+        next_osts = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      }
       lk.lock();
     }
   });
+}
+
+void Client::NoteLocked(uint64_t ino) {
+  took_locks_ = true;
+  std::lock_guard lk(open_mu_);
+  locked_.insert(ino);
+}
+
+bool Client::MayHoldLocks(uint64_t ino) {
+  std::lock_guard lk(open_mu_);
+  return locked_.count(ino) != 0;
 }
 
 void Client::TrackOpen(FileHandle* fh) {
@@ -131,6 +156,12 @@ Client::~Client() {
   }
   cv_.notify_all();
   refresher_.join();
+  // A clean unmount frees this node's locks at once, not after the lease.
+  if (took_locks_) {
+    LockRenewReq bye;
+    bye.bye = true;
+    (void)mds_->Call(bye, Creds{});
+  }
   io_.reset();
   pool_.reset();
   mds_.reset();

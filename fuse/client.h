@@ -7,6 +7,8 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -90,6 +92,11 @@ class Client {
   // it; the first write error, if any.
   Status FlushInode(InodeId ino);
 
+  // This node took an fcntl or flock lock on `ino` (from then on it renews
+  // its lock lease, and closes of `ino` release their owner's locks).
+  void NoteLocked(uint64_t ino);
+  bool MayHoldLocks(uint64_t ino);
+
   // The kernel asks for "security.capability" before every write(2) (to
   // drop file capabilities): answers are cached for the attribute timeout.
   // nullopt: not cached; a value, or kNoData.
@@ -122,6 +129,8 @@ class Client {
   std::mutex open_mu_;
   std::multimap<uint64_t, FileHandle*> open_files_;
   std::unordered_map<uint64_t, std::weak_ptr<WriteBehind::File>> buffers_;
+  std::unordered_set<uint64_t> locked_;  // inodes this node has locked (open_mu_)
+  std::atomic<bool> took_locks_{false};
   std::thread refresher_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -148,12 +157,14 @@ fuse_entry_param MakeEntry(Client& c, const Attr& a);
 // thread when the MDS does (one thread wake-up fewer per request than a
 // blocking call). `reply` must not block; an exception in it is an EIO reply.
 template <typename Req, typename Fn>
-void MdsAsync(fuse_req_t req, const char* op, Req r, Fn reply) {
+void MdsAsync(fuse_req_t req, const char* op, Req r, Fn reply,
+              std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
   ClientOf(req).mds().CallAsync(
       std::move(r), CredsOf(req),
       [req, op, reply = std::move(reply)](Result<typename Req::Response> rsp) mutable {
         Guard(req, op, [&] { reply(std::move(rsp)); });
-      });
+      },
+      timeout);
 }
 
 // The op tables, split by family.

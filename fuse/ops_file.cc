@@ -2,8 +2,10 @@
 // lseek. Data moves between this node and the OSTs directly (StripedIo);
 // the MDS only hears about opens, closes and the size writers reached.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "fuse/client.h"
@@ -125,10 +127,115 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
   });
 }
 
-void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, "flush", [&] {
-    Status st = ClientOf(req).ReportSize(InodeId(ino), CredsOf(req));
+    Client& c = ClientOf(req);
+    Status st = c.ReportSize(InodeId(ino), CredsOf(req));
+    // A close drops the closing owner's fcntl locks on the file (POSIX).
+    if (c.MayHoldLocks(ino)) {
+      LockReleaseReq r;
+      r.ino = InodeId(ino);
+      r.owner = fi->lock_owner;
+      auto rsp = c.mds().Call(r, CredsOf(req));
+      if (st.ok() && !rsp.ok()) st = rsp.status();
+    }
     fuse_reply_err(req, st.ok() ? 0 : ToErrno(st));
+  });
+}
+
+// struct flock (absolute start, length 0 = to the end) <-> LockSpec.
+LockSpec SpecOf(const struct flock& l, uint64_t owner) {
+  LockSpec s;
+  s.owner = owner;
+  s.type = l.l_type == F_RDLCK ? kLockRead : l.l_type == F_WRLCK ? kLockWrite : kLockUnlock;
+  s.start = static_cast<uint64_t>(std::max<off_t>(l.l_start, 0));
+  s.end = l.l_len <= 0 ? kLockEof : s.start + static_cast<uint64_t>(l.l_len) - 1;
+  s.pid = static_cast<uint32_t>(l.l_pid);
+  return s;
+}
+
+void Getlk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* lock) {
+  Guard(req, "getlk", [&] {
+    GetLkReq r;
+    r.ino = InodeId(ino);
+    r.lock = SpecOf(*lock, fi->lock_owner);
+    MdsAsync(req, "getlk", std::move(r), [req, asked = *lock](Result<LockRsp> rsp) mutable {
+      if (!rsp.ok()) return ReplyError(req, rsp.status());
+      const LockSpec& h = rsp->lock;
+      struct flock out = asked;
+      out.l_whence = SEEK_SET;
+      if (h.type == kLockUnlock) {
+        out.l_type = F_UNLCK;
+      } else {
+        out.l_type = h.type == kLockRead ? F_RDLCK : F_WRLCK;
+        out.l_start = static_cast<off_t>(h.start);
+        out.l_len = h.end >= static_cast<uint64_t>(INT64_MAX) ? 0 : static_cast<off_t>(h.end - h.start + 1);
+        out.l_pid = static_cast<pid_t>(h.pid);
+      }
+      fuse_reply_lock(req, &out);
+    });
+  });
+}
+
+// What a lock request that waits needs if its process is interrupted.
+struct LockWait {
+  Client* client;
+  InodeId ino;
+  uint64_t owner;
+};
+
+void CancelLockWait(fuse_req_t, void* data) {
+  auto* w = static_cast<LockWait*>(data);
+  LockCancelReq r;
+  r.ino = w->ino;
+  r.owner = w->owner;
+  w->client->mds().CallAsync(r, Creds{}, [](Result<EmptyRsp>) {});
+}
+
+// Sets a lock; one that waits has no deadline (it waits for the holder)
+// and is cancelled on the MDS when the caller is interrupted (EINTR).
+void SetLock(fuse_req_t req, fuse_ino_t ino, LockSpec spec, const char* op) {
+  Client& c = ClientOf(req);
+  c.NoteLocked(ino);
+  SetLkReq r;
+  r.ino = InodeId(ino);
+  r.lock = spec;
+  LockWait* wait = nullptr;
+  if (spec.wait) {
+    wait = new LockWait{&c, InodeId(ino), spec.owner};
+    fuse_req_interrupt_func(req, CancelLockWait, wait);
+  }
+  const auto timeout = spec.wait ? std::chrono::hours(24 * 365) : std::chrono::hours(0);
+  MdsAsync(
+      req, op, std::move(r),
+      [req, wait](Result<EmptyRsp> rsp) {
+        if (wait) {
+          fuse_req_interrupt_func(req, nullptr, nullptr);  // waits out a running cancel
+          delete wait;
+        }
+        if (!rsp.ok()) return ReplyError(req, rsp.status());
+        fuse_reply_err(req, 0);
+      },
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+}
+
+void Setlk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* lock, int sleep) {
+  Guard(req, "setlk", [&] {
+    LockSpec s = SpecOf(*lock, fi->lock_owner);
+    s.wait = sleep != 0 && s.type != kLockUnlock;
+    SetLock(req, ino, s, "setlk");
+  });
+}
+
+void Flock(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, int op) {
+  Guard(req, "flock", [&] {
+    LockSpec s;
+    s.owner = fi->lock_owner;
+    s.flock = true;
+    const int kind = op & (LOCK_SH | LOCK_EX | LOCK_UN);
+    s.type = kind == LOCK_SH ? kLockRead : kind == LOCK_EX ? kLockWrite : kLockUnlock;
+    s.wait = !(op & LOCK_NB) && s.type != kLockUnlock;
+    SetLock(req, ino, s, "flock");
   });
 }
 
@@ -156,6 +263,13 @@ void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // Flushed (by ReportSize) while still tracked, so its buffer is included.
     Status st = c.ReportSize(InodeId(ino), creds);
     c.UntrackOpen(fh.get());
+    if (fi->flock_release) {  // the last close of a descriptor that took flock locks
+      LockReleaseReq lr;
+      lr.ino = fh->ino;
+      lr.owner = fi->lock_owner;
+      lr.flock = true;
+      (void)c.mds().Call(lr, creds);
+    }
     ReleaseReq r;
     r.ino = fh->ino;
     r.handle = fh->mds_handle;
@@ -214,6 +328,9 @@ void FillFileOps(fuse_lowlevel_ops& ops) {
   ops.read = Read;
   ops.write = Write;
   ops.flush = Flush;
+  ops.getlk = Getlk;
+  ops.setlk = Setlk;
+  ops.flock = Flock;
   ops.fsync = Fsync;
   ops.release = Release;
   ops.fallocate = Fallocate;

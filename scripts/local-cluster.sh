@@ -3,7 +3,8 @@
 # one amlfs-fuse mount.
 #
 #   local-cluster.sh up     [--root DIR] [--osts N] [--mount DIR] [--nodes K]
-#                           [--stripe-count N] [--stripe-size S] [-- amlfs-fuse options]
+#                           [--stripe-count N] [--stripe-size S] [--lock-lease SECONDS]
+#                           [-- amlfs-fuse options]
 #   local-cluster.sh down   [--root DIR] [--purge]
 #   local-cluster.sh status [--root DIR]
 #
@@ -37,7 +38,7 @@ die() { echo "$PROG: $*" >&2; exit 1; }
 note() { echo "$PROG: $*"; }
 
 usage() {
-  sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 # --- binaries ---------------------------------------------------------------
@@ -265,6 +266,7 @@ save_env() {
     for ((i = 0; i < CL_NODES; i++)); do printf 'CL_NODE_MOUNT_%d=%q\n' "$i" "$ROOT/node$i"; done
     printf 'CL_STRIPE_COUNT=%q\n' "${CL_STRIPE_COUNT:-}"
     printf 'CL_STRIPE_SIZE=%q\n' "${CL_STRIPE_SIZE:-}"
+    printf 'CL_LOCK_LEASE=%q\n' "${CL_LOCK_LEASE:-}"
     printf 'CL_FUSE_ARGS=('
     if ((${#CL_FUSE_ARGS[@]} > 0)); then printf '%q ' "${CL_FUSE_ARGS[@]}"; fi
     printf ')\n'
@@ -320,6 +322,7 @@ cmd_up() {
   CL_MOUNT=${OPT_MOUNT:-${CL_MOUNT:-$ROOT/mnt}}
   CL_STRIPE_COUNT=${OPT_STRIPE_COUNT:-${CL_STRIPE_COUNT:-}}
   CL_STRIPE_SIZE=${OPT_STRIPE_SIZE:-${CL_STRIPE_SIZE:-}}
+  CL_LOCK_LEASE=${OPT_LOCK_LEASE:-${CL_LOCK_LEASE:-}}
   if ((OPT_FUSE_ARGS_SET)); then CL_FUSE_ARGS=("${OPT_FUSE_ARGS[@]}"); fi
   if ! declare -p CL_FUSE_ARGS >/dev/null 2>&1; then CL_FUSE_ARGS=(); fi
   [[ "$CL_OSTS" =~ ^[0-9]+$ && "$CL_OSTS" -ge 1 ]] || die "--osts must be a positive number"
@@ -338,6 +341,7 @@ cmd_up() {
       --ready-file "$RUN_DIR/mds.ready")
     [[ -n "$CL_STRIPE_COUNT" ]] && mds_args+=(--default-stripe-count "$CL_STRIPE_COUNT")
     [[ -n "$CL_STRIPE_SIZE" ]] && mds_args+=(--default-stripe-size "$CL_STRIPE_SIZE")
+    [[ -n "$CL_LOCK_LEASE" ]] && mds_args+=(--lock-lease "$CL_LOCK_LEASE")
     # shellcheck disable=SC2046
     start_daemon mds "$RUN_DIR/mds.ready" $(in_ns mds) "$mds_bin" "${mds_args[@]}"
     addr=$(wait_ready mds "$RUN_DIR/mds.ready") || die "the MDS did not start"
@@ -481,14 +485,16 @@ cmd_status() {
 (($# >= 1)) || { usage >&2; exit 2; }
 CMD=$1
 shift
+case $CMD in -h | --help | help) usage; exit 0 ;; esac
 ROOT=/var/tmp/amlfs
-OPT_OSTS="" OPT_NODES="" OPT_MOUNT="" OPT_STRIPE_COUNT="" OPT_STRIPE_SIZE="" OPT_PURGE=0
+OPT_OSTS="" OPT_NODES="" OPT_LOCK_LEASE="" OPT_MOUNT="" OPT_STRIPE_COUNT="" OPT_STRIPE_SIZE="" OPT_PURGE=0
 OPT_FUSE_ARGS=() OPT_FUSE_ARGS_SET=0
 while (($#)); do
   case $1 in
     --root) ROOT=${2:?--root needs a directory}; shift 2 ;;
     --osts) OPT_OSTS=${2:?--osts needs a number}; shift 2 ;;
     --nodes) OPT_NODES=${2:?--nodes needs a number}; shift 2 ;;
+    --lock-lease) OPT_LOCK_LEASE=${2:?--lock-lease needs seconds}; shift 2 ;;
     --mount) OPT_MOUNT=${2:?--mount needs a directory}; shift 2 ;;
     --stripe-count) OPT_STRIPE_COUNT=${2:?}; shift 2 ;;
     --stripe-size) OPT_STRIPE_SIZE=${2:?}; shift 2 ;;

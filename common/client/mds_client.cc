@@ -62,7 +62,8 @@ void MdsClient::Try(std::shared_ptr<Attempt> a) {
   });
 }
 
-void MdsClient::CallRawAsync(Opcode op, std::string payload, RpcClient::Callback done) {
+void MdsClient::CallRawAsync(Opcode op, std::string payload, std::chrono::milliseconds timeout,
+                             RpcClient::Callback done) {
   if (clients_.empty()) return done(Error(Code::kUnavailable, "no MDS address"));
   auto a = std::make_shared<Attempt>();
   a->op = op;
@@ -70,14 +71,15 @@ void MdsClient::CallRawAsync(Opcode op, std::string payload, RpcClient::Callback
   a->done = std::move(done);
   a->start = current_.load();
   // One full deadline on the current MDS; with several, a shorter try each.
-  a->per_try = clients_.size() > 1 ? timeout_ / static_cast<int>(clients_.size()) : timeout_;
+  auto t = timeout.count() > 0 ? timeout : timeout_;
+  a->per_try = clients_.size() > 1 ? t / static_cast<int>(clients_.size()) : t;
   Try(std::move(a));
 }
 
 Result<std::string> MdsClient::CallRaw(Opcode op, std::string payload) {
   std::promise<Result<std::string>> prom;
   auto fut = prom.get_future();
-  CallRawAsync(op, std::move(payload), [&prom](Result<std::string> r) { prom.set_value(std::move(r)); });
+  CallRawAsync(op, std::move(payload), std::chrono::milliseconds(0), [&prom](Result<std::string> r) { prom.set_value(std::move(r)); });
   return fut.get();
 }
 

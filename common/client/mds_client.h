@@ -49,11 +49,13 @@ class MdsClient {
 
   // Call without waiting: `done` gets the decoded response or the error,
   // exactly once, on a network thread; it must not block.
+  // `timeout`: 0 for the client's own.
   template <typename Req>
   void CallAsync(Req req, const Creds& creds,
-                 std::function<void(Result<typename Req::Response>)> done) {
+                 std::function<void(Result<typename Req::Response>)> done,
+                 std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
     FillCaller(req, creds);
-    CallRawAsync(Req::kOp, Encode(req), [done = std::move(done)](Result<std::string> body) {
+    CallRawAsync(Req::kOp, Encode(req), timeout, [done = std::move(done)](Result<std::string> body) {
       if (!body.ok()) return done(body.status());
       typename Req::Response rsp;
       if (Status st = Decode(body.value(), &rsp); !st.ok()) return done(st);
@@ -64,7 +66,8 @@ class MdsClient {
   // Sends an encoded request to the current MDS, moving to the next address
   // when it is unreachable; returns the response body.
   Result<std::string> CallRaw(Opcode op, std::string payload);
-  void CallRawAsync(Opcode op, std::string payload, RpcClient::Callback done);
+  void CallRawAsync(Opcode op, std::string payload, std::chrono::milliseconds timeout,
+                    RpcClient::Callback done);
 
  private:
   template <typename Req>

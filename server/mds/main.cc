@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   std::string data, listen = "0.0.0.0:9400", fs_name = "amlfs", stripe_size = "1M";
   std::string log_level = "info", log_file, ready_file;
   int stripe_count = 1, workers = 8;
-  double ost_timeout = 6, ost_rpc_timeout = 30;
+  double ost_timeout = 6, ost_rpc_timeout = 30, lock_lease = 15;
   bool sync_writes = false;
   CLI::App app{"amlfs metadata server: the namespace, layouts and the OST table", "amlfs-mds"};
   AddCommonOptions(app, "/etc/amlfs/mds.conf");
@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
   app.add_option("--sync-writes,--sync_writes", sync_writes,
                  "fsync the metadata log on every change (survives power loss, slower)")
       ->capture_default_str();
+  app.add_option("--lock-lease,--lock_lease", lock_lease,
+                 "Seconds a silent client keeps its fcntl/flock locks")->capture_default_str();
   app.add_option("--workers", workers, "Worker threads")->capture_default_str();
   app.add_option("--log-level,--log_level", log_level, "debug|info|warn|error")
       ->capture_default_str();
@@ -79,6 +81,8 @@ int main(int argc, char** argv) {
   config.default_stripe_size = *size;
   config.ost_timeout = std::chrono::milliseconds(static_cast<int64_t>(ost_timeout * 1000));
   config.sync_writes = sync_writes;
+  if (lock_lease < 1) return fail("lock_lease: must be at least 1 second");
+  config.lock_lease = std::chrono::milliseconds(static_cast<int64_t>(lock_lease * 1000));
 
   NetContext net(2);
   OstPool pool(net, "mds");
@@ -95,6 +99,8 @@ int main(int argc, char** argv) {
       case Opcode::kLookup: case Opcode::kGetAttr: case Opcode::kReadlink: case Opcode::kStatFs:
       case Opcode::kGetXattr: case Opcode::kListXattr: case Opcode::kAccess: case Opcode::kFsInfo:
       case Opcode::kOstMap: case Opcode::kGetLayout:
+      case Opcode::kGetLk: case Opcode::kSetLk: case Opcode::kLockCancel: case Opcode::kLockRelease:
+      case Opcode::kLockRenew:  // in memory; a waiting SetLk is answered later, not waited for
         return true;
       case Opcode::kCreate: case Opcode::kMknod: case Opcode::kMkdir: case Opcode::kUnlink:
       case Opcode::kRmdir: case Opcode::kRename: case Opcode::kLink: case Opcode::kSymlink:

@@ -308,6 +308,8 @@ void Mds::StartBackground() {
       try {
         ReapStartupOrphans();
         DrainDestroyQueue();
+        if (size_t n = locks_.Expire(std::chrono::steady_clock::now() - config_.lock_lease))
+          AMLFS_LOG(kWarn) << n << " client(s) stopped renewing their lock lease: their locks are released";
       } catch (const std::exception& e) {
         AMLFS_LOG(kError) << "background worker: " << e.what();
       }

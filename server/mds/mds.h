@@ -22,6 +22,7 @@
 
 #include "common/protocol.h"
 #include "common/status.h"
+#include "server/mds/locks.h"
 #include "server/mds/records.h"
 
 namespace leveldb { class DB; class Iterator; }
@@ -42,6 +43,8 @@ struct MdsConfig {
   std::chrono::milliseconds ost_timeout{6000};
   bool sync_writes = false;
   std::chrono::seconds orphan_grace{60};
+  // A client that has not renewed its locks for this long loses them.
+  std::chrono::milliseconds lock_lease{15000};
 };
 
 class Mds {
@@ -68,6 +71,14 @@ class Mds {
   Result<OstMapRsp> OstMap(const OstMapReq& r);
   Result<GetLayoutRsp> GetLayout(const GetLayoutReq& r);
   Result<Fid2PathRsp> Fid2Path(const Fid2PathReq& r);
+  // Locks (ops/lock.cc). SetLk answers through `done`, at once or, for a
+  // waiting request, when the lock is granted.
+  Result<LockRsp> GetLk(const GetLkReq& r);
+  void SetLk(const SetLkReq& r, std::function<void(Status)> done);
+  Result<EmptyRsp> LockCancel(const LockCancelReq& r);
+  Result<EmptyRsp> LockRelease(const LockReleaseReq& r);
+  Result<LockRenewRsp> LockRenew(const LockRenewReq& r);
+  LockTable& locks() { return locks_; }
 
   // Mutations: each is one WriteBatch (see Run()).
   Result<AttrRsp> SetAttr(const SetAttrReq& r);
@@ -174,6 +185,7 @@ class Mds {
   std::vector<uint64_t> startup_orphans_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
+  LockTable locks_;
   std::thread worker_;
   std::mutex worker_mu_;
   std::condition_variable worker_cv_;

@@ -47,6 +47,18 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
     case Opcode::kMigrateBegin: return Serve(c, m, &Mds::MigrateBegin);
     case Opcode::kMigrateCommit: return Serve(c, m, &Mds::MigrateCommit);
     case Opcode::kFid2Path: return Serve(c, m, &Mds::Fid2Path);
+    case Opcode::kGetLk: return Serve(c, m, &Mds::GetLk);
+    case Opcode::kSetLk: {
+      SetLkReq req;
+      if (Status st = c.DecodeRequest(&req); !st.ok()) return c.Reply(st, {});
+      // The answer may come later, from whichever thread frees the lock.
+      return m->SetLk(req, [call](Status st) {
+        call->ReplyWith(st.ok() ? Result<EmptyRsp>(EmptyRsp{}) : Result<EmptyRsp>(st));
+      });
+    }
+    case Opcode::kLockCancel: return Serve(c, m, &Mds::LockCancel);
+    case Opcode::kLockRelease: return Serve(c, m, &Mds::LockRelease);
+    case Opcode::kLockRenew: return Serve(c, m, &Mds::LockRenew);
     case Opcode::kOstRegister: return Serve(c, m, &Mds::OstRegister);
     case Opcode::kOstMap: return Serve(c, m, &Mds::OstMap);
     default:
