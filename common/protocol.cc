@@ -43,6 +43,7 @@ const char* OpcodeName(Opcode op) {
     case Opcode::kLockCancel: return "lock_cancel";
     case Opcode::kLockRelease: return "lock_release";
     case Opcode::kLockRenew: return "lock_renew";
+    case Opcode::kAppend: return "append";
     case Opcode::kOstRegister: return "ost_register";
     case Opcode::kOstMap: return "ost_map";
     case Opcode::kObjWrite: return "obj_write";

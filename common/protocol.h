@@ -55,6 +55,7 @@ enum class Opcode : uint16_t {
   kLockCancel = 40,
   kLockRelease = 41,
   kLockRenew = 42,
+  kAppend = 43,
   // Metadata server: OST management.
   kOstRegister = 50,
   kOstMap = 51,
@@ -447,6 +448,22 @@ struct AccessReq {
   InodeId ino;
   uint32_t mask = 0;
   AMLFS_FIELDS(caller, ino, mask)
+};
+
+// An O_APPEND write of `len` bytes: the MDS hands out the offset (the end
+// of the file) and grows the file past it, so that appends from several
+// nodes at once never overwrite each other.
+struct AppendRsp {
+  uint64_t offset = 0;
+  AMLFS_FIELDS(offset)
+};
+struct AppendReq {
+  static constexpr Opcode kOp = Opcode::kAppend;
+  using Response = AppendRsp;
+  Caller caller;
+  InodeId ino;
+  uint64_t len = 0;
+  AMLFS_FIELDS(caller, ino, len)
 };
 
 // A writer reports the size it reached (merged as a monotonic max) and the

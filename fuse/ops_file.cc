@@ -26,9 +26,15 @@ void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool cr
   fh->size_at_open = rsp.attr.size;
   // Writes are buffered unless the opener asked for them to be synchronous.
   const uint32_t acc = static_cast<uint32_t>(fi->flags) & O_ACCMODE;
-  if (c.write_behind() && acc != O_RDONLY && !(fi->flags & (O_DIRECT | O_SYNC | O_DSYNC)))
+  if (c.write_behind() && acc != O_RDONLY && !(fi->flags & (O_DIRECT | O_SYNC | O_DSYNC | O_APPEND)))
     fh->buffered = c.BufferFor(rsp.attr.ino);
   fi->keep_cache = c.inodes().KeepCache(rsp.attr) ? 1 : 0;
+  // Appends land where the MDS puts them, not where the kernel would cache
+  // them: they bypass the page cache.
+  if (fi->flags & O_APPEND) {
+    fi->direct_io = 1;
+    fi->keep_cache = 0;
+  }
   if (fi->flags & O_TRUNC) c.inodes().Truncated(rsp.attr.ino.value(), rsp.attr.size);
   fi->fh = reinterpret_cast<uint64_t>(fh.get());
   c.TrackOpen(fh.get());
@@ -118,6 +124,18 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
     const std::shared_ptr<const Layout> layout = fh->layout();
     if (layout->empty()) return (void)fuse_reply_err(req, EINVAL);
     uint64_t offset = static_cast<uint64_t>(off);
+    if (fh->flags & O_APPEND) {
+      // The MDS places each append (the kernel's offset is only this node's
+      // idea of the end): this node's own buffered writes go first.
+      Status st = c.ReportSize(InodeId(ino), CredsOf(req));
+      if (!st.ok()) return ReplyError(req, st);
+      AppendReq a;
+      a.ino = InodeId(ino);
+      a.len = size;
+      auto at = c.mds().Call(a, CredsOf(req));
+      if (!at.ok()) return ReplyError(req, at.status());
+      offset = at->offset;
+    }
     if (offset + size > (1ull << 62)) return (void)fuse_reply_err(req, EFBIG);
     Status st = fh->buffered ? c.write_behind()->Write(fh->buffered, layout, offset, buf, size)
                              : c.io().Write(fh->ino, *layout, offset, buf, size);

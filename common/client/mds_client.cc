@@ -21,6 +21,7 @@ bool IsMutation(Opcode op) {
     case Opcode::kSetXattr:
     case Opcode::kRemoveXattr:
     case Opcode::kUpdateSize:
+    case Opcode::kAppend:
     case Opcode::kSetLayout:
     case Opcode::kMigrateBegin:
     case Opcode::kMigrateCommit:

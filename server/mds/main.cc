@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
       case Opcode::kCreate: case Opcode::kMknod: case Opcode::kMkdir: case Opcode::kUnlink:
       case Opcode::kRmdir: case Opcode::kRename: case Opcode::kLink: case Opcode::kSymlink:
       case Opcode::kRelease: case Opcode::kSetXattr: case Opcode::kRemoveXattr:
-      case Opcode::kUpdateSize:
+      case Opcode::kUpdateSize: case Opcode::kAppend:
         return !sync_writes;
       default:
         return false;

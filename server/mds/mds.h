@@ -71,6 +71,7 @@ class Mds {
   Result<OstMapRsp> OstMap(const OstMapReq& r);
   Result<GetLayoutRsp> GetLayout(const GetLayoutReq& r);
   Result<Fid2PathRsp> Fid2Path(const Fid2PathReq& r);
+  Result<AppendRsp> Append(const AppendReq& r);
   // Locks (ops/lock.cc). SetLk answers through `done`, at once or, for a
   // waiting request, when the lock is granted.
   Result<LockRsp> GetLk(const GetLkReq& r);

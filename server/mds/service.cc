@@ -47,6 +47,7 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
     case Opcode::kMigrateBegin: return Serve(c, m, &Mds::MigrateBegin);
     case Opcode::kMigrateCommit: return Serve(c, m, &Mds::MigrateCommit);
     case Opcode::kFid2Path: return Serve(c, m, &Mds::Fid2Path);
+    case Opcode::kAppend: return Serve(c, m, &Mds::Append);
     case Opcode::kGetLk: return Serve(c, m, &Mds::GetLk);
     case Opcode::kSetLk: {
       SetLkReq req;

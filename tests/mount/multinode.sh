@@ -53,6 +53,42 @@ retry $WAIT count 3 || fail "node0 lists $(ls "$A/dir" | wc -l) entries, expecte
 rm "$B/dir/f2"
 retry $WAIT count 2 || fail "node0 still lists node1's unlinked file"
 
+check "O_APPEND writes from both nodes at once never overwrite each other"
+appender() {  # appender MOUNT TAG: 1000 records, one write(2) each, O_APPEND
+  python3 - "$1/log" "$2" "$ROOT/go" <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+while not os.path.exists(sys.argv[3]):  # both open first, then write together
+    time.sleep(0.01)
+for i in range(1000):
+    os.write(fd, f"{sys.argv[2]} {i:04d} {'x' * 40}\n".encode())
+    if i % 50 == 0:
+        time.sleep(0.005)
+os.close(fd)
+PY
+}
+appender "$A" node0 &
+p0=$!
+appender "$B" node1 &
+p1=$!
+sleep 0.5
+touch "$ROOT/go"
+wait "$p0" || fail "appends on node0 failed"
+wait "$p1" || fail "appends on node1 failed"
+python3 - "$A/log" <<'PY' || fail "the appended log is damaged"
+import sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+assert lines[-1] == b"", "the log does not end with a whole record"
+seen = {}
+for l in lines[:-1]:
+    tag, n, pad = l.split(b" ")
+    assert pad == b"x" * 40, f"damaged record {l[:60]!r}"
+    seen.setdefault(tag, []).append(int(n))
+for tag in (b"node0", b"node1"):
+    assert seen.get(tag) == list(range(1000)), f"{tag.decode()}: {len(seen.get(tag, []))} records, out of order or missing"
+print("2000 records, in order per node")
+PY
+
 check "down unmounts both nodes and deletes every namespace it made"
 cluster down
 is_mounted "$A" && fail "$A still mounted"

@@ -172,4 +172,17 @@ Result<AttrRsp> Mds::UpdateSize(const UpdateSizeReq& r) {
   });
 }
 
+Result<AppendRsp> Mds::Append(const AppendReq& r) {
+  return Run<AppendRsp>(r.caller, [&](Txn& txn) -> Result<AppendRsp> {
+    AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
+    if (!rec.is_reg()) return Error(Code::kInvalid, "not a regular file");
+    if (rec.attr.size + r.len > (1ull << 62)) return Error(Code::kTooBig, "file too large");
+    AppendRsp rsp{rec.attr.size};
+    rec.attr.size += r.len;
+    rec.attr.mtime = rec.attr.ctime = txn.now();
+    txn.PutInode(rec);
+    return rsp;
+  });
+}
+
 }  // namespace amlfs::mds
