@@ -49,6 +49,10 @@ void Client::NoteLocked(uint64_t ino) {
   locked_.insert(ino);
 }
 
+void Client::DropCache(uint64_t ino) {
+  if (session_) fuse_lowlevel_notify_inval_inode(session_, ino, 0, 0);
+}
+
 bool Client::MayHoldLocks(uint64_t ino) {
   std::lock_guard lk(open_mu_);
   return locked_.count(ino) != 0;

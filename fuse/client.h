@@ -31,6 +31,9 @@ struct MountOptions {
   double mds_timeout = 30;
   double attr_timeout = 1.0;
   double entry_timeout = 1.0;
+  // Seconds a "no such entry" answer is cached: 0, so that a file another
+  // node has just created is found at once (MPI ranks open what rank 0 made).
+  double negative_timeout = 0.0;
   int threads = 16;
   uint64_t write_behind_mb = 256;  // 0: every write() goes to the OSTs before it returns
 };
@@ -96,6 +99,9 @@ class Client {
   // its lock lease, and closes of `ino` release their owner's locks).
   void NoteLocked(uint64_t ino);
   bool MayHoldLocks(uint64_t ino);
+  // Drops the kernel's cached pages and attributes of `ino` on this node.
+  void DropCache(uint64_t ino);
+  void set_session(fuse_session* se) { session_ = se; }
 
   // The kernel asks for "security.capability" before every write(2) (to
   // drop file capabilities): answers are cached for the attribute timeout.
@@ -131,6 +137,7 @@ class Client {
   std::unordered_map<uint64_t, std::weak_ptr<WriteBehind::File>> buffers_;
   std::unordered_set<uint64_t> locked_;  // inodes this node has locked (open_mu_)
   std::atomic<bool> took_locks_{false};
+  fuse_session* session_ = nullptr;
   std::thread refresher_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -130,6 +130,9 @@ int main(int argc, char** argv) {
                  "Seconds the kernel caches attributes")->capture_default_str();
   app.add_option("--entry-timeout,--entry_timeout", mo.entry_timeout,
                  "Seconds the kernel caches directory entries")->capture_default_str();
+  app.add_option("--negative-timeout,--negative_timeout", mo.negative_timeout,
+                 "Seconds the kernel caches the absence of an entry (0: another node's "
+                 "new files are seen at once)")->capture_default_str();
   app.add_option("--threads", mo.threads, "FUSE worker threads")->capture_default_str();
   app.add_option("--write-behind-mb,--write_behind_mb", mo.write_behind_mb,
                  "MiB of written data buffered before it reaches the OSTs (0: write-through); "
@@ -163,6 +166,7 @@ int main(int argc, char** argv) {
         else if (key == "mds_timeout") mo.mds_timeout = std::stod(val);
         else if (key == "attr_timeout") mo.attr_timeout = std::stod(val);
         else if (key == "entry_timeout") mo.entry_timeout = std::stod(val);
+        else if (key == "negative_timeout") mo.negative_timeout = std::stod(val);
         else if (key == "log_file") log_file = val;
         else if (key == "log_level") log_level = val;
         else if (key == "write_behind_mb") mo.write_behind_mb = std::stoull(val);
@@ -187,7 +191,7 @@ int main(int argc, char** argv) {
   for (const auto& m : mo.mds)
     if (auto hp = ParseHostPort(m); !hp.ok()) return Fail("mds: " + hp.status().message());
   if (mo.io_timeout <= 0 || mo.mds_timeout <= 0) return Fail("timeouts must be positive");
-  if (mo.attr_timeout < 0 || mo.entry_timeout < 0) return Fail("cache timeouts must be >= 0");
+  if (mo.attr_timeout < 0 || mo.entry_timeout < 0 || mo.negative_timeout < 0) return Fail("cache timeouts must be >= 0");
   if (mo.threads < 1 || mo.threads > 1024) return Fail("threads: must be 1..1024");
 
   struct stat st;
@@ -231,6 +235,7 @@ int main(int argc, char** argv) {
   fuse_daemonize(foreground ? 1 : 0);
   // Network threads start only now: they would not survive the fork above.
   client = std::make_unique<Client>(mo);
+  client->set_session(se);
   AMLFS_LOG(kInfo) << "mounted " << mountpoint << " from " << mds_list;
   fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(mo.threads));

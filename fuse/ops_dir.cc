@@ -49,7 +49,7 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
         if (rsp.status().code() == Code::kNotFound) {
           // A negative entry, cached for the entry timeout.
           fuse_entry_param e{};
-          e.entry_timeout = ClientOf(req).options().entry_timeout;
+          e.entry_timeout = ClientOf(req).options().negative_timeout;
           fuse_reply_entry(req, &e);
           return;
         }

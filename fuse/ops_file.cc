@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <future>
 
 #include "fuse/client.h"
 #include "fuse/guard.h"
@@ -212,36 +213,43 @@ void CancelLockWait(fuse_req_t, void* data) {
 
 // Sets a lock; one that waits has no deadline (it waits for the holder)
 // and is cancelled on the MDS when the caller is interrupted (EINTR).
-void SetLock(fuse_req_t req, fuse_ino_t ino, LockSpec spec, const char* op) {
+// Locks also order data between nodes, as MPI-IO's data sieving expects
+// (read, modify and write a range under a lock): before an unlock this
+// node's buffered writes reach the OSTs, and after a lock is granted the
+// node's cached pages and attributes of the file are dropped.
+void SetLock(fuse_req_t req, fuse_ino_t ino, LockSpec spec) {
   Client& c = ClientOf(req);
+  Creds creds = CredsOf(req);
   c.NoteLocked(ino);
+  if (spec.type == kLockUnlock) {
+    Status st = c.ReportSize(InodeId(ino), creds);
+    if (!st.ok()) return ReplyError(req, st);
+  }
   SetLkReq r;
   r.ino = InodeId(ino);
   r.lock = spec;
-  LockWait* wait = nullptr;
+  std::unique_ptr<LockWait> wait;
   if (spec.wait) {
-    wait = new LockWait{&c, InodeId(ino), spec.owner};
-    fuse_req_interrupt_func(req, CancelLockWait, wait);
+    wait = std::make_unique<LockWait>(LockWait{&c, InodeId(ino), spec.owner});
+    fuse_req_interrupt_func(req, CancelLockWait, wait.get());
   }
-  const auto timeout = spec.wait ? std::chrono::hours(24 * 365) : std::chrono::hours(0);
-  MdsAsync(
-      req, op, std::move(r),
-      [req, wait](Result<EmptyRsp> rsp) {
-        if (wait) {
-          fuse_req_interrupt_func(req, nullptr, nullptr);  // waits out a running cancel
-          delete wait;
-        }
-        if (!rsp.ok()) return ReplyError(req, rsp.status());
-        fuse_reply_err(req, 0);
-      },
-      std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+  const std::chrono::milliseconds timeout =
+      spec.wait ? std::chrono::hours(24 * 365) : std::chrono::hours(0);
+  std::promise<Result<EmptyRsp>> done;
+  c.mds().CallAsync(
+      r, creds, [&done](Result<EmptyRsp> rsp) { done.set_value(std::move(rsp)); }, timeout);
+  Result<EmptyRsp> rsp = done.get_future().get();
+  if (wait) fuse_req_interrupt_func(req, nullptr, nullptr);  // waits out a running cancel
+  if (!rsp.ok()) return ReplyError(req, rsp.status());
+  if (spec.type != kLockUnlock) c.DropCache(ino);
+  fuse_reply_err(req, 0);
 }
 
 void Setlk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* lock, int sleep) {
   Guard(req, "setlk", [&] {
     LockSpec s = SpecOf(*lock, fi->lock_owner);
     s.wait = sleep != 0 && s.type != kLockUnlock;
-    SetLock(req, ino, s, "setlk");
+    SetLock(req, ino, s);
   });
 }
 
@@ -253,7 +261,7 @@ void Flock(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, int op) {
     const int kind = op & (LOCK_SH | LOCK_EX | LOCK_UN);
     s.type = kind == LOCK_SH ? kLockRead : kind == LOCK_EX ? kLockWrite : kLockUnlock;
     s.wait = !(op & LOCK_NB) && s.type != kLockUnlock;
-    SetLock(req, ino, s, "flock");
+    SetLock(req, ino, s);
   });
 }
 

@@ -12,6 +12,8 @@ PACKAGES=(
   # scripts, tests and benchmarks
   fio attr python3 iproute2 psmisc util-linux coreutils diffutils findutils
   procps rsync tar
+  # workloads: MPI-IO programs
+  openmpi-bin libopenmpi-dev
 )
 
 missing=()
