@@ -12,8 +12,8 @@ PACKAGES=(
   # scripts, tests and benchmarks
   fio attr python3 iproute2 psmisc util-linux coreutils diffutils findutils
   procps rsync tar
-  # workloads: MPI-IO programs
-  openmpi-bin libopenmpi-dev
+  # workloads: MPI-IO programs, a PyTorch training job
+  openmpi-bin libopenmpi-dev python3-torch
 )
 
 missing=()
