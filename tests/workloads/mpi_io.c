@@ -1,6 +1,6 @@
 // MPI-IO workloads over several client nodes' mounts of one amlfs.
 //
-//   mpi_io MODE DIR0 [DIR1 ...]
+//   mpi_io [-s SCALE] MODE DIR0 [DIR1 ...]
 //
 // Rank r does its I/O under DIR[r mod K]; every DIR is a mount of the same
 // file system (or, for a reference run, the same local directory). Plain
@@ -16,15 +16,16 @@
 //   hard        independent MPI_File_write_at of interleaved 47,008-byte
 //               records into one shared file (the IO500 "hard" shape),
 //               checked by the neighbour rank
-// Every byte is checked. Prints one line per check on rank 0; exits 1 on a
-// mismatch.
+// Every byte is checked. Prints one line per check on rank 0, with the write
+// and read rates of all ranks together; exits 1 on a mismatch. SCALE
+// (default 1) multiplies every size, for benchmarks.
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int rank, nprocs, ndirs;
+static int rank, nprocs, ndirs, scale = 1;
 static char** dirs;
 
 // The byte at file offset `off` as written by rank `writer`.
@@ -59,16 +60,26 @@ static void Die(const char* what, int err) {
     if (e_ != MPI_SUCCESS) Die(what, e_); \
   } while (0)
 
-static int Report(const char* what, long bad) {
+// Phase timing: every rank starts and ends a phase together.
+static double Mark(void) {
+  MPI_Barrier(MPI_COMM_WORLD);
+  return MPI_Wtime();
+}
+
+// bytes: what one rank wrote (and then read) in t_write and t_read seconds.
+static int Report(const char* what, long bad, size_t bytes, double t_write, double t_read) {
   long total = 0;
   MPI_Allreduce(&bad, &total, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
-  if (rank == 0) printf("%s: %s (%ld bad bytes)\n", what, total ? "FAILED" : "ok", total);
+  double mib = (double)bytes * nprocs / 1048576.0;
+  if (rank == 0)
+    printf("%s: %s (%ld bad bytes); %.1f MiB written at %.1f MiB/s, read at %.1f MiB/s\n", what,
+           total ? "FAILED" : "ok", total, mib, mib / t_write, mib / t_read);
   return total != 0;
 }
 
 // Rank r owns blocks r, r + nprocs, r + 2 nprocs, ... of BLK bytes.
 static int Collective(const char* name, MPI_Info info) {
-  const int blk = 4096 + 123, nblk = 64;
+  const int blk = 4096 + 123, nblk = 64 * scale;
   char path[4096];
   PathOf(path, sizeof(path), rank, name);
   MPI_Datatype ftype;
@@ -80,11 +91,12 @@ static int Collective(const char* name, MPI_Info info) {
   for (int b = 0; b < nblk; ++b)
     Fill(buf + (size_t)b * blk, ((uint64_t)b * nprocs + rank) * blk, blk, rank);
   MPI_File fh;
+  double t0 = Mark();
   CHECK_MPI(MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_CREATE | MPI_MODE_RDWR, info, &fh), "open");
   CHECK_MPI(MPI_File_set_view(fh, (MPI_Offset)rank * blk, MPI_BYTE, ftype, "native", info), "view");
   CHECK_MPI(MPI_File_write_at_all(fh, 0, buf, (int)len, MPI_BYTE, MPI_STATUS_IGNORE), "write_at_all");
   CHECK_MPI(MPI_File_close(&fh), "close");
-  MPI_Barrier(MPI_COMM_WORLD);
+  double t1 = Mark();
   // The neighbour's blocks, read through this rank's own node.
   int peer = (rank + 1) % nprocs;
   memset(buf, 0, len);
@@ -92,27 +104,29 @@ static int Collective(const char* name, MPI_Info info) {
   CHECK_MPI(MPI_File_set_view(fh, (MPI_Offset)peer * blk, MPI_BYTE, ftype, "native", info), "view");
   CHECK_MPI(MPI_File_read_at_all(fh, 0, buf, (int)len, MPI_BYTE, MPI_STATUS_IGNORE), "read_at_all");
   CHECK_MPI(MPI_File_close(&fh), "close");
+  double t2 = Mark();
   long bad = 0;
   for (int b = 0; b < nblk; ++b)
     bad += Check(buf + (size_t)b * blk, ((uint64_t)b * nprocs + peer) * blk, blk, peer);
   free(buf);
   MPI_Type_free(&ftype);
-  return Report(name, bad);
+  return Report(name, bad, len, t1 - t0, t2 - t1);
 }
 
 static int Checkpoint(void) {
-  const size_t len = (size_t)6 << 20;
+  const size_t len = ((size_t)6 << 20) * scale;
   char name[64], path[4096];
   unsigned char* buf = malloc(len);
   snprintf(name, sizeof(name), "ckpt.%d", rank);
   PathOf(path, sizeof(path), rank, name);
   Fill(buf, 0, len, rank);
   MPI_File fh;
+  double t0 = Mark();
   CHECK_MPI(MPI_File_open(MPI_COMM_SELF, path, MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &fh), "open");
   CHECK_MPI(MPI_File_write_at(fh, 0, buf, (int)len, MPI_BYTE, MPI_STATUS_IGNORE), "write");
   CHECK_MPI(MPI_File_sync(fh), "sync");
   CHECK_MPI(MPI_File_close(&fh), "close");
-  MPI_Barrier(MPI_COMM_WORLD);
+  double t1 = Mark();
   int peer = (rank + 1) % nprocs;
   snprintf(name, sizeof(name), "ckpt.%d", peer);
   PathOf(path, sizeof(path), rank, name);
@@ -122,18 +136,20 @@ static int Checkpoint(void) {
   CHECK_MPI(MPI_File_get_size(fh, &size), "size");
   CHECK_MPI(MPI_File_read_at(fh, 0, buf, (int)len, MPI_BYTE, MPI_STATUS_IGNORE), "read");
   CHECK_MPI(MPI_File_close(&fh), "close");
+  double t2 = Mark();
   long bad = Check(buf, 0, len, peer) + (size != (MPI_Offset)len ? 1 : 0);
   free(buf);
-  return Report("checkpoint (N-to-N)", bad);
+  return Report("checkpoint (N-to-N)", bad, len, t1 - t0, t2 - t1);
 }
 
 static int Hard(void) {
   const size_t rec = 47008;
-  const int nrec = 48;
+  const int nrec = 48 * scale;
   char path[4096];
   PathOf(path, sizeof(path), rank, "hard.dat");
   unsigned char* buf = malloc(rec);
   MPI_File fh;
+  double t0 = Mark();
   CHECK_MPI(MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_CREATE | MPI_MODE_RDWR, MPI_INFO_NULL, &fh), "open");
   for (int i = 0; i < nrec; ++i) {
     uint64_t off = ((uint64_t)i * nprocs + rank) * rec;
@@ -141,7 +157,7 @@ static int Hard(void) {
     CHECK_MPI(MPI_File_write_at(fh, (MPI_Offset)off, buf, (int)rec, MPI_BYTE, MPI_STATUS_IGNORE), "write_at");
   }
   CHECK_MPI(MPI_File_close(&fh), "close");
-  MPI_Barrier(MPI_COMM_WORLD);
+  double t1 = Mark();
   int peer = (rank + 1) % nprocs;
   long bad = 0;
   CHECK_MPI(MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_RDONLY, MPI_INFO_NULL, &fh), "reopen");
@@ -154,17 +170,23 @@ static int Hard(void) {
     bad += Check(buf, off, rec, peer);
   }
   CHECK_MPI(MPI_File_close(&fh), "close");
+  double t2 = Mark();
   bad += size != (MPI_Offset)(rec * nrec * nprocs);
   free(buf);
-  return Report("hard (interleaved 47,008-byte records)", bad);
+  return Report("hard (interleaved 47,008-byte records)", bad, rec * nrec, t1 - t0, t2 - t1);
 }
 
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &nprocs);
-  if (argc < 3) {
-    if (rank == 0) fprintf(stderr, "usage: mpi_io collective|checkpoint|hard DIR0 [DIR1 ...]\n");
+  if (argc > 2 && strcmp(argv[1], "-s") == 0) {
+    scale = atoi(argv[2]);
+    argc -= 2;
+    argv += 2;
+  }
+  if (argc < 3 || scale < 1) {
+    if (rank == 0) fprintf(stderr, "usage: mpi_io [-s SCALE] collective|checkpoint|hard DIR0 [DIR1 ...]\n");
     MPI_Finalize();
     return 2;
   }
