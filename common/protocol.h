@@ -301,7 +301,8 @@ struct OpenRsp {
   Attr attr;
   Layout layout;      // empty for non-regular files
   uint64_t handle = 0;
-  AMLFS_FIELDS(attr, layout, handle)
+  bool no_xattrs = false;  // see EntryRsp
+  AMLFS_FIELDS(attr, layout, handle, no_xattrs)
 };
 struct OpenReq {
   static constexpr Opcode kOp = Opcode::kOpen;

@@ -51,6 +51,9 @@ void Client::NoteLocked(uint64_t ino) {
 
 void Client::DropCache(uint64_t ino) {
   if (session_) fuse_lowlevel_notify_inval_inode(session_, ino, 0, 0);
+  std::lock_guard lk(open_mu_);
+  auto [first, last] = open_files_.equal_range(ino);
+  for (auto it = first; it != last; ++it) it->second->size_trusted_until = 0;
 }
 
 bool Client::MayHoldLocks(uint64_t ino) {

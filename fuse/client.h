@@ -1,17 +1,17 @@
 // The state of one amlfs mount, shared by every FUSE callback.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <thread>
 #include <map>
-#include <optional>
-#include <unordered_map>
-#include <unordered_set>
-#include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/client/mds_client.h"
@@ -44,7 +44,23 @@ struct FileHandle {
   InodeId ino;
   uint64_t mds_handle = 0;
   uint32_t flags = 0;
-  uint64_t size_at_open = 0;
+  // The file's size as the MDS last told this handle (at open, or when a
+  // read past it asked again), and until when (steady clock, ns) reads trust
+  // it without asking: the attribute timeout, or less if this node is
+  // granted a lock on the file (DropCache), after which another node's
+  // writes must show at once.
+  std::atomic<uint64_t> mds_size{0};
+  std::atomic<int64_t> size_trusted_until{0};
+  void LearnedSize(uint64_t size, double trust_s) {
+    mds_size = size;
+    size_trusted_until = SteadyNs() + static_cast<int64_t>(trust_s * 1e9);
+  }
+  bool SizeTrusted() const { return SteadyNs() < size_trusted_until.load(); }
+  static int64_t SteadyNs() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
   std::shared_ptr<WriteBehind::File> buffered;  // shared by the file's handles; null: write-through
 
   std::shared_ptr<const Layout> layout() const {

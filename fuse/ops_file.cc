@@ -24,7 +24,8 @@ void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool cr
   fh->set_layout(rsp.layout);
   fh->mds_handle = rsp.handle;
   fh->flags = static_cast<uint32_t>(fi->flags);
-  fh->size_at_open = rsp.attr.size;
+  fh->LearnedSize(rsp.attr.size, c.options().attr_timeout);
+  c.NoteXattrs(rsp.attr.ino.value(), rsp.no_xattrs);
   // Writes are buffered unless the opener asked for them to be synchronous.
   const uint32_t acc = static_cast<uint32_t>(fi->flags) & O_ACCMODE;
   if (c.write_behind() && acc != O_RDONLY && !(fi->flags & (O_DIRECT | O_SYNC | O_DSYNC | O_APPEND)))
@@ -103,13 +104,16 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
     // Data this node still buffers for the file must be on the OSTs first.
     Status flushed = c.FlushInode(InodeId(ino));
     if (!flushed.ok()) return ReplyError(req, flushed);
-    uint64_t file_size = c.inodes().KnownSize(ino, fh->size_at_open);
-    // Another node may have grown the file since we opened it.
-    if (static_cast<uint64_t>(off) + size > file_size) {
+    uint64_t file_size = c.inodes().KnownSize(ino, fh->mds_size);
+    // Another node may have grown the file since the MDS last said its size.
+    if (static_cast<uint64_t>(off) + size > file_size && !fh->SizeTrusted()) {
       GetAttrReq g;
       g.ino = InodeId(ino);
       auto a = c.mds().Call(g, CredsOf(req));
-      if (a.ok()) file_size = c.inodes().KnownSize(ino, a->attr.size);
+      if (a.ok()) {
+        fh->LearnedSize(a->attr.size, c.options().attr_timeout);
+        file_size = c.inodes().KnownSize(ino, a->attr.size);
+      }
     }
     auto data = c.io().Read(fh->ino, *layout, static_cast<uint64_t>(off), size, file_size);
     if (!data.ok()) return ReplyError(req, data.status());

@@ -142,6 +142,7 @@ class Mds {
   template <typename Rsp, typename Fn>
   Result<Rsp> Run(const Caller& caller, Fn&& fn);
   Result<OpenRsp> OpenLocked(Txn& txn, const Caller& caller, InodeRec rec, uint32_t flags);
+  Result<OpenRsp> WithXattrHint(Result<OpenRsp> rsp);
   // Cuts the objects of regular file `ino` to `size` (if that shrinks it),
   // checking write permission first when `check_write`. Called before the
   // mutation that commits the size, outside the mutation lock.

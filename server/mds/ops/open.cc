@@ -40,16 +40,24 @@ OpenRsp Mds::RegisterOpen(const InodeRec& rec, const Caller& c, uint32_t flags) 
   return rsp;
 }
 
+// The reply says whether the file has xattrs once its transaction is in
+// (a new file may have inherited ACLs), so that the client answers the
+// kernel's security.capability probe on the first write itself.
+Result<OpenRsp> Mds::WithXattrHint(Result<OpenRsp> rsp) {
+  if (rsp.ok()) rsp->no_xattrs = !HasXattrs(rsp->attr.ino);
+  return rsp;
+}
+
 Result<OpenRsp> Mds::OpenFile(const OpenReq& r) {
   if (r.flags & O_TRUNC) AMLFS_RETURN_IF_ERROR(TruncateObjects(r.caller, r.ino, 0, true));
-  return Run<OpenRsp>(r.caller, [&](Txn& txn) -> Result<OpenRsp> {
+  return WithXattrHint(Run<OpenRsp>(r.caller, [&](Txn& txn) -> Result<OpenRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
     return OpenLocked(txn, r.caller, rec, r.flags);
-  });
+  }));
 }
 
 Result<OpenRsp> Mds::Create(const CreateReq& r) {
-  return Run<OpenRsp>(r.caller, [&](Txn& txn) -> Result<OpenRsp> {
+  return WithXattrHint(Run<OpenRsp>(r.caller, [&](Txn& txn) -> Result<OpenRsp> {
     AMLFS_RETURN_IF_ERROR(ValidateName(r.name));
     AMLFS_ASSIGN_OR_RETURN(auto existing, txn.Dentry(r.parent, r.name));
     if (existing) {
@@ -63,7 +71,7 @@ Result<OpenRsp> Mds::Create(const CreateReq& r) {
                                                     kIfReg | (r.mode & 07777), 0));
     txn.PutInode(child);
     return RegisterOpen(child, r.caller, r.flags);
-  });
+  }));
 }
 
 Result<EmptyRsp> Mds::Release(const ReleaseReq& r) {
