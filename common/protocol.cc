@@ -44,6 +44,7 @@ const char* OpcodeName(Opcode op) {
     case Opcode::kLockRelease: return "lock_release";
     case Opcode::kLockRenew: return "lock_renew";
     case Opcode::kAppend: return "append";
+    case Opcode::kRaft: return "raft";
     case Opcode::kOstRegister: return "ost_register";
     case Opcode::kOstMap: return "ost_map";
     case Opcode::kObjWrite: return "obj_write";

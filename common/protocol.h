@@ -56,6 +56,7 @@ enum class Opcode : uint16_t {
   kLockRelease = 41,
   kLockRenew = 42,
   kAppend = 43,
+  kRaft = 44,  // MDS replica -> replica: one raft::Message (server/mds/raft/types.h)
   // Metadata server: OST management.
   kOstRegister = 50,
   kOstMap = 51,

@@ -1,0 +1,168 @@
+// raft::Node: one replica's Raft state machine (the extended Raft paper,
+// Figure 2), with pre-vote, a no-op entry per new leader, check-quorum and
+// read-index. It does no I/O and has no clock: a driver (the MDS's event
+// loop, or the deterministic simulation in tests/unit/raft_sim_test.cc)
+// feeds it ticks, messages and proposals, and carries out what it asks for.
+//
+// The driver's loop, one Ready at a time:
+//   Ready r = node.TakeReady();
+//   1. make r.hard_state, r.truncate_from and r.entries durable (fsync);
+//   2. only then send r.messages;
+//   3. apply r.committed in order; serve r.reads once applied up to them;
+//   4. node.Advance(r).
+// Nothing in a Ready's messages leaves before its state is on disk, so a
+// vote or an acknowledgement always stands for durable state. The leader
+// counts its own log towards a commit only up to what Advance reported
+// durable, and entries are handed out for applying only once durable here.
+//
+// Thread safety: none; one owner calls everything. REQUIRES: between
+// TakeReady() and Advance() no other call is made.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "server/mds/raft/types.h"
+
+namespace amlfs::raft {
+
+enum class Role { kFollower, kPreCandidate, kCandidate, kLeader };
+const char* RoleName(Role r);
+
+struct Config {
+  NodeId id = 0;
+  std::vector<NodeId> voters;  // every replica, this one included
+  // A follower that hears no leader for a random number of ticks in
+  // [election_ticks, 2 * election_ticks) starts an election; a leader that
+  // hears from no majority for election_ticks steps down.
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  size_t max_append_entries = 256;  // per Append message
+  uint64_t seed = 0;                // randomizes election timeouts
+};
+
+// A linearizable read the leader has confirmed: serve it once the state
+// machine has applied `index`. !ok: leadership was lost; retry elsewhere.
+struct ReadState {
+  uint64_t ctx = 0;
+  Index index = 0;
+  bool ok = false;
+};
+
+struct Ready {
+  std::optional<HardState> hard_state;  // persist if set
+  Index truncate_from = 0;              // if nonzero: drop entries >= it, first
+  std::vector<Entry> entries;           // then append these
+  std::vector<Message> messages;        // send once the above is durable
+  std::vector<Entry> committed;         // apply in order
+  std::vector<ReadState> reads;
+  bool empty() const {
+    return !hard_state && truncate_from == 0 && entries.empty() && messages.empty() &&
+           committed.empty() && reads.empty();
+  }
+};
+
+class Node {
+ public:
+  // Restarts from what the replica had on disk: its hard state and log, and
+  // the index its state machine has applied (entries up to it count as
+  // committed and are not handed out again).
+  Node(Config cfg, HardState hs, std::vector<Entry> log, Index applied);
+
+  void Tick();
+  void Step(const Message& m);
+  // Appends a command to the log. Not the leader: kUnavailable, with the
+  // leader's id (if known) in leader().
+  Result<Index> Propose(std::string data);
+  // Asks for a linearizable read; answered by a ReadState with this ctx.
+  void ReadIndex(uint64_t ctx);
+
+  bool HasReady() const;
+  Ready TakeReady();
+  void Advance(const Ready& r);
+
+  NodeId id() const { return cfg_.id; }
+  Role role() const { return role_; }
+  Term term() const { return term_; }
+  NodeId leader() const { return leader_; }
+  Index commit() const { return commit_; }
+  Index applied() const { return applied_; }
+  Index durable() const { return durable_; }
+  Index last_index() const { return log_.size(); }
+  Term term_at(Index i) const { return i == 0 || i > log_.size() ? 0 : log_[i - 1].term; }
+  const Entry& entry(Index i) const { return log_[i - 1]; }
+  // The first safety violation this node refused (e.g. a leader asking it
+  // to cut a committed entry), or empty. A refusal is also logged.
+  const std::string& violation() const { return violation_; }
+
+ private:
+  void BecomeFollower(Term term, NodeId leader);
+  void StartPreVote();
+  void StartElection();
+  void BecomeLeader();
+  void Send(Message m);
+  void SendAppend(NodeId to, bool heartbeat);
+  void BroadcastAppends(bool heartbeat);
+  void OnVoteRequest(const Message& m, bool pre);
+  void OnVoteResponse(const Message& m);
+  void OnAppend(const Message& m);
+  void OnAppendResponse(const Message& m);
+  void MaybeCommit();
+  void ConfirmReads();
+  void FailReads();
+  void ResetElectionTimer();
+  bool UpToDate(Index index, Term term) const;
+  bool LeaderRecentlySeen() const;
+  void Truncate(Index from);
+  size_t Majority() const { return cfg_.voters.size() / 2 + 1; }
+  void Refuse(const std::string& what);
+
+  Config cfg_;
+  std::mt19937_64 rng_;
+  Role role_ = Role::kFollower;
+  Term term_ = 0;
+  NodeId vote_ = 0;
+  NodeId leader_ = 0;
+  std::vector<Entry> log_;  // log_[i - 1] holds index i
+  Index commit_ = 0;
+  Index applied_ = 0;   // handed out in Ready::committed
+  Index durable_ = 0;   // on this replica's disk (Advance)
+  Index unstable_ = 1;  // first entry not yet handed out for persisting
+  Index truncate_from_ = 0;
+  HardState persisted_;
+  std::vector<Message> msgs_;
+  bool ready_out_ = false;
+
+  int election_elapsed_ = 0;
+  int election_timeout_ = 0;
+  int heartbeat_elapsed_ = 0;
+  std::set<NodeId> granted_, rejected_;  // (pre-)votes received
+
+  // Leader state.
+  std::map<NodeId, Index> next_, match_;
+  std::set<NodeId> active_;  // heard from since the last quorum check
+  bool broadcast_ = false;   // new entries to send at TakeReady
+
+  // Read-index: each heartbeat round is numbered; a read waits for a
+  // majority to answer a round that started after it was asked.
+  uint64_t round_ = 0;
+  std::map<NodeId, uint64_t> acked_round_;
+  struct PendingRead {
+    uint64_t ctx;
+    Index index;
+    uint64_t round;
+  };
+  std::vector<PendingRead> pending_reads_;
+  std::vector<uint64_t> early_reads_;  // asked before this term's no-op committed
+  std::vector<ReadState> reads_;
+
+  std::string violation_;
+};
+
+}  // namespace amlfs::raft

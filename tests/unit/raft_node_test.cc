@@ -1,0 +1,262 @@
+// raft::Node, one safety rule at a time, with messages delivered by hand.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <memory>
+
+#include "server/mds/raft/node.h"
+
+namespace amlfs::raft {
+namespace {
+
+Config Cfg(NodeId id, int n = 3) {
+  Config c;
+  c.id = id;
+  for (int i = 1; i <= n; ++i) c.voters.push_back(static_cast<NodeId>(i));
+  c.election_ticks = 10;
+  c.heartbeat_ticks = 1;
+  c.seed = 42;
+  return c;
+}
+
+std::vector<Entry> Log(std::initializer_list<Term> terms) {
+  std::vector<Entry> log;
+  for (Term t : terms) log.push_back(Entry{t, log.size() + 1, EntryType::kCommand, "e"});
+  return log;
+}
+
+// Carries out one Ready as a driver would (the disk is perfect here) and
+// returns its messages.
+std::vector<Message> Drive(Node& n) {
+  std::vector<Message> out;
+  while (n.HasReady()) {
+    Ready r = n.TakeReady();
+    out.insert(out.end(), r.messages.begin(), r.messages.end());
+    n.Advance(r);
+  }
+  return out;
+}
+
+// Ticks `n` until it leads, answering its (pre-)vote requests with grants
+// from `voters`.
+void Elect(Node& n, const std::vector<NodeId>& voters) {
+  for (int i = 0; i < 100 && n.role() != Role::kLeader; ++i) {
+    n.Tick();
+    for (const Message& m : Drive(n)) {
+      if (m.type != MsgType::kPreVote && m.type != MsgType::kVote) continue;
+      if (std::find(voters.begin(), voters.end(), m.to) == voters.end()) continue;
+      Message r;
+      r.type = m.type == MsgType::kPreVote ? MsgType::kPreVoteRsp : MsgType::kVoteRsp;
+      r.from = m.to;
+      r.to = m.from;
+      r.term = m.term;
+      r.ok = true;
+      n.Step(r);
+    }
+  }
+  REQUIRE(n.role() == Role::kLeader);
+}
+
+Message AppendRsp(NodeId from, const Node& leader, Index match, bool ok = true) {
+  Message r;
+  r.type = MsgType::kAppendRsp;
+  r.from = from;
+  r.to = leader.id();
+  r.term = leader.term();
+  r.ok = ok;
+  r.match = match;
+  return r;
+}
+
+TEST_CASE("raft: an entry of an earlier term is never committed by counting replicas (Figure 8)") {
+  // Node 1 holds an entry of term 2 that never committed; it leads term 4.
+  Node n(Cfg(1), HardState{3, 0}, Log({1, 2}), 1);
+  Elect(n, {2});
+  REQUIRE(n.term() == 4);
+  REQUIRE(n.last_index() == 3);  // the new leader's no-op, of term 4
+  Drive(n);
+  // Node 2 now holds index 2 (term 2), not the no-op: a majority has entry
+  // 2, but it is of an earlier term, so it stays uncommitted.
+  n.Step(AppendRsp(2, n, 2));
+  Drive(n);
+  CHECK(n.commit() == 1);
+  // Once the no-op of term 4 is on a majority, it and everything before it commit.
+  n.Step(AppendRsp(2, n, 3));
+  Drive(n);
+  CHECK(n.commit() == 3);
+}
+
+TEST_CASE("raft: the leader counts its own log only once it is durable") {
+  Node n(Cfg(1), HardState{}, {}, 0);
+  Elect(n, {2});
+  n.Step(AppendRsp(2, n, 1));
+  Drive(n);
+  REQUIRE(n.commit() == 1);
+  auto idx = n.Propose("x");
+  REQUIRE(idx.ok());
+  // A reply from node 2 for the new entry arrives (say, a duplicate or a
+  // driver that sends while it writes) before the leader's own write is
+  // done: one durable copy out of three is no majority.
+  n.Step(AppendRsp(2, n, *idx));
+  CHECK(n.commit() == 1);
+  Ready r = n.TakeReady();
+  CHECK(r.committed.empty());
+  REQUIRE(r.entries.size() == 1);
+  n.Advance(r);  // now on the leader's disk too
+  CHECK(n.commit() == *idx);
+}
+
+TEST_CASE("raft: a vote leaves only together with its durable record") {
+  Node n(Cfg(2), HardState{1, 0}, Log({1}), 1);
+  Message v;
+  v.type = MsgType::kVote;
+  v.from = 1;
+  v.to = 2;
+  v.term = 2;
+  v.index = 1;
+  v.log_term = 1;
+  n.Step(v);
+  Ready r = n.TakeReady();
+  REQUIRE(r.messages.size() == 1);
+  CHECK(r.messages[0].ok);
+  // The grant is in the same Ready as the hard state that records it: the
+  // driver writes the vote before the reply can leave.
+  REQUIRE(r.hard_state);
+  CHECK(*r.hard_state == HardState{2, 1});
+  n.Advance(r);
+  // Restarted from that record, it will not vote for another candidate in term 2.
+  Node again(Cfg(2), *r.hard_state, Log({1}), 1);
+  v.from = 3;
+  again.Step(v);
+  Ready r2 = again.TakeReady();
+  REQUIRE(r2.messages.size() == 1);
+  CHECK_FALSE(r2.messages[0].ok);
+  // A candidate whose log is behind gets no vote either.
+  Node behind(Cfg(2), HardState{1, 0}, Log({1, 1}), 0);
+  v.from = 1;
+  behind.Step(v);
+  CHECK_FALSE(behind.TakeReady().messages.at(0).ok);
+}
+
+TEST_CASE("raft: a follower cuts its log only at the first conflict, never a committed entry") {
+  Node f(Cfg(2), HardState{1, 0}, Log({1, 1, 1, 1, 1}), 0);
+  Message a;
+  a.type = MsgType::kAppend;
+  a.from = 1;
+  a.to = 2;
+  a.term = 1;
+  a.index = 1;
+  a.log_term = 1;
+  a.entries = {Entry{1, 2, EntryType::kCommand, "e"}, Entry{1, 3, EntryType::kCommand, "e"}};
+  a.commit = 3;
+  // A late, shorter Append of entries it already has: the tail stays.
+  f.Step(a);
+  Drive(f);
+  CHECK(f.last_index() == 5);
+  CHECK(f.commit() == 3);
+  // A leader of term 2 whose entry 4 differs: cut from 4, not before.
+  a.term = 2;
+  a.index = 3;
+  a.log_term = 1;
+  a.entries = {Entry{2, 4, EntryType::kCommand, "new"}};
+  a.commit = 3;
+  f.Step(a);
+  Ready r = f.TakeReady();
+  CHECK(r.truncate_from == 4);
+  REQUIRE(r.entries.size() == 1);
+  CHECK(r.entries[0].term == 2);
+  f.Advance(r);
+  CHECK(f.last_index() == 4);
+  CHECK(f.term_at(3) == 1);
+  // A message that would overwrite committed entry 3 is refused.
+  a.term = 3;
+  a.index = 2;
+  a.log_term = 1;
+  a.entries = {Entry{3, 3, EntryType::kCommand, "bad"}};
+  f.Step(a);
+  Drive(f);
+  CHECK(f.term_at(3) == 1);
+  CHECK(f.entry(3).data == "e");
+  CHECK_FALSE(f.violation().empty());
+}
+
+TEST_CASE("raft: a leader cut off from the majority steps down and stops taking proposals") {
+  Node n(Cfg(1), HardState{}, {}, 0);
+  Elect(n, {2});
+  Drive(n);
+  REQUIRE(n.Propose("before").ok());
+  // Nobody answers for an election timeout.
+  for (int i = 0; i < 2 * 10 && n.role() == Role::kLeader; ++i) {
+    n.Tick();
+    Drive(n);
+  }
+  CHECK(n.role() != Role::kLeader);
+  auto p = n.Propose("after");
+  CHECK_FALSE(p.ok());
+  CHECK(p.status().code() == Code::kUnavailable);
+  // ...and it commits nothing it was given meanwhile.
+  CHECK(n.commit() == 0);
+}
+
+TEST_CASE("raft: a returning replica's pre-vote does not disturb a working leader") {
+  Node follower(Cfg(2), HardState{5, 1}, Log({5}), 1);
+  Message hb;
+  hb.type = MsgType::kAppend;
+  hb.from = 1;
+  hb.to = 2;
+  hb.term = 5;
+  hb.index = 1;
+  hb.log_term = 5;
+  hb.commit = 1;
+  follower.Step(hb);
+  Drive(follower);
+  // Node 3 was cut off and ran its term up; it asks for a pre-vote.
+  Message pv;
+  pv.type = MsgType::kPreVote;
+  pv.from = 3;
+  pv.to = 2;
+  pv.term = 9;
+  pv.index = 1;
+  pv.log_term = 5;
+  follower.Step(pv);
+  Ready r = follower.TakeReady();
+  REQUIRE(r.messages.size() == 1);
+  CHECK_FALSE(r.messages[0].ok);
+  CHECK(follower.term() == 5);  // no term change, no lost leader
+  CHECK(follower.leader() == 1);
+  CHECK_FALSE(r.hard_state);
+}
+
+TEST_CASE("raft: a read is confirmed only after a majority answers a later heartbeat") {
+  Node n(Cfg(1), HardState{}, {}, 0);
+  Elect(n, {2});
+  n.Step(AppendRsp(2, n, 1));
+  Drive(n);
+  REQUIRE(n.commit() == 1);
+  n.ReadIndex(7);
+  std::vector<Message> out;
+  {
+    Ready r = n.TakeReady();
+    CHECK(r.reads.empty());
+    out = r.messages;
+    n.Advance(r);
+  }
+  REQUIRE_FALSE(out.empty());
+  // An answer to an older round does not confirm it.
+  Message old = AppendRsp(2, n, 1);
+  old.round = out[0].round - 1;
+  n.Step(old);
+  CHECK(n.TakeReady().reads.empty());
+  n.Advance({});
+  Message cur = AppendRsp(2, n, 1);
+  cur.round = out[0].round;
+  n.Step(cur);
+  Ready r = n.TakeReady();
+  REQUIRE(r.reads.size() == 1);
+  CHECK(r.reads[0].ctx == 7);
+  CHECK(r.reads[0].ok);
+  CHECK(r.reads[0].index == 1);
+}
+
+}  // namespace
+}  // namespace amlfs::raft
