@@ -2,7 +2,7 @@
 # Runs a whole amlfs cluster on this machine: 1 MDS + N OSTs on 127.0.0.1, and
 # one amlfs-fuse mount.
 #
-#   local-cluster.sh up     [--root DIR] [--osts N] [--mount DIR] [--nodes K]
+#   local-cluster.sh up     [--root DIR] [--osts N] [--mount DIR] [--nodes K] [--mds N]
 #                           [--stripe-count N] [--stripe-size S] [--lock-lease SECONDS]
 #                           [-- amlfs-fuse options]
 #   local-cluster.sh down   [--root DIR] [--purge]
@@ -15,6 +15,9 @@
 # .(100+k). Node k's amlfs-fuse is mounted at ROOT/node<k> (visible from the
 # host) and reaches the servers over that network. `down` deletes the
 # namespaces; nothing else on the host is touched.
+#
+# --mds N (1, 3 or 5): a replicated MDS of N replicas (mds1 … mdsN, Raft),
+# each with its own data directory; the OSTs and clients are given them all.
 #
 # Everything lives under ROOT (default /var/tmp/amlfs):
 #   cluster.env         addresses, ports and options of this cluster (reused by `up`)
@@ -192,6 +195,7 @@ host_of() {
   if ((CL_NODES == 0)); then echo "$HOST"; return; fi
   case $1 in
     mds) echo "$NET_PREFIX.1" ;;
+    mds*) echo "$NET_PREFIX.${1#mds}" ;;  # replica i of a replicated MDS
     ost*) echo "$NET_PREFIX.$((10 + ${1#ost}))" ;;
     node*) echo "$NET_PREFIX.$((100 + ${1#node}))" ;;
   esac
@@ -223,7 +227,11 @@ net_up() {
     ip -n "$sw" link add br0 type bridge
     ip -n "$sw" link set br0 up
   fi
-  net_member mds
+  if ((CL_MDS > 1)); then
+    for ((i = 1; i <= CL_MDS; i++)); do net_member "mds$i"; done
+  else
+    net_member mds
+  fi
   for ((i = 0; i < CL_OSTS; i++)); do net_member "ost$i"; done
   for ((i = 0; i < CL_NODES; i++)); do net_member "node$i"; done
 }
@@ -255,6 +263,11 @@ save_env() {
     echo "# Written by local-cluster.sh; sourced by it and by tests."
     printf 'CL_ROOT=%q\n' "$ROOT"
     printf 'CL_MDS_ADDR=%q\n' "${CL_MDS_ADDR:-}"
+    printf 'CL_MDS=%q\n' "$CL_MDS"
+    for ((i = 1; i <= CL_MDS && CL_MDS > 1; i++)); do
+      local m="CL_MDS_ADDR_$i"
+      printf 'CL_MDS_ADDR_%d=%q\n' "$i" "${!m:-}"
+    done
     printf 'CL_OSTS=%q\n' "$CL_OSTS"
     for ((i = 0; i < CL_OSTS; i++)); do
       local v="CL_OST_ADDR_$i"
@@ -304,16 +317,49 @@ mount_client() {
   fi
 }
 
+# start_mds_replicas MDS_BIN MDS_OPTIONS...: the replicas of a replicated
+# MDS. Each must know every address before it starts, so the ports are
+# chosen first (fixed: 9400 in its own namespace; else a free one) and kept.
+start_mds_replicas() {
+  local bin=$1 i v peers="" addrs=()
+  shift
+  for ((i = 1; i <= CL_MDS; i++)); do
+    v="CL_MDS_ADDR_$i"
+    if [[ -z "${!v:-}" ]]; then
+      if ((CL_NODES > 0)); then
+        printf -v "$v" '%s' "$(host_of "mds$i"):9400"
+      else
+        printf -v "$v" '%s' "$HOST:$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+      fi
+    fi
+    addrs+=("${!v}")
+    peers+="${peers:+,}$i=${!v}"
+  done
+  CL_MDS_ADDR=$(IFS=,; echo "${addrs[*]}")
+  save_env
+  for ((i = 1; i <= CL_MDS; i++)); do
+    pid_alive "$RUN_DIR/mds$i.pid" && continue
+    mkdir -p "$ROOT/mds$i"
+    # shellcheck disable=SC2046
+    start_daemon "mds$i" "$RUN_DIR/mds$i.ready" $(in_ns "mds$i") "$bin" "$@" --data "$ROOT/mds$i" \
+      --listen "${addrs[i - 1]}" --id "$i" --peers "$peers" --ready-file "$RUN_DIR/mds$i.ready"
+    wait_ready "mds$i" "$RUN_DIR/mds$i.ready" >/dev/null || die "mds$i did not start"
+    note "MDS$i pid $(<"$RUN_DIR/mds$i.pid") at ${addrs[i - 1]} (data $ROOT/mds$i)"
+  done
+}
+
 cmd_up() {
   local mds_bin ost_bin fuse_bin i addr name ready
   mds_bin=$(find_bin amlfs-mds)
   ost_bin=$(find_bin amlfs-ost)
   fuse_bin=$(find_bin amlfs-fuse)
-  mkdir -p "$ROOT" "$LOG_DIR" "$RUN_DIR" "$ROOT/mds"
+  mkdir -p "$ROOT" "$LOG_DIR" "$RUN_DIR"
 
   # Options given now win over the recorded ones.
   CL_OSTS=${OPT_OSTS:-${CL_OSTS:-4}}
   CL_NODES=${OPT_NODES:-${CL_NODES:-0}}
+  CL_MDS=${OPT_MDS:-${CL_MDS:-1}}
+  [[ "$CL_MDS" =~ ^[135]$ ]] || die "--mds must be 1, 3 or 5"
   [[ "$CL_NODES" =~ ^[0-9]+$ && "$CL_NODES" -le 100 ]] || die "--nodes must be a number from 1 to 100"
   if ((CL_NODES > 0)); then
     [[ -z "$OPT_MOUNT" ]] || die "--mount does not go with --nodes (node k mounts at ROOT/node<k>)"
@@ -334,14 +380,17 @@ cmd_up() {
   ((CL_NODES == 0)) || net_up
 
   # MDS.
-  if pid_alive "$RUN_DIR/mds.pid"; then
+  local mds_args=()
+  [[ -n "$CL_STRIPE_COUNT" ]] && mds_args+=(--default-stripe-count "$CL_STRIPE_COUNT")
+  [[ -n "$CL_STRIPE_SIZE" ]] && mds_args+=(--default-stripe-size "$CL_STRIPE_SIZE")
+  [[ -n "$CL_LOCK_LEASE" ]] && mds_args+=(--lock-lease "$CL_LOCK_LEASE")
+  if ((CL_MDS > 1)); then
+    start_mds_replicas "$mds_bin" "${mds_args[@]}"
+  elif pid_alive "$RUN_DIR/mds.pid"; then
     [[ -n "${CL_MDS_ADDR:-}" ]] || die "MDS runs but its address is not recorded in $ENV_FILE"
   else
-    local mds_args=(--data "$ROOT/mds" --listen "${CL_MDS_ADDR:-$(host_of mds):0}"
+    mds_args+=(--data "$ROOT/mds" --listen "${CL_MDS_ADDR:-$(host_of mds):0}"
       --ready-file "$RUN_DIR/mds.ready")
-    [[ -n "$CL_STRIPE_COUNT" ]] && mds_args+=(--default-stripe-count "$CL_STRIPE_COUNT")
-    [[ -n "$CL_STRIPE_SIZE" ]] && mds_args+=(--default-stripe-size "$CL_STRIPE_SIZE")
-    [[ -n "$CL_LOCK_LEASE" ]] && mds_args+=(--lock-lease "$CL_LOCK_LEASE")
     # shellcheck disable=SC2046
     start_daemon mds "$RUN_DIR/mds.ready" $(in_ns mds) "$mds_bin" "${mds_args[@]}"
     addr=$(wait_ready mds "$RUN_DIR/mds.ready") || die "the MDS did not start"
@@ -426,7 +475,10 @@ cmd_down() {
       [[ -e "$pidfile" ]] || continue
       stop_pid "$pidfile" "$(basename "$pidfile" .pid)"
     done
-    stop_pid "$RUN_DIR/mds.pid" mds
+    for pidfile in "$RUN_DIR"/mds*.pid; do
+      [[ -e "$pidfile" ]] || continue
+      stop_pid "$pidfile" "$(basename "$pidfile" .pid)"
+    done
     rm -f "$RUN_DIR"/*.ready "$RUN_DIR"/*.start
   fi
   net_down
@@ -453,7 +505,14 @@ cmd_status() {
     printf '%-6s %-8s pid %-8s %-22s %s\n' "$1" "$state" "$pid" "${2:--}" "$3"
   }
   echo "cluster $ROOT"
-  show mds "${CL_MDS_ADDR:-}" "$ROOT/mds"
+  if ((${CL_MDS:-1} > 1)); then
+    for ((i = 1; i <= CL_MDS; i++)); do
+      v="CL_MDS_ADDR_$i"
+      show "mds$i" "${!v:-}" "$ROOT/mds$i"
+    done
+  else
+    show mds "${CL_MDS_ADDR:-}" "$ROOT/mds"
+  fi
   for ((i = 0; i < CL_OSTS; i++)); do
     v="CL_OST_ADDR_$i"
     show "ost$i" "${!v:-}" "$ROOT/ost$i"
@@ -487,13 +546,14 @@ CMD=$1
 shift
 case $CMD in -h | --help | help) usage; exit 0 ;; esac
 ROOT=/var/tmp/amlfs
-OPT_OSTS="" OPT_NODES="" OPT_LOCK_LEASE="" OPT_MOUNT="" OPT_STRIPE_COUNT="" OPT_STRIPE_SIZE="" OPT_PURGE=0
+OPT_OSTS="" OPT_NODES="" OPT_MDS="" OPT_LOCK_LEASE="" OPT_MOUNT="" OPT_STRIPE_COUNT="" OPT_STRIPE_SIZE="" OPT_PURGE=0
 OPT_FUSE_ARGS=() OPT_FUSE_ARGS_SET=0
 while (($#)); do
   case $1 in
     --root) ROOT=${2:?--root needs a directory}; shift 2 ;;
     --osts) OPT_OSTS=${2:?--osts needs a number}; shift 2 ;;
     --nodes) OPT_NODES=${2:?--nodes needs a number}; shift 2 ;;
+    --mds) OPT_MDS=${2:?--mds needs a number}; shift 2 ;;
     --lock-lease) OPT_LOCK_LEASE=${2:?--lock-lease needs seconds}; shift 2 ;;
     --mount) OPT_MOUNT=${2:?--mount needs a directory}; shift 2 ;;
     --stripe-count) OPT_STRIPE_COUNT=${2:?}; shift 2 ;;
@@ -512,6 +572,7 @@ fi
 ROOT=$(cd "$ROOT" && pwd -P)
 load_env
 CL_NODES=${CL_NODES:-0}
+CL_MDS=${CL_MDS:-1}
 case $CMD in
   up) cmd_up ;;
   down) cmd_down ;;

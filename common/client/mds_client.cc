@@ -1,7 +1,12 @@
 #include "common/client/mds_client.h"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <future>
+#include <optional>
 #include <random>
+
+#include "common/net/net_context.h"
 
 namespace amlfs {
 
@@ -33,33 +38,57 @@ bool IsMutation(Opcode op) {
 
 MdsClient::MdsClient(NetContext& net, std::vector<std::string> addresses,
                      std::chrono::milliseconds timeout, std::string name)
-    : timeout_(timeout) {
-  for (auto& a : addresses)
-    clients_.push_back(std::make_unique<RpcClient>(net, a, RpcClient::Options{"client", name}));
+    : net_(net), timeout_(timeout) {
+  for (auto& a : addresses) {
+    RpcClient::Options o{"client", name};
+    o.fail_fast = addresses.size() > 1;
+    clients_.push_back(std::make_unique<RpcClient>(net, a, o));
+  }
   std::random_device rd;
   client_id_ = ClientId((uint64_t{rd()} << 32) | rd());
 }
 
 const std::string& MdsClient::address() const { return clients_[current_ % clients_.size()]->address(); }
 
-// One request going through the MDS addresses in turn.
+// One request going through the MDS addresses until one serves it.
 struct MdsClient::Attempt {
   Opcode op;
   std::string payload;
   RpcClient::Callback done;
-  size_t start = 0;
+  size_t next = 0;   // the address to try next
   size_t tried = 0;
   std::chrono::milliseconds per_try{0};
+  std::chrono::steady_clock::time_point deadline;
 };
 
+// A replica that does not lead answers "not the leader; try HOST:PORT".
+std::optional<size_t> MdsClient::HintedIndex(const std::string& message) const {
+  const std::string tag = "try ";
+  size_t at = message.find(tag);
+  if (at == std::string::npos) return std::nullopt;
+  std::string addr = message.substr(at + tag.size());
+  for (size_t i = 0; i < clients_.size(); ++i)
+    if (clients_[i]->address() == addr) return i;
+  return std::nullopt;
+}
+
 void MdsClient::Try(std::shared_ptr<Attempt> a) {
-  size_t idx = (a->start + a->tried) % clients_.size();
+  const size_t idx = a->next;
   clients_[idx]->CallAsync(a->op, a->payload, a->per_try, [this, a, idx](Result<std::string> r) {
-    if (r.ok() || r.status().code() != Code::kUnavailable || ++a->tried == clients_.size()) {
-      if (r.ok() || r.status().code() != Code::kUnavailable) current_ = idx;
+    if (r.ok() || r.status().code() != Code::kUnavailable) {
+      current_ = idx;
       return a->done(std::move(r));
     }
-    Try(a);
+    // Not the leader, or unreachable: follow the hint, else the next
+    // address; after a round of them, pause, and go on until the deadline
+    // (a replicated MDS elects a new leader in a second or two).
+    a->next = HintedIndex(r.status().message()).value_or((idx + 1) % clients_.size());
+    if (++a->tried % clients_.size() != 0) return Try(a);
+    const auto pause = std::chrono::milliseconds(100);
+    if (clients_.size() == 1 || std::chrono::steady_clock::now() + pause >= a->deadline)
+      return a->done(std::move(r));
+    auto timer = std::make_shared<boost::asio::steady_timer>(net_.io(), pause);
+    timer->async_wait([this, a, timer](const boost::system::error_code&) { Try(a); });
   });
 }
 
@@ -70,10 +99,11 @@ void MdsClient::CallRawAsync(Opcode op, std::string payload, std::chrono::millis
   a->op = op;
   a->payload = std::move(payload);
   a->done = std::move(done);
-  a->start = current_.load();
+  a->next = current_.load() % clients_.size();
   // One full deadline on the current MDS; with several, a shorter try each.
   auto t = timeout.count() > 0 ? timeout : timeout_;
   a->per_try = clients_.size() > 1 ? t / static_cast<int>(clients_.size()) : t;
+  a->deadline = std::chrono::steady_clock::now() + t;
   Try(std::move(a));
 }
 

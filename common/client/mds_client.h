@@ -3,7 +3,9 @@
 // Fills each request's Caller: this mount's client id, a fresh sequence
 // number for mutations (so the MDS can answer a retried mutation with its
 // recorded reply) and the caller's credentials. With several MDS addresses
-// it moves to the next one when the current one is unreachable.
+// (a replicated MDS) it follows the leader: a replica that does not lead
+// names it, an unreachable one is skipped, and while no replica serves (an
+// election) the call waits and tries again until its deadline.
 // Thread-safe.
 #pragma once
 
@@ -11,6 +13,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +85,8 @@ class MdsClient {
   }
   struct Attempt;
   void Try(std::shared_ptr<Attempt> a);
+  std::optional<size_t> HintedIndex(const std::string& message) const;
+  NetContext& net_;
 
   std::vector<std::unique_ptr<RpcClient>> clients_;
   std::atomic<size_t> current_{0};

@@ -330,9 +330,18 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
       } else {
         error = cec.message();
       }
+      std::vector<uint64_t> failed_ids;
       {
         std::lock_guard lk(self->mu);
         self->last_error = error;
+        if (self->options.fail_fast)
+          for (auto& [id, p] : self->pending) failed_ids.push_back(id);
+      }
+      if (!failed_ids.empty()) {
+        // The caller has other servers to try: tell it now.
+        for (auto id : failed_ids)
+          self->Finish(id, Error(Code::kUnavailable, self->address + ": " + error));
+        continue;
       }
       asio::steady_timer t(ex, backoff);
       co_await t.async_wait(kTuple);

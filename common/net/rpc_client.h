@@ -30,6 +30,10 @@ class RpcClient {
     std::string role = "client";  // sent in the handshake
     std::string name;             // sent in the handshake, for logs
     std::chrono::milliseconds connect_timeout{3000};
+    // When a connection attempt fails, fail the waiting calls at once
+    // (kUnavailable) instead of retrying until their deadlines: for callers
+    // with other servers to turn to (the replicas of an MDS).
+    bool fail_fast = false;
   };
   using Callback = std::function<void(Result<std::string>)>;
 

@@ -1,6 +1,10 @@
 // amlfs-mds: the metadata server.
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+#include <future>
+#include <thread>
+
 #include "common/client/ost_pool.h"
 #include "common/client/striped_io.h"
 #include "common/config.h"
@@ -10,16 +14,63 @@
 #include "common/net/net_context.h"
 #include "common/net/rpc_server.h"
 #include "server/mds/mds.h"
+#include "server/mds/raft/replica.h"
 #include "server/mds/service.h"
 
 using namespace amlfs;
+
+namespace {
+
+// The MDS's batches go through the Raft log: Replicate returns once this
+// replica has applied the batch.
+struct RaftReplicator : mds::Replicator {
+  raft::Replica* replica = nullptr;
+  Status Replicate(std::string ops) override {
+    auto p = std::make_shared<std::promise<Status>>();
+    auto f = p->get_future();
+    replica->Propose(std::move(ops), [p](Result<raft::Index> r) {
+      p->set_value(r.ok() ? Status::Ok() : r.status());
+    });
+    if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+      return Error(Code::kUnavailable, "the metadata log did not commit within 10 s");
+    return f.get();
+  }
+};
+
+// "1=host:port,2=host:port,3=host:port" -> {id: address}
+Result<std::map<raft::NodeId, std::string>> ParsePeers(const std::string& text) {
+  std::map<raft::NodeId, std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    size_t eq = item.find('=');
+    unsigned long id = 0;
+    try {
+      id = eq == std::string::npos ? 0 : std::stoul(item.substr(0, eq));
+    } catch (const std::exception&) {
+      id = 0;
+    }
+    if (id == 0 || id > 255 || out.count(static_cast<raft::NodeId>(id)))
+      return Error(Code::kInvalid, "'" + item + "' is not ID=HOST:PORT with a new ID from 1 to 255");
+    auto hp = ParseHostPort(item.substr(eq + 1));
+    if (!hp.ok()) return Error(Code::kInvalid, "'" + item + "': " + hp.status().message());
+    out[static_cast<raft::NodeId>(id)] = item.substr(eq + 1);
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   TuneMallocForIo();
   BlockStopSignals();
   std::string data, listen = "0.0.0.0:9400", fs_name = "amlfs", stripe_size = "1M";
   std::string log_level = "info", log_file, ready_file;
-  int stripe_count = 1, workers = 8;
+  int stripe_count = 1, workers = 8, id = 0;
+  std::string peers;
   double ost_timeout = 6, ost_rpc_timeout = 30, lock_lease = 15;
   bool sync_writes = false;
   CLI::App app{"amlfs metadata server: the namespace, layouts and the OST table", "amlfs-mds"};
@@ -44,6 +95,13 @@ int main(int argc, char** argv) {
   app.add_option("--lock-lease,--lock_lease", lock_lease,
                  "Seconds a silent client keeps its fcntl/flock locks")->capture_default_str();
   app.add_option("--workers", workers, "Worker threads")->capture_default_str();
+  app.add_option("--peers", peers,
+                 "Every replica of a replicated MDS, this one included: ID=HOST:PORT,... "
+                 "(without it the MDS runs alone)");
+  app.add_option("--id", id, "This replica's ID in --peers");
+  bool digest = false;
+  app.add_flag("--digest", digest,
+               "Print a digest of the namespace in --data (the MDS must be stopped) and exit");
   app.add_option("--log-level,--log_level", log_level, "debug|info|warn|error")
       ->capture_default_str();
   app.add_option("--log-file,--log_file", log_file, "Log to this file instead of stderr");
@@ -71,6 +129,12 @@ int main(int argc, char** argv) {
   if (ost_timeout <= 0) return fail("ost_timeout: must be positive");
   if (ost_rpc_timeout <= 0) return fail("ost_rpc_timeout: must be positive");
   if (workers < 1 || workers > 256) return fail("workers: must be 1..256");
+  if (digest) {
+    auto d = mds::Mds::Digest(data);
+    if (!d.ok()) return fail(d.status().message());
+    std::printf("%s\n", d->c_str());
+    return 0;
+  }
   auto where = ParseHostPort(listen, true);
   if (!where.ok()) return fail("listen: " + where.status().message());
   if (Status st = MakeDirs(data); !st.ok()) return fail(st.message());
@@ -84,29 +148,70 @@ int main(int argc, char** argv) {
   if (lock_lease < 1) return fail("lock_lease: must be at least 1 second");
   config.lock_lease = std::chrono::milliseconds(static_cast<int64_t>(lock_lease * 1000));
 
+  std::map<raft::NodeId, std::string> members;
+  if (!peers.empty()) {
+    auto p = ParsePeers(peers);
+    if (!p.ok()) return fail("peers: " + p.status().message());
+    members = std::move(*p);
+    if (members.count(static_cast<raft::NodeId>(id)) == 0)
+      return fail("id: " + std::to_string(id) + " is not one of the --peers IDs");
+  } else if (id != 0) {
+    return fail("id: given without --peers");
+  }
+
   NetContext net(2);
   OstPool pool(net, "mds");
   StripedIo io(pool, std::chrono::milliseconds(static_cast<int64_t>(ost_rpc_timeout * 1000)));
-  auto m = mds::Mds::Open(data, config, &io, &pool);
+  RaftReplicator replicator;
+  auto m = mds::Mds::Open(data, config, &io, &pool, members.empty() ? nullptr : &replicator);
   if (!m.ok()) return fail(m.status().message());
-  mds::MdsService service(m->get());
+  mds::Mds* mds = m->get();
+  mds::MdsService service(mds);
+  std::unique_ptr<raft::Replica> replica;
+  std::atomic<raft::Term> leading_term{0};
+  if (!members.empty()) {
+    raft::Replica::Options ro;
+    ro.id = static_cast<raft::NodeId>(id);
+    ro.members = members;
+    ro.dir = data + "/raft";
+    auto r = raft::Replica::Open(ro, mds->AppliedIndex(), [mds](const raft::Entry& e) {
+      mds->ApplyLogged(e.index, e.type == raft::EntryType::kCommand ? e.data : std::string());
+    });
+    if (!r.ok()) return fail(r.status().message());
+    replica = std::move(*r);
+    replicator.replica = replica.get();
+    raft::Replica* rp = replica.get();
+    service.SetReplication([rp](std::string body) { rp->Receive(std::move(body)); },
+                           [rp, &leading_term]() -> Status {
+                             auto i = rp->info();
+                             if (i.role == raft::Role::kLeader && i.term == leading_term.load())
+                               return Status::Ok();
+                             if (i.leader != 0 && i.leader != i.id)
+                               return Error(Code::kUnavailable, "not the leader; try " + i.leader_address);
+                             return Error(Code::kUnavailable, "no metadata leader yet");
+                           });
+  }
   // Reads of single records answer from the network thread, and so do the
   // mutations that only write a LevelDB batch when that write is not synced
   // (no disk wait): a hand-off to a worker and back cost more than the work.
   // Whatever may wait on the OSTs or the disk goes to the workers.
-  auto quick = [sync_writes](Opcode op) {
+  // A replicated MDS's mutations wait for the log to commit: never on a
+  // network thread, which also carries the replicas' messages.
+  const bool inline_mutations = !sync_writes && members.empty();
+  auto quick = [inline_mutations](Opcode op) {
     switch (op) {
       case Opcode::kLookup: case Opcode::kGetAttr: case Opcode::kReadlink: case Opcode::kStatFs:
       case Opcode::kGetXattr: case Opcode::kListXattr: case Opcode::kAccess: case Opcode::kFsInfo:
       case Opcode::kOstMap: case Opcode::kGetLayout:
       case Opcode::kGetLk: case Opcode::kSetLk: case Opcode::kLockCancel: case Opcode::kLockRelease:
       case Opcode::kLockRenew:  // in memory; a waiting SetLk is answered later, not waited for
+      case Opcode::kRaft:       // handed to the replica's own thread
         return true;
       case Opcode::kCreate: case Opcode::kMknod: case Opcode::kMkdir: case Opcode::kUnlink:
       case Opcode::kRmdir: case Opcode::kRename: case Opcode::kLink: case Opcode::kSymlink:
       case Opcode::kRelease: case Opcode::kSetXattr: case Opcode::kRemoveXattr:
       case Opcode::kUpdateSize: case Opcode::kAppend:
-        return !sync_writes;
+        return inline_mutations;
       default:
         return false;
     }
@@ -115,12 +220,41 @@ int main(int argc, char** argv) {
                    [&service](std::shared_ptr<RpcCall> call) { service.Handle(std::move(call)); });
   if (Status st = server.Listen(*where); !st.ok()) return fail(st.message());
   server.Start();
-  (*m)->StartBackground();
+  mds->StartBackground();
+  // A replica acts as the MDS only while it leads with a current state
+  // machine; this thread notices when that starts and stops.
+  std::atomic<bool> stopping{false};
+  std::thread watcher;
+  if (replica) {
+    replica->Start();
+    watcher = std::thread([&] {
+      while (!stopping) {
+        auto i = replica->info();
+        if (i.ready && leading_term.load() != i.term) {
+          if (Status st = mds->TakeLead(); st.ok()) {
+            leading_term = i.term;
+            AMLFS_LOG(kInfo) << "replica " << i.id << " leads, term " << i.term;
+          } else {
+            AMLFS_LOG(kWarn) << "cannot take the lead: " << st.ToString();
+          }
+        } else if (i.role != raft::Role::kLeader && leading_term.load() != 0) {
+          leading_term = 0;
+          mds->StepDown();
+          AMLFS_LOG(kInfo) << "replica " << i.id << " follows"
+                           << (i.leader ? ", leader " + i.leader_address : std::string());
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+  }
   std::string bound = where->host + ":" + std::to_string(server.port());
   AMLFS_LOG(kInfo) << "listening on " << bound << " (data " << data << ")";
   if (Status st = WriteReadyFile(ready_file, bound); !st.ok()) AMLFS_LOG(kWarn) << st.message();
   WaitForStopSignal();
   AMLFS_LOG(kInfo) << "stopping";
+  stopping = true;
+  if (watcher.joinable()) watcher.join();
   server.Stop();
+  if (replica) replica->Stop();
   return 0;
 }

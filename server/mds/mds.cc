@@ -5,11 +5,14 @@
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <random>
 #include <sstream>
 
 #include "common/client/ost_pool.h"
+#include "common/checksum.h"
 #include "common/client/striped_io.h"
 #include "common/log.h"
 #include "server/mds/keys.h"
@@ -18,12 +21,14 @@
 namespace amlfs::mds {
 
 Result<std::unique_ptr<Mds>> Mds::Open(const std::string& dir, MdsConfig config, StripedIo* io,
-                                       OstPool* pool) {
+                                       OstPool* pool, Replicator* replicator) {
   std::unique_ptr<Mds> m(new Mds());
   m->config_ = std::move(config);
   m->io_ = io;
   m->pool_ = pool;
   m->dir_ = dir;
+  m->replicator_ = replicator;
+  m->leading_ = replicator == nullptr;
   leveldb::Options opts;
   opts.create_if_missing = true;
   leveldb::DB* db = nullptr;
@@ -44,32 +49,48 @@ Mds::~Mds() {
 }
 
 Status Mds::Init() {
+  // A replica learns the file system from the log: the first leader makes it.
+  if (!replicator_) AMLFS_RETURN_IF_ERROR(CreateIfMissing());
+  LoadState();
+  return Status::Ok();
+}
+
+Status Mds::CreateIfMissing() {
   Txn txn(db_.get(), Timespec::Now());
   AMLFS_ASSIGN_OR_RETURN(auto uuid, txn.Get(SuperKey(kSuperFsUuid)));
-  if (!uuid) {
-    // First start: the root directory and the counters.
-    std::random_device rd;
-    std::ostringstream os;
-    os << std::hex << rd() << rd() << rd() << rd();
-    fs_uuid_ = os.str();
-    txn.Put(SuperKey(kSuperFsUuid), fs_uuid_);
-    InodeRec root;
-    root.attr.ino = kRootInode;
-    root.attr.mode = 0040755;
-    root.attr.nlink = 2;
-    root.attr.atime = root.attr.mtime = root.attr.ctime = txn.now();
-    root.attr.blksize = 4096;
-    root.parent = kRootInode;
-    txn.PutInode(root);
-    txn.SetCounter(kSuperNextIno, kRootInode.value() + 1);
-    txn.SetCounter(kSuperUsedInodes, 1);
-    txn.SetCounter(kSuperNextQueue, 1);
-    AMLFS_RETURN_IF_ERROR(Commit(txn));
-    AMLFS_LOG(kInfo) << "created a new file system " << fs_uuid_;
-  } else {
-    fs_uuid_ = *uuid;
-  }
-  // The OST table, marked down until each OST heartbeats.
+  if (uuid) return Status::Ok();
+  // First start: the root directory and the counters.
+  std::random_device rd;
+  std::ostringstream os;
+  os << std::hex << rd() << rd() << rd() << rd();
+  txn.Put(SuperKey(kSuperFsUuid), os.str());
+  InodeRec root;
+  root.attr.ino = kRootInode;
+  root.attr.mode = 0040755;
+  root.attr.nlink = 2;
+  root.attr.atime = root.attr.mtime = root.attr.ctime = txn.now();
+  root.attr.blksize = 4096;
+  root.parent = kRootInode;
+  txn.PutInode(root);
+  txn.SetCounter(kSuperNextIno, kRootInode.value() + 1);
+  txn.SetCounter(kSuperUsedInodes, 1);
+  txn.SetCounter(kSuperNextQueue, 1);
+  AMLFS_RETURN_IF_ERROR(Commit(txn));
+  AMLFS_LOG(kInfo) << "created a new file system " << os.str();
+  return Status::Ok();
+}
+
+// What the MDS keeps in memory, from the database: the file system's id,
+// the OST table (marked down until each OST heartbeats) and the orphans an
+// earlier run left.
+void Mds::LoadState() {
+  std::string uuid;
+  db_->Get(leveldb::ReadOptions(), SuperKey(kSuperFsUuid), &uuid);
+  std::lock_guard lk(state_mu_);
+  fs_uuid_ = uuid;
+  osts_.clear();
+  startup_orphans_.clear();
+  started_ = std::chrono::steady_clock::now();
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
   for (it->Seek("T"); it->Valid() && it->key().starts_with("T"); it->Next()) {
     std::string k = it->key().ToString();
@@ -86,10 +107,95 @@ Status Mds::Init() {
   for (it->Seek("O"); it->Valid() && it->key().starts_with("O"); it->Next())
     startup_orphans_.push_back(ReadBe64(it->key().ToString().substr(1)));
   if (pool_) pool_->Update(OstsLocked());
+}
+
+// ---------------------------------------------------------------- replication
+
+namespace {
+// A batch in the log: every key's new value, or its deletion.
+struct LoggedOp {
+  std::string key;
+  bool put = false;
+  std::string value;
+  AMLFS_FIELDS(key, put, value)
+};
+struct LoggedBatch {
+  std::vector<LoggedOp> ops;
+  AMLFS_FIELDS(ops)
+};
+}  // namespace
+
+void Mds::ApplyLogged(uint64_t index, const std::string& ops) {
+  leveldb::WriteBatch batch;
+  if (!ops.empty()) {
+    LoggedBatch b;
+    if (Status st = Decode(ops, &b); !st.ok()) {
+      AMLFS_LOG(kError) << "log entry " << index << " is not a metadata batch (" << st.ToString()
+                        << "); skipped";
+    }
+    for (const LoggedOp& op : b.ops) {
+      if (op.put)
+        batch.Put(op.key, op.value);
+      else
+        batch.Delete(op.key);
+    }
+  }
+  std::string be(8, '\0');
+  for (int i = 0; i < 8; ++i) be[i] = static_cast<char>(index >> (56 - 8 * i));
+  batch.Put(SuperKey(kSuperRaftApplied), be);
+  // Unsynced: the log is the durable record, and re-applying it after a
+  // crash writes the same values again.
+  leveldb::Status st = db_->Write(leveldb::WriteOptions(), &batch);
+  if (!st.ok()) {
+    AMLFS_LOG(kError) << "cannot apply log entry " << index << ": " << st.ToString();
+    std::abort();  // a replica that cannot apply must not go on answering
+  }
+}
+
+Result<std::string> Mds::Digest(const std::string& dir) {
+  leveldb::DB* raw = nullptr;
+  leveldb::Status st = leveldb::DB::Open(leveldb::Options(), dir + "/db", &raw);
+  if (!st.ok()) return Error(Code::kIo, "cannot open metadata database: " + st.ToString());
+  std::unique_ptr<leveldb::DB> db(raw);
+  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
+  const std::string applied_key = SuperKey(kSuperRaftApplied);
+  uint64_t h = 0, n = 0, applied = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key() == applied_key) {
+      if (it->value().size() == 8) applied = ReadBe64(it->value().ToString());
+      continue;
+    }
+    std::string rec(reinterpret_cast<const char*>(&h), sizeof(h));
+    rec += std::to_string(it->key().size()) + ":" + it->key().ToString() + it->value().ToString();
+    h = Checksum64(rec);
+    ++n;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return std::string(hex) + " keys " + std::to_string(n) + " applied " + std::to_string(applied);
+}
+
+uint64_t Mds::AppliedIndex() {
+  std::string v;
+  if (!db_->Get(leveldb::ReadOptions(), SuperKey(kSuperRaftApplied), &v).ok() || v.size() != 8)
+    return 0;
+  return ReadBe64(v);
+}
+
+Status Mds::TakeLead() {
+  AMLFS_RETURN_IF_ERROR(CreateIfMissing());
+  LoadState();
+  leading_ = true;
   return Status::Ok();
 }
 
 Status Mds::Commit(Txn& txn) {
+  if (replicator_) {
+    LoggedBatch b;
+    for (const auto& [key, value] : txn.changes())
+      b.ops.push_back(LoggedOp{key, value.has_value(), value.value_or(std::string())});
+    return replicator_->Replicate(Encode(b));
+  }
   leveldb::WriteBatch batch;
   txn.FillBatch(&batch);
   leveldb::WriteOptions wo;
@@ -305,13 +411,16 @@ void Mds::StartBackground() {
     std::unique_lock lk(worker_mu_);
     while (!stopping_) {
       lk.unlock();
-      try {
-        ReapStartupOrphans();
-        DrainDestroyQueue();
-        if (size_t n = locks_.Expire(std::chrono::steady_clock::now() - config_.lock_lease))
-          AMLFS_LOG(kWarn) << n << " client(s) stopped renewing their lock lease: their locks are released";
-      } catch (const std::exception& e) {
-        AMLFS_LOG(kError) << "background worker: " << e.what();
+      // A follower only applies the log: the leader does this work.
+      if (leading_) {
+        try {
+          ReapStartupOrphans();
+          DrainDestroyQueue();
+          if (size_t n = locks_.Expire(std::chrono::steady_clock::now() - config_.lock_lease))
+            AMLFS_LOG(kWarn) << n << " client(s) stopped renewing their lock lease: their locks are released";
+        } catch (const std::exception& e) {
+          AMLFS_LOG(kError) << "background worker: " << e.what();
+        }
       }
       lk.lock();
       worker_cv_.wait_for(lk, std::chrono::seconds(1), [this] { return stopping_; });

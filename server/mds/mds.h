@@ -3,8 +3,9 @@
 // Reads go straight to LevelDB. Every mutation runs under one mutex and is
 // turned into ONE deterministic leveldb::WriteBatch (Txn) that also records
 // the encoded reply under (client, seq), so a retried request gets the
-// recorded reply instead of running twice. Replication will replace "apply
-// the batch" with "commit it through the log, then apply".
+// recorded reply instead of running twice. A replicated MDS commits the
+// batch through the log first, and every replica applies it (ApplyLogged),
+// reply record included: a retry at a new leader gets the original answer.
 //
 // Thread-safe. Truncate and object destruction reach the OSTs through the
 // StripedIo given at Open (may be null in tests: then objects are left).
@@ -36,6 +37,17 @@ namespace amlfs::mds {
 
 class Txn;
 
+// Commits batches through a replicated log (raft::Replica behind it, see
+// amlfs-mds --peers). Without one, the MDS writes batches straight to
+// LevelDB.
+class Replicator {
+ public:
+  virtual ~Replicator() = default;
+  // Appends `ops` to the log; returns once this replica has applied it
+  // (Mds::ApplyLogged), or kUnavailable when it cannot get it committed.
+  virtual Status Replicate(std::string ops) = 0;
+};
+
 struct MdsConfig {
   std::string fs_name = "amlfs";
   int32_t default_stripe_count = 1;
@@ -50,12 +62,33 @@ struct MdsConfig {
 class Mds {
  public:
   // Opens (or creates) the namespace in `dir`. `io` and `pool` may be null.
+  // With `replicator`, every batch goes through the log, and the MDS acts
+  // (creates the file system, runs background work) only after TakeLead().
   static Result<std::unique_ptr<Mds>> Open(const std::string& dir, MdsConfig config,
-                                           StripedIo* io, OstPool* pool);
+                                           StripedIo* io, OstPool* pool,
+                                           Replicator* replicator = nullptr);
   ~Mds();
+
+  // "<16 hex digits> keys <n> applied <index>": a digest of every record in
+  // the namespace database in `dir` (that no server has open), the Raft
+  // applied index left out, so that replicas that applied the same log
+  // print the same digest.
+  static Result<std::string> Digest(const std::string& dir);
 
   // Starts the background destroy-queue worker.
   void StartBackground();
+
+  // Replicated MDS. ApplyLogged applies log entry `index` (`ops` from
+  // Replicate; empty for Raft's own entries) on every replica, in log
+  // order; AppliedIndex is the last one applied. TakeLead runs when this
+  // replica starts to lead: it creates the file system if the log holds
+  // none and reloads what the MDS keeps in memory (the OST table, orphans);
+  // StepDown stops background work.
+  void ApplyLogged(uint64_t index, const std::string& ops);
+  uint64_t AppliedIndex();
+  Status TakeLead();
+  void StepDown() { leading_ = false; }
+  bool leading() const { return leading_; }
 
 
   // Read-only operations.
@@ -137,6 +170,8 @@ class Mds {
  private:
   Mds() = default;
   Status Init();
+  Status CreateIfMissing();
+  void LoadState();
   // Serialises a mutation, replays a recorded reply for (client, seq), and
   // commits the batch `fn` builds together with the reply record.
   template <typename Rsp, typename Fn>
@@ -161,6 +196,8 @@ class Mds {
   std::unique_ptr<leveldb::DB> db_;
   StripedIo* io_ = nullptr;
   OstPool* pool_ = nullptr;
+  Replicator* replicator_ = nullptr;
+  std::atomic<bool> leading_{true};
   std::string fs_uuid_;
   std::string dir_;
 

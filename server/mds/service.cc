@@ -18,6 +18,13 @@ void Serve(RpcCall& call, Mds* mds, Result<Rsp> (Mds::*method)(const Req&)) {
 void MdsService::Handle(std::shared_ptr<RpcCall> call) {
   RpcCall& c = *call;
   Mds* m = mds_;
+  if (c.op() == Opcode::kRaft && raft_) {
+    raft_(std::string(c.payload()));
+    return c.Reply(Status::Ok(), {});
+  }
+  if (gate_) {
+    if (Status st = gate_(); !st.ok()) return c.Reply(st, {});
+  }
   switch (c.op()) {
     case Opcode::kFsInfo: return Serve(c, m, &Mds::FsInfo);
     case Opcode::kLookup: return Serve(c, m, &Mds::Lookup);

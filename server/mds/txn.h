@@ -37,6 +37,8 @@ class Txn {
   Result<bool> DirEmpty(InodeId dir);
 
   void FillBatch(leveldb::WriteBatch* batch) const;
+  // The changes: key -> new value, or nullopt for a deletion.
+  const std::map<std::string, std::optional<std::string>>& changes() const { return overlay_; }
   bool empty() const { return overlay_.empty(); }
 
  private:

@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   app.add_option("--data", o.data, "Data directory (created if missing)")->required();
   app.add_option("--listen", o.listen, "Address to serve on, HOST:PORT (port 0 = any free)")
       ->capture_default_str();
-  app.add_option("--mds", o.mds, "Metadata server HOST:PORT")->required();
+  app.add_option("--mds", o.mds, "Metadata server HOST:PORT (a replicated MDS: every replica, comma-separated)")->required();
   app.add_option("--index", o.index, "This OST's index (0..65535)")->required();
   app.add_option("--advertise", o.advertise,
                  "Address clients use to reach this OST (default: the listen address)");
@@ -100,8 +100,15 @@ int main(int argc, char** argv) {
   SetLogComponent("ost" + std::to_string(o.index));
   auto listen = ParseHostPort(o.listen, true);
   if (!listen.ok()) return PrintFatal(prog, "listen: " + listen.status().message()), 1;
-  auto mds = ParseHostPort(o.mds);
-  if (!mds.ok()) return PrintFatal(prog, "mds: " + mds.status().message()), 1;
+  // One MDS, or every replica of a replicated one: HOST:PORT[,HOST:PORT...]
+  std::vector<std::string> mds_addrs;
+  for (size_t start = 0; start <= o.mds.size();) {
+    size_t end = std::min(o.mds.find(',', start), o.mds.size());
+    mds_addrs.push_back(o.mds.substr(start, end - start));
+    start = end + 1;
+  }
+  for (const std::string& a : mds_addrs)
+    if (auto hp = ParseHostPort(a); !hp.ok()) return PrintFatal(prog, "mds: " + hp.status().message()), 1;
   if (Status st = MakeDirs(o.data); !st.ok()) return PrintFatal(prog, st.message()), 1;
   auto uuid = FormatOrCheck(o.data, o.index);
   if (!uuid.ok()) return PrintFatal(prog, uuid.status().message()), 1;
@@ -129,7 +136,13 @@ int main(int argc, char** argv) {
   bool stopping = false;
   std::atomic<bool> fatal{false};
   NetContext net(1);
-  RpcClient mds_client(net, o.mds, RpcClient::Options{"ost", "ost" + std::to_string(o.index)});
+  std::vector<std::unique_ptr<RpcClient>> mds_clients;
+  for (const std::string& a : mds_addrs) {
+    RpcClient::Options ro{"ost", "ost" + std::to_string(o.index)};
+    ro.fail_fast = mds_addrs.size() > 1;
+    mds_clients.push_back(std::make_unique<RpcClient>(net, a, ro));
+  }
+  size_t mds_current = 0;  // the replica that answered last (heartbeat thread only)
   std::thread heartbeat([&] {
     bool failing = false;
     std::unique_lock lk(mu);
@@ -146,7 +159,12 @@ int main(int argc, char** argv) {
         req.total_inodes = fs->total_inodes;
         req.free_inodes = fs->free_inodes;
       }
-      auto r = mds_client.Call(req, std::chrono::milliseconds(2000));
+      auto r = mds_clients[mds_current]->Call(req, std::chrono::milliseconds(2000));
+      // A replica that does not lead (or is down): the next one, at once.
+      for (size_t n = 1; n < mds_clients.size() && !r.ok() && r.status().code() == Code::kUnavailable; ++n) {
+        mds_current = (mds_current + 1) % mds_clients.size();
+        r = mds_clients[mds_current]->Call(req, std::chrono::milliseconds(2000));
+      }
       if (!r.ok() && r.status().code() == Code::kExists) {
         AMLFS_LOG(kError) << "MDS refused registration: " << r.status().message();
         fatal = true;

@@ -18,14 +18,14 @@ JOB=(/usr/bin/python3 "$AMLFS_SRC/tests/workloads/torch_train.py")
 field() { python3 -c 'import json, sys; print(eval("j" + sys.argv[2], {"j": json.load(open(sys.argv[1]))}))' "$@"; }
 
 check "node 0 writes the dataset: small sample files in many directories, and 8 shards"
-"${JOB[@]}" prepare "$A/ds" --samples 4000 --dirs 40 --shards 8 --shard-mib 4 || fail "prepare failed"
-assert_eq 40 "$(find "$B/ds/samples" -mindepth 1 -type d | wc -l)" "sample directories seen from node 1"
-assert_eq 4000 "$(find "$B/ds/samples" -type f | wc -l)" "sample files seen from node 1"
+"${JOB[@]}" prepare "$A/ds" --samples 3000 --dirs 30 --shards 8 --shard-mib 3 || fail "prepare failed"
+assert_eq 30 "$(find "$B/ds/samples" -mindepth 1 -type d | wc -l)" "sample directories seen from node 1"
+assert_eq 3000 "$(find "$B/ds/samples" -type f | wc -l)" "sample files seen from node 1"
 
 check "DDP over gloo, rank 0 on node 0 and rank 1 on node 1, 2 epochs, checkpoints every 40 steps"
 "${JOB[@]}" --report "$ROOT/train.json" train --data "$A/ds" --data "$B/ds" \
   --netns "${NS}node0" --netns "${NS}node1" --master 10.77.0.100:29500 \
-  --epochs 2 --ckpt-every 40 --timeout 200 || fail "training failed"
+  --epochs 2 --ckpt-every 40 --timeout 400 || fail "training failed"
 log "data loading: $(field "$ROOT/train.json" '["load"]')"
 (($(field "$ROOT/train.json" '["checkpoints"]') >= 2)) || fail "fewer than 2 checkpoints written"
 field "$ROOT/train.json" '["loss_last"] < j["loss_first"] / 2' | grep -qx True ||
@@ -36,7 +36,7 @@ last=$(cd "$B/ds/ckpt" && ls step-*.pt | sort | tail -n1)
 check "resume on node 1 from the newest checkpoint ($last), equal tensor by tensor, and train on"
 "${JOB[@]}" --report "$ROOT/resume.json" train --data "$B/ds" --data "$A/ds" \
   --netns "${NS}node1" --netns "${NS}node0" --master 10.77.0.101:29500 \
-  --resume --epochs 3 --ckpt-every 40 --timeout 200 || fail "resume failed"
+  --resume --epochs 3 --ckpt-every 40 --timeout 400 || fail "resume failed"
 assert_eq "$last" "$(field "$ROOT/resume.json" '["resume"]["checkpoint"]')" "checkpoint resumed from"
 # A resumed model starts where the saved one was, far below a fresh model's loss.
 field "$ROOT/resume.json" "[\"loss_first\"] < $(field "$ROOT/train.json" '["loss_first"]') / 2" |
@@ -53,7 +53,7 @@ with open(sys.argv[1], "r+b") as f:
     f.write(bytes([b[0] ^ 0xFF]))
 PY
 if "${JOB[@]}" train --data "$B/ds" --data "$A/ds" --netns "${NS}node1" --netns "${NS}node0" \
-  --master 10.77.0.101:29500 --resume --epochs 3 --timeout 200 2>"$ROOT/bad.err"; then
+  --master 10.77.0.101:29500 --resume --epochs 3 --timeout 400 2>"$ROOT/bad.err"; then
   fail "a corrupted checkpoint was loaded"
 fi
 grep -q "differs from what was saved\|corrupt\|PytorchStreamReader" "$ROOT/bad.err" ||

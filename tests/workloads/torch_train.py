@@ -402,6 +402,8 @@ def launch(args):
             failed = "timeout"
         time.sleep(0.2)
     if failed is not None:
+        if failed == "timeout":
+            stuck_report([p.pid for p in procs if p.poll() is None])
         for p in procs:
             if p.poll() is None:
                 p.kill()
@@ -411,6 +413,31 @@ def launch(args):
                        else f"the ranks did not finish in {args.timeout} s")
     out = procs[0].stdout.read()
     return json.loads(out.strip().splitlines()[-1])
+
+
+def stuck_report(pids):
+    """Where each process of a stuck job waits: its kernel stack and wchan."""
+    seen = set()
+    while pids:
+        pid = pids.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")[:120]
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+            stack = ""
+            if os.path.exists(f"/proc/{pid}/stack"):
+                with open(f"/proc/{pid}/stack") as f:
+                    stack = " <- ".join(line.split()[-1] for line in f.read().splitlines()[:6])
+            print(f"stuck: pid {pid} state {state} [{cmd}] {stack}", file=sys.stderr)
+            for t in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{t}/children") as f:
+                    pids += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
 
 
 def rank_options(args):
