@@ -181,9 +181,27 @@ void Client::RefreshOsts() {
   else AMLFS_LOG(kDebug) << "OST map refresh: " << r.status().ToString();
 }
 
+void Client::KnowOstsOf(const Layout& layout) {
+  for (const LayoutComponent& c : layout.comps)
+    for (OstIndex o : c.osts)
+      if (!pool_->Get(o).ok()) {
+        // An OST registered since the last refresh: learn its address now,
+        // without blocking (this may run on a network thread).
+        mds_->CallAsync(OstMapReq{}, Creds{}, [pool = pool_.get()](Result<OstMapRsp> r) {
+          if (r.ok()) pool->Update(r->osts);
+        });
+        return;
+      }
+}
+
 Status Client::ReportSize(InodeId ino, const Creds& creds) {
-  // The size is reported only once the data up to it is on the OSTs.
-  AMLFS_RETURN_IF_ERROR(FlushInode(ino));
+  // The size is reported only once the data up to it is on the OSTs. If
+  // buffered data could not be written, the size that covered it is dropped
+  // with the error: reported later, it would show zeros.
+  if (Status st = FlushInode(ino); !st.ok()) {
+    inodes_.TakePending(ino.value());
+    return st;
+  }
   auto p = inodes_.TakePending(ino.value());
   if (!p) return Status::Ok();
   UpdateSizeReq req;

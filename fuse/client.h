@@ -117,6 +117,8 @@ class Client {
   bool MayHoldLocks(uint64_t ino);
   // Drops the kernel's cached pages and attributes of `ino` on this node.
   void DropCache(uint64_t ino);
+  // Starts an OST map refresh if `layout` names an OST this node does not know.
+  void KnowOstsOf(const Layout& layout);
   void set_session(fuse_session* se) { session_ = se; }
 
   // The kernel asks for "security.capability" before every write(2) (to

@@ -22,6 +22,7 @@ void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool cr
   auto fh = std::make_unique<FileHandle>();
   fh->ino = rsp.attr.ino;
   fh->set_layout(rsp.layout);
+  c.KnowOstsOf(rsp.layout);
   fh->mds_handle = rsp.handle;
   fh->flags = static_cast<uint32_t>(fi->flags);
   fh->LearnedSize(rsp.attr.size, c.options().attr_timeout);

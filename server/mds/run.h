@@ -38,7 +38,9 @@ Result<Rsp> Mds::Run(const Caller& caller, Fn&& fn) {
     txn.Put(rkey, EncodeResponse(Status::Ok(), Encode(r.value())));
     if (caller.seq > 1024) txn.Delete(ReplyKey(caller.client.value(), caller.seq - 1024));
   }
-  AMLFS_RETURN_IF_ERROR(Commit(txn));
+  // Nothing to write (an untracked call that changed nothing): no batch,
+  // and for a replicated MDS no log entry.
+  if (!txn.empty()) AMLFS_RETURN_IF_ERROR(Commit(txn));
   return r;
 }
 

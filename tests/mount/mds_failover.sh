@@ -41,15 +41,20 @@ sleep 2
 for ((k = 1; k <= KILLS; k++)); do
   old=$(leader)
   [[ -n "$old" ]] || fail "no leader before kill $k"
-  lines=$(cat "$ROOT"/journal* | wc -l)
-  kill -9 "$(pid_of "mds$old")"
+  kill9 "mds$old"
   t0=$(date +%s.%N)
-  # A new leader, and both loops moving again.
+  new=""
+  for ((w = 0; w < 150; w++)); do
+    new=$(leader)
+    [[ -n "$new" && "$new" != "$old" ]] && break
+    sleep 0.1
+  done
+  [[ -n "$new" && "$new" != "$old" ]] || fail "no new leader within 15 s of killing mds$old"
+  # Both loops moving again under the new leader.
+  lines=$(cat "$ROOT"/journal* | wc -l)
   retry 15 bash -c "[[ \$(cat $ROOT/journal* | wc -l) -gt $((lines + 20)) ]]" ||
     fail "the loops made no progress after kill $k of mds$old"
-  new=$(leader)
   log "kill $k: mds$old -> mds$new, loops moving again after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s"
-  [[ -n "$new" && "$new" != "$old" ]] || fail "no new leader after killing mds$old"
   cluster up >/dev/null || fail "cannot restart mds$old"
   sleep 1
 done

@@ -75,7 +75,11 @@ Result<OpenRsp> Mds::Create(const CreateReq& r) {
 }
 
 Result<EmptyRsp> Mds::Release(const ReleaseReq& r) {
-  return Run<EmptyRsp>(r.caller, [&](Txn& txn) -> Result<EmptyRsp> {
+  // Untracked: a retried release finds its handle gone and does nothing,
+  // so it needs no reply record, and most releases write nothing at all.
+  Caller untracked = r.caller;
+  untracked.seq = 0;
+  return Run<EmptyRsp>(untracked, [&](Txn& txn) -> Result<EmptyRsp> {
     {
       std::lock_guard lk(state_mu_);
       auto h = handles_.find(r.handle);

@@ -11,7 +11,9 @@
 //   3. apply r.committed in order; serve r.reads once applied up to them;
 //   4. node.Advance(r).
 // Nothing in a Ready's messages leaves before its state is on disk, so a
-// vote or an acknowledgement always stands for durable state. The leader
+// vote or an acknowledgement always stands for durable state. (A leader's
+// Ready without a hard state may send first and write meanwhile: its
+// appends claim nothing about its own disk.) The leader
 // counts its own log towards a commit only up to what Advance reported
 // durable, and entries are handed out for applying only once durable here.
 //

@@ -72,6 +72,12 @@ struct Replica::Impl {
     while (failed.ok() && node->HasReady()) {
       const bool was_leader = node->role() == Role::kLeader;
       Ready r = node->TakeReady();
+      // A leader's appends may leave while it writes them itself (it counts
+      // its own copy only once Advance says it is durable); anything that
+      // stands for this replica's state (a vote, an acknowledgement) waits.
+      const bool send_first = node->role() == Role::kLeader && !r.hard_state && !r.truncate_from;
+      if (send_first)
+        for (Message& m : r.messages) Send(std::move(m));
       Status st = Persist(r);
       if (!st.ok()) {
         failed = st;
@@ -80,7 +86,8 @@ struct Replica::Impl {
         FailAll(st);
         return;
       }
-      for (Message& m : r.messages) Send(std::move(m));
+      if (!send_first)
+        for (Message& m : r.messages) Send(std::move(m));
       for (const Entry& e : r.committed) Applied(e);
       for (const ReadState& rs : r.reads) Confirmed(rs);
       node->Advance(r);
