@@ -137,17 +137,6 @@ int main(int argc, char** argv) {
   }
   auto where = ParseHostPort(listen, true);
   if (!where.ok()) return fail("listen: " + where.status().message());
-  if (Status st = MakeDirs(data); !st.ok()) return fail(st.message());
-
-  mds::MdsConfig config;
-  config.fs_name = fs_name;
-  config.default_stripe_count = stripe_count;
-  config.default_stripe_size = *size;
-  config.ost_timeout = std::chrono::milliseconds(static_cast<int64_t>(ost_timeout * 1000));
-  config.sync_writes = sync_writes;
-  if (lock_lease < 1) return fail("lock_lease: must be at least 1 second");
-  config.lock_lease = std::chrono::milliseconds(static_cast<int64_t>(lock_lease * 1000));
-
   std::map<raft::NodeId, std::string> members;
   if (!peers.empty()) {
     auto p = ParsePeers(peers);
@@ -158,6 +147,17 @@ int main(int argc, char** argv) {
   } else if (id != 0) {
     return fail("id: given without --peers");
   }
+
+  if (Status st = MakeDirs(data); !st.ok()) return fail(st.message());
+
+  mds::MdsConfig config;
+  config.fs_name = fs_name;
+  config.default_stripe_count = stripe_count;
+  config.default_stripe_size = *size;
+  config.ost_timeout = std::chrono::milliseconds(static_cast<int64_t>(ost_timeout * 1000));
+  config.sync_writes = sync_writes;
+  if (lock_lease < 1) return fail("lock_lease: must be at least 1 second");
+  config.lock_lease = std::chrono::milliseconds(static_cast<int64_t>(lock_lease * 1000));
 
   NetContext net(2);
   OstPool pool(net, "mds");

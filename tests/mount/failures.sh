@@ -66,6 +66,13 @@ printf 'bogus_ost_key = 3\n' >"$ROOT/ost.conf"
 expect_fail_with bogus_ost_key timeout 20 "$AMLFS_BIN/amlfs-ost" --config "$ROOT/ost.conf" \
   --data "$ROOT/ost-bad" --listen 127.0.0.1:0 --mds "127.0.0.1:$port" --index 0
 
+check "amlfs-mds with a bad --peers, or an --id not among them, refuses to start and creates nothing"
+expect_fail_with "peers: '1=nohost'" timeout 20 "$AMLFS_BIN/amlfs-mds" --data "$ROOT/mds-peers" \
+  --listen 127.0.0.1:0 --peers 1=nohost --id 1
+expect_fail_with "id: 3 is not one of the --peers IDs" timeout 20 "$AMLFS_BIN/amlfs-mds" \
+  --data "$ROOT/mds-peers" --listen 127.0.0.1:0 --peers 1=127.0.0.1:1,2=127.0.0.1:2 --id 3
+[[ ! -e "$ROOT/mds-peers" ]] || fail "a refused start created $ROOT/mds-peers"
+
 check "amlfs-mds --default-stripe-size 100000 (not a multiple of 64 KiB) refuses to start"
 rc=0
 err=$(timeout 20 "$AMLFS_BIN/amlfs-mds" --data "$ROOT/mds-bad" --listen 127.0.0.1:0 \
