@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -23,6 +24,9 @@ struct HostPort {
 
 // Parses "host:port" (port may be 0 where `allow_zero`).
 Result<HostPort> ParseHostPort(const std::string& text, bool allow_zero = false);
+
+// "a,b,,c" -> {"a", "b", "c"}: the non-empty items between separators.
+std::vector<std::string> Split(const std::string& s, char sep);
 
 // Adds --config FILE (reading `default_path` when it exists and --config is
 // not given) and --version to `app`.

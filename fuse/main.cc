@@ -29,15 +29,6 @@ int Fail(const std::string& what) {
   return 1;
 }
 
-std::vector<std::string> Split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, sep))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 bool IsFstabOnly(const std::string& o) {
   static const char* kIgnored[] = {"defaults", "_netdev", "noauto", "auto", "nofail",
                                    "user",     "users",   "nouser", "rw"};

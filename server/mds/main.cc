@@ -40,11 +40,7 @@ struct RaftReplicator : mds::Replicator {
 // "1=host:port,2=host:port,3=host:port" -> {id: address}
 Result<std::map<raft::NodeId, std::string>> ParsePeers(const std::string& text) {
   std::map<raft::NodeId, std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    std::string item = text.substr(start, end - start);
+  for (const std::string& item : Split(text, ',')) {
     size_t eq = item.find('=');
     unsigned long id = 0;
     try {
@@ -57,7 +53,6 @@ Result<std::map<raft::NodeId, std::string>> ParsePeers(const std::string& text) 
     auto hp = ParseHostPort(item.substr(eq + 1));
     if (!hp.ok()) return Error(Code::kInvalid, "'" + item + "': " + hp.status().message());
     out[static_cast<raft::NodeId>(id)] = item.substr(eq + 1);
-    start = end + 1;
   }
   return out;
 }

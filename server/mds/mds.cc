@@ -140,8 +140,8 @@ void Mds::ApplyLogged(uint64_t index, const std::string& ops) {
         batch.Delete(op.key);
     }
   }
-  std::string be(8, '\0');
-  for (int i = 0; i < 8; ++i) be[i] = static_cast<char>(index >> (56 - 8 * i));
+  std::string be;
+  AppendBe64(&be, index);
   batch.Put(SuperKey(kSuperRaftApplied), be);
   // Unsynced: the log is the durable record, and re-applying it after a
   // crash writes the same values again.

@@ -14,7 +14,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/net/net_context.h"
-#include "common/net/rpc_client.h"
+#include "common/client/mds_client.h"
 #include "common/net/rpc_server.h"
 #include "server/ost/object_store.h"
 #include "server/ost/ost_service.h"
@@ -101,12 +101,8 @@ int main(int argc, char** argv) {
   auto listen = ParseHostPort(o.listen, true);
   if (!listen.ok()) return PrintFatal(prog, "listen: " + listen.status().message()), 1;
   // One MDS, or every replica of a replicated one: HOST:PORT[,HOST:PORT...]
-  std::vector<std::string> mds_addrs;
-  for (size_t start = 0; start <= o.mds.size();) {
-    size_t end = std::min(o.mds.find(',', start), o.mds.size());
-    mds_addrs.push_back(o.mds.substr(start, end - start));
-    start = end + 1;
-  }
+  const std::vector<std::string> mds_addrs = Split(o.mds, ',');
+  if (mds_addrs.empty()) return PrintFatal(prog, "mds: no HOST:PORT given"), 1;
   for (const std::string& a : mds_addrs)
     if (auto hp = ParseHostPort(a); !hp.ok()) return PrintFatal(prog, "mds: " + hp.status().message()), 1;
   if (Status st = MakeDirs(o.data); !st.ok()) return PrintFatal(prog, st.message()), 1;
@@ -136,13 +132,8 @@ int main(int argc, char** argv) {
   bool stopping = false;
   std::atomic<bool> fatal{false};
   NetContext net(1);
-  std::vector<std::unique_ptr<RpcClient>> mds_clients;
-  for (const std::string& a : mds_addrs) {
-    RpcClient::Options ro{"ost", "ost" + std::to_string(o.index)};
-    ro.fail_fast = mds_addrs.size() > 1;
-    mds_clients.push_back(std::make_unique<RpcClient>(net, a, ro));
-  }
-  size_t mds_current = 0;  // the replica that answered last (heartbeat thread only)
+  // Follows the leader of a replicated MDS, as clients do.
+  MdsClient mds_client(net, mds_addrs, std::chrono::milliseconds(2000), "ost" + std::to_string(o.index));
   std::thread heartbeat([&] {
     bool failing = false;
     std::unique_lock lk(mu);
@@ -159,12 +150,7 @@ int main(int argc, char** argv) {
         req.total_inodes = fs->total_inodes;
         req.free_inodes = fs->free_inodes;
       }
-      auto r = mds_clients[mds_current]->Call(req, std::chrono::milliseconds(2000));
-      // A replica that does not lead (or is down): the next one, at once.
-      for (size_t n = 1; n < mds_clients.size() && !r.ok() && r.status().code() == Code::kUnavailable; ++n) {
-        mds_current = (mds_current + 1) % mds_clients.size();
-        r = mds_clients[mds_current]->Call(req, std::chrono::milliseconds(2000));
-      }
+      auto r = mds_client.Call(req, Creds{});
       if (!r.ok() && r.status().code() == Code::kExists) {
         AMLFS_LOG(kError) << "MDS refused registration: " << r.status().message();
         fatal = true;
