@@ -45,6 +45,8 @@ const char* OpcodeName(Opcode op) {
     case Opcode::kLockRenew: return "lock_renew";
     case Opcode::kAppend: return "append";
     case Opcode::kRaft: return "raft";
+    case Opcode::kMdsStatus: return "mds_status";
+    case Opcode::kMdsDigest: return "mds_digest";
     case Opcode::kOstRegister: return "ost_register";
     case Opcode::kOstMap: return "ost_map";
     case Opcode::kObjWrite: return "obj_write";

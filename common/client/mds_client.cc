@@ -75,11 +75,15 @@ std::optional<size_t> MdsClient::HintedIndex(const std::string& message) const {
 void MdsClient::Try(std::shared_ptr<Attempt> a) {
   const size_t idx = a->next;
   clients_[idx]->CallAsync(a->op, a->payload, a->per_try, [this, a, idx](Result<std::string> r) {
-    if (r.ok() || r.status().code() != Code::kUnavailable) {
+    // A replica that does not answer in time may be cut off from the others
+    // (a retried mutation is safe: the MDS runs each request at most once).
+    const bool elsewhere = r.status().code() == Code::kUnavailable ||
+                           (r.status().code() == Code::kTimeout && clients_.size() > 1);
+    if (r.ok() || !elsewhere) {
       current_ = idx;
       return a->done(std::move(r));
     }
-    // Not the leader, or unreachable: follow the hint, else the next
+    // Not the leader, unreachable or silent: follow the hint, else the next
     // address; after a round of them, pause, and go on until the deadline
     // (a replicated MDS elects a new leader in a second or two).
     a->next = HintedIndex(r.status().message()).value_or((idx + 1) % clients_.size());

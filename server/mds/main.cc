@@ -176,15 +176,35 @@ int main(int argc, char** argv) {
     replica = std::move(*r);
     replicator.replica = replica.get();
     raft::Replica* rp = replica.get();
-    service.SetReplication([rp](std::string body) { rp->Receive(std::move(body)); },
-                           [rp, &leading_term]() -> Status {
-                             auto i = rp->info();
-                             if (i.role == raft::Role::kLeader && i.term == leading_term.load())
-                               return Status::Ok();
-                             if (i.leader != 0 && i.leader != i.id)
-                               return Error(Code::kUnavailable, "not the leader; try " + i.leader_address);
-                             return Error(Code::kUnavailable, "no metadata leader yet");
-                           });
+    mds::MdsService::Replication repl;
+    repl.raft = [rp](std::string body) { rp->Receive(std::move(body)); };
+    // Reads are answered from this replica's database, so it serves only
+    // within its leader lease: a deposed leader cut off from the others
+    // stops answering before a new leader can have changed anything.
+    repl.gate = [rp, &leading_term]() -> Status {
+      auto i = rp->info();
+      if (i.Serves(std::chrono::steady_clock::now()) && i.term == leading_term.load())
+        return Status::Ok();
+      if (i.leader != 0 && i.leader != i.id)
+        return Error(Code::kUnavailable, "not the leader; try " + i.leader_address);
+      return Error(Code::kUnavailable, "no metadata leader yet");
+    };
+    repl.status = [rp, &members, &leading_term]() {
+      auto i = rp->info();
+      MdsStatusRsp s;
+      s.replicated = true;
+      s.id = i.id;
+      s.role = raft::RoleName(i.role);
+      s.term = i.term;
+      s.leader = i.leader;
+      s.commit = i.commit;
+      s.applied = i.applied;
+      s.last = i.last;
+      s.serving = i.Serves(std::chrono::steady_clock::now()) && i.term == leading_term.load();
+      for (auto& [id, addr] : members) s.members.push_back(MdsMember{id, addr});
+      return s;
+    };
+    service.SetReplication(std::move(repl));
   }
   // Reads of single records answer from the network thread, and so do the
   // mutations that only write a LevelDB batch when that write is not synced

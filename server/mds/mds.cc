@@ -152,28 +152,48 @@ void Mds::ApplyLogged(uint64_t index, const std::string& ops) {
   }
 }
 
-Result<std::string> Mds::Digest(const std::string& dir) {
-  leveldb::DB* raw = nullptr;
-  leveldb::Status st = leveldb::DB::Open(leveldb::Options(), dir + "/db", &raw);
-  if (!st.ok()) return Error(Code::kIo, "cannot open metadata database: " + st.ToString());
-  std::unique_ptr<leveldb::DB> db(raw);
-  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
+namespace {
+// Every key and value but the applied index, in key order, chained through
+// one hash; read from one LevelDB snapshot, so consistent with the applied
+// index it holds.
+MdsDigestRsp DigestOf(leveldb::DB* db) {
+  const leveldb::Snapshot* snap = db->GetSnapshot();
+  leveldb::ReadOptions ro;
+  ro.snapshot = snap;
+  ro.fill_cache = false;
+  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(ro));
   const std::string applied_key = SuperKey(kSuperRaftApplied);
-  uint64_t h = 0, n = 0, applied = 0;
+  MdsDigestRsp out;
+  uint64_t h = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (it->key() == applied_key) {
-      if (it->value().size() == 8) applied = ReadBe64(it->value().ToString());
+      if (it->value().size() == 8) out.applied = ReadBe64(it->value().ToString());
       continue;
     }
     std::string rec(reinterpret_cast<const char*>(&h), sizeof(h));
     rec += std::to_string(it->key().size()) + ":" + it->key().ToString() + it->value().ToString();
     h = Checksum64(rec);
-    ++n;
+    ++out.keys;
   }
+  it.reset();
+  db->ReleaseSnapshot(snap);
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
-  return std::string(hex) + " keys " + std::to_string(n) + " applied " + std::to_string(applied);
+  out.digest = hex;
+  return out;
 }
+}  // namespace
+
+Result<std::string> Mds::Digest(const std::string& dir) {
+  leveldb::DB* raw = nullptr;
+  leveldb::Status st = leveldb::DB::Open(leveldb::Options(), dir + "/db", &raw);
+  if (!st.ok()) return Error(Code::kIo, "cannot open metadata database: " + st.ToString());
+  std::unique_ptr<leveldb::DB> db(raw);
+  MdsDigestRsp d = DigestOf(db.get());
+  return d.digest + " keys " + std::to_string(d.keys) + " applied " + std::to_string(d.applied);
+}
+
+Result<MdsDigestRsp> Mds::DigestNow(const MdsDigestReq&) { return DigestOf(db_.get()); }
 
 uint64_t Mds::AppliedIndex() {
   std::string v;

@@ -74,6 +74,8 @@ class Mds {
   // applied index left out, so that replicas that applied the same log
   // print the same digest.
   static Result<std::string> Digest(const std::string& dir);
+  // The same digest of the running database (amlfs mds digest).
+  Result<MdsDigestRsp> DigestNow(const MdsDigestReq&);
 
   // Starts the background destroy-queue worker.
   void StartBackground();

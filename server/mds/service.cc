@@ -18,12 +18,30 @@ void Serve(RpcCall& call, Mds* mds, Result<Rsp> (Mds::*method)(const Req&)) {
 void MdsService::Handle(std::shared_ptr<RpcCall> call) {
   RpcCall& c = *call;
   Mds* m = mds_;
-  if (c.op() == Opcode::kRaft && raft_) {
-    raft_(std::string(c.payload()));
-    return c.Reply(Status::Ok(), {});
+  // Answered by every replica: the replicas' own traffic and their state.
+  switch (c.op()) {
+    case Opcode::kRaft:
+      if (!repl_.raft) break;
+      repl_.raft(std::string(c.payload()));
+      return c.Reply(Status::Ok(), {});
+    case Opcode::kMdsStatus: {
+      MdsStatusReq req;
+      if (Status st = c.DecodeRequest(&req); !st.ok()) return c.Reply(st, {});
+      MdsStatusRsp rsp;
+      if (repl_.status) {
+        rsp = repl_.status();
+      } else {
+        rsp.role = "leader";
+        rsp.serving = true;
+      }
+      return c.ReplyWith(Result<MdsStatusRsp>(std::move(rsp)));
+    }
+    case Opcode::kMdsDigest: return Serve(c, m, &Mds::DigestNow);
+    default:
+      break;
   }
-  if (gate_) {
-    if (Status st = gate_(); !st.ok()) return c.Reply(st, {});
+  if (repl_.gate) {
+    if (Status st = repl_.gate(); !st.ok()) return c.Reply(st, {});
   }
   switch (c.op()) {
     case Opcode::kFsInfo: return Serve(c, m, &Mds::FsInfo);

@@ -16,18 +16,20 @@ class MdsService {
   // Unknown opcodes get kNotSupported; malformed payloads kProtocol.
   void Handle(std::shared_ptr<RpcCall> call);
 
-  // Replicated MDS: `raft` takes the replicas' kRaft messages, and `gate`
+  // Replicated MDS: `raft` takes the replicas' kRaft messages, `gate`
   // decides whether this replica serves requests now (OK) or answers with
-  // its error (kUnavailable: "not the leader; try HOST:PORT").
-  void SetReplication(std::function<void(std::string)> raft, std::function<Status()> gate) {
-    raft_ = std::move(raft);
-    gate_ = std::move(gate);
-  }
+  // its error (kUnavailable: "not the leader; try HOST:PORT"), and `status`
+  // describes the replica (kMdsStatus, answered whatever the gate says).
+  struct Replication {
+    std::function<void(std::string)> raft;
+    std::function<Status()> gate;
+    std::function<MdsStatusRsp()> status;
+  };
+  void SetReplication(Replication r) { repl_ = std::move(r); }
 
  private:
   Mds* mds_;
-  std::function<void(std::string)> raft_;
-  std::function<Status()> gate_;
+  Replication repl_;
 };
 
 }  // namespace amlfs::mds

@@ -57,6 +57,16 @@ void Elect(Node& n, const std::vector<NodeId>& voters) {
   REQUIRE(n.role() == Role::kLeader);
 }
 
+// Ticks a just-started follower through its first election timeout, during
+// which it holds back its vote (a leader lease may count on it), and drops
+// what it sent meanwhile (its own pre-votes).
+void PastStartup(Node& n) {
+  for (int i = 0; i < 10; ++i) {
+    n.Tick();
+    Drive(n);
+  }
+}
+
 Message AppendRsp(NodeId from, const Node& leader, Index match, bool ok = true) {
   Message r;
   r.type = MsgType::kAppendRsp;
@@ -108,6 +118,7 @@ TEST_CASE("raft: the leader counts its own log only once it is durable") {
 
 TEST_CASE("raft: a vote leaves only together with its durable record") {
   Node n(Cfg(2), HardState{1, 0}, Log({1}), 1);
+  PastStartup(n);
   Message v;
   v.type = MsgType::kVote;
   v.from = 1;
@@ -126,6 +137,7 @@ TEST_CASE("raft: a vote leaves only together with its durable record") {
   n.Advance(r);
   // Restarted from that record, it will not vote for another candidate in term 2.
   Node again(Cfg(2), *r.hard_state, Log({1}), 1);
+  PastStartup(again);
   v.from = 3;
   again.Step(v);
   Ready r2 = again.TakeReady();
@@ -133,6 +145,7 @@ TEST_CASE("raft: a vote leaves only together with its durable record") {
   CHECK_FALSE(r2.messages[0].ok);
   // A candidate whose log is behind gets no vote either.
   Node behind(Cfg(2), HardState{1, 0}, Log({1, 1}), 0);
+  PastStartup(behind);
   v.from = 1;
   behind.Step(v);
   CHECK_FALSE(behind.TakeReady().messages.at(0).ok);
@@ -256,6 +269,63 @@ TEST_CASE("raft: a read is confirmed only after a majority answers a later heart
   CHECK(r.reads[0].ctx == 7);
   CHECK(r.reads[0].ok);
   CHECK(r.reads[0].index == 1);
+}
+
+}  // namespace
+}  // namespace amlfs::raft
+
+namespace amlfs::raft {
+namespace {
+
+TEST_CASE("raft: a leader's lease runs from the latest round a majority answered") {
+  Node n(Cfg(1), HardState{}, {}, 0);
+  Elect(n, {2});
+  const uint64_t first = n.round();
+  CHECK(n.QuorumRound() == 0);  // no follower has answered this term yet
+  Message a = AppendRsp(2, n, 1);
+  a.round = first;
+  n.Step(a);
+  Drive(n);
+  CHECK(n.QuorumRound() == first);
+  // Two heartbeats later, only node 3 (not a majority with node 2's old
+  // answer) answers the newest round: the lease still rests on `first`...
+  n.Tick();
+  n.Tick();
+  Drive(n);
+  REQUIRE(n.round() > first);
+  Message b = AppendRsp(3, n, 1);
+  b.round = first - 1;  // an answer to an older round changes nothing
+  n.Step(b);
+  CHECK(n.QuorumRound() == first);
+  b.round = n.round();
+  n.Step(b);
+  // ...until a majority answers a later one.
+  CHECK(n.QuorumRound() == n.round());
+  // A follower has no lease.
+  Node f(Cfg(2), HardState{}, {}, 0);
+  CHECK(f.QuorumRound() == 0);
+}
+
+TEST_CASE("raft: a restarted replica holds back its vote for an election timeout") {
+  // It may have answered a leader just before it crashed: that leader's
+  // lease counts on this vote not being given for an election timeout.
+  Node n(Cfg(2), HardState{1, 0}, Log({1}), 1);
+  Message v;
+  v.type = MsgType::kVote;
+  v.from = 3;
+  v.to = 2;
+  v.term = 2;
+  v.index = 1;
+  v.log_term = 1;
+  n.Step(v);
+  CHECK(n.TakeReady().messages.empty());
+  CHECK(n.term() == 1);
+  Node later(Cfg(2), HardState{1, 0}, Log({1}), 1);
+  PastStartup(later);
+  later.Step(v);
+  auto msgs = later.TakeReady().messages;
+  REQUIRE(msgs.size() == 1);
+  CHECK(msgs[0].ok);
 }
 
 }  // namespace

@@ -180,5 +180,36 @@ TEST_CASE("raft replica: a group over TCP elects, replicates, fails over and cat
   CHECK(old->owned->info().role != Role::kLeader);
 }
 
+
+TEST_CASE("raft replica: a leader cut off from the others loses its lease, then fails what it was given") {
+  Group g;
+  Member* leader = g.Leader();
+  REQUIRE(leader != nullptr);
+  REQUIRE(g.Propose(*leader, "x").ok());
+  auto serves = [&] { return leader->owned->info().Serves(std::chrono::steady_clock::now()); };
+  auto until = std::chrono::steady_clock::now() + 2s;
+  while (!serves() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
+  REQUIRE(serves());  // a majority answers its heartbeats: it may answer reads
+  for (auto& m : g.m_)
+    if (m.get() != leader) g.StopReplica(*m);
+  auto t0 = std::chrono::steady_clock::now();
+  std::promise<Result<Index>> p;
+  leader->owned->Propose("lost", [&p](Result<Index> r) { p.set_value(std::move(r)); });
+  auto f = p.get_future();
+  // The lease (0.9 x 9 ticks of 20 ms) ends before anyone else could be
+  // elected; the step-down (check-quorum, 10-20 ticks) fails the proposal.
+  while (serves() && std::chrono::steady_clock::now() < t0 + 2s) std::this_thread::sleep_for(5ms);
+  auto lease_left = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  CHECK_FALSE(serves());
+  CHECK(lease_left < 200ms);
+  REQUIRE(f.wait_for(3s) == std::future_status::ready);
+  auto r = f.get();
+  CHECK_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kUnavailable);
+  std::this_thread::sleep_for(50ms);  // info() is refreshed after the callbacks run
+  CHECK(leader->owned->info().role != Role::kLeader);
+  WARN("lease ended " << lease_left.count() << " ms after the followers stopped");
+}
+
 }  // namespace
 }  // namespace amlfs::raft

@@ -26,5 +26,6 @@ void AddPath2Fid(CLI::App& app, int* rc);
 void AddFid2Path(CLI::App& app, int* rc);
 void AddOsts(CLI::App& app, int* rc);
 void AddMdts(CLI::App& app, int* rc);
+void AddMds(CLI::App& app, int* rc);
 
 }  // namespace amlfs::tools

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   AddFid2Path(app, &rc);
   AddOsts(app, &rc);
   AddMdts(app, &rc);
+  AddMds(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

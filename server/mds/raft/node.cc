@@ -31,8 +31,12 @@ void Node::ResetElectionTimer() {
                       static_cast<int>(rng_() % static_cast<uint64_t>(cfg_.election_ticks));
 }
 
+// Also true for the first election_ticks after a (re)start: the replica may
+// have answered a leader just before it crashed, and that leader's lease
+// counts on this replica's vote being held back.
 bool Node::LeaderRecentlySeen() const {
-  return leader_ != 0 && election_elapsed_ < cfg_.election_ticks;
+  return (leader_ != 0 && election_elapsed_ < cfg_.election_ticks) ||
+         ticks_since_start_ < cfg_.election_ticks;
 }
 
 bool Node::UpToDate(Index index, Term term) const {
@@ -54,6 +58,7 @@ void Node::Refuse(const std::string& what) {
 // --- time ---------------------------------------------------------------------
 
 void Node::Tick() {
+  if (ticks_since_start_ < cfg_.election_ticks) ++ticks_since_start_;
   if (role_ == Role::kLeader) {
     if (++heartbeat_elapsed_ >= cfg_.heartbeat_ticks) {
       heartbeat_elapsed_ = 0;
@@ -147,7 +152,7 @@ void Node::BecomeLeader() {
   // A no-op of the new term: committing it commits every earlier entry
   // (a leader never counts replicas for an earlier term's entry).
   log_.push_back(Entry{term_, last_index() + 1, EntryType::kNoop, {}});
-  BroadcastAppends(false);
+  BroadcastAppends(true);  // a new round: its answers start this leader's lease
   MaybeCommit();
 }
 
@@ -378,6 +383,17 @@ void Node::ConfirmReads() {
     reads_.push_back(ReadState{pending_reads_.front().ctx, pending_reads_.front().index, true});
     pending_reads_.erase(pending_reads_.begin());
   }
+}
+
+uint64_t Node::QuorumRound() const {
+  if (role_ != Role::kLeader) return 0;
+  std::vector<uint64_t> rounds;
+  for (NodeId p : cfg_.voters) {
+    auto it = acked_round_.find(p);
+    rounds.push_back(p == cfg_.id ? round_ : it == acked_round_.end() ? 0 : it->second);
+  }
+  std::sort(rounds.begin(), rounds.end(), std::greater<>());
+  return rounds[Majority() - 1];
 }
 
 void Node::FailReads() {

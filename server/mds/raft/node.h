@@ -97,6 +97,14 @@ class Node {
   Index applied() const { return applied_; }
   Index durable() const { return durable_; }
   Index last_index() const { return log_.size(); }
+  // Leader leases. Heartbeat rounds are numbered (round()); QuorumRound() is
+  // the latest round a majority, this leader included, has answered (0 when
+  // not leading). A follower that answers a message of round r refuses to
+  // vote for election_ticks of its ticks after receiving it, so no other
+  // leader can be elected until that long after round r began: the driver
+  // may serve reads locally until then (minus a margin for clock drift).
+  uint64_t round() const { return round_; }
+  uint64_t QuorumRound() const;
   Term term_at(Index i) const { return i == 0 || i > log_.size() ? 0 : log_[i - 1].term; }
   const Entry& entry(Index i) const { return log_[i - 1]; }
   // The first safety violation this node refused (e.g. a leader asking it
@@ -141,6 +149,7 @@ class Node {
   std::vector<Message> msgs_;
   bool ready_out_ = false;
 
+  int ticks_since_start_ = 0;  // counts up to election_ticks
   int election_elapsed_ = 0;
   int election_timeout_ = 0;
   int heartbeat_elapsed_ = 0;

@@ -40,7 +40,11 @@ struct Replica::Impl {
   };
   std::vector<Barrier> confirmed;  // waiting for apply to reach index
   uint64_t next_ctx = 1;
+  // When each heartbeat round began (a leader's, this term): the lease runs
+  // from the start of the latest round a majority answered.
+  std::map<uint64_t, std::chrono::steady_clock::time_point> round_started;
   Status failed;  // a disk error: the replica stops taking part
+  bool leading = false;  // led at the end of the last Process
 
   mutable std::mutex info_mu;
   Info snapshot;
@@ -69,6 +73,11 @@ struct Replica::Impl {
 
   // Carries out every Ready: durable first, then messages, then apply.
   void Process() {
+    // Rounds start in Tick, ReadIndex or an election, always just before a
+    // Process that sends their messages: stamped no later than they leave.
+    if (node->role() == Role::kLeader &&
+        (round_started.empty() || round_started.rbegin()->first < node->round()))
+      round_started[node->round()] = std::chrono::steady_clock::now();
     while (failed.ok() && node->HasReady()) {
       const bool was_leader = node->role() == Role::kLeader;
       Ready r = node->TakeReady();
@@ -93,11 +102,34 @@ struct Replica::Impl {
       node->Advance(r);
       if (was_leader && node->role() != Role::kLeader) FailAll(NotLeader());
     }
+    // Leadership also ends in a Tick (check-quorum) or a Step, outside any
+    // Ready: what it had proposed fails now, not at its callers' deadlines.
+    if (leading && node->role() != Role::kLeader) FailAll(NotLeader());
+    leading = node->role() == Role::kLeader;
     ServeBarriers();
+    const auto lease = LeaseUntil();
     std::lock_guard lk(info_mu);
     snapshot = Info{opt.id,         node->role(),   node->term(),       node->leader(),
                     AddressOf(node->leader()), node->commit(), node->applied(), node->last_index(),
-                    node->role() == Role::kLeader && node->term_at(node->applied()) == node->term()};
+                    node->role() == Role::kLeader && node->term_at(node->applied()) == node->term(),
+                    lease};
+  }
+
+  // A follower holds its vote for election_ticks of its ticks after hearing
+  // from the leader; the first of them may come at once, and a timer never
+  // fires early, so (election_ticks - 1) ticks of real time have passed
+  // before it votes. 10% of that is left for clocks running at different rates.
+  std::chrono::steady_clock::time_point LeaseUntil() {
+    const uint64_t q = node->QuorumRound();
+    if (q == 0) {
+      round_started.clear();
+      return {};
+    }
+    auto it = round_started.upper_bound(q);
+    if (it == round_started.begin()) return {};  // answered only rounds of an earlier term
+    --it;
+    round_started.erase(round_started.begin(), it);
+    return it->second + opt.tick * (opt.election_ticks - 1) * 9 / 10;
   }
 
   Status Persist(const Ready& r) {

@@ -69,6 +69,11 @@ class Replica {
     // Leads, and has applied every entry of earlier terms (its own no-op
     // is applied): its state machine is current, it may serve.
     bool ready = false;
+    // Until then no other replica can have been elected (a leader lease,
+    // see Node::QuorumRound): reads may be answered from the local state
+    // machine. In the past when not leading.
+    std::chrono::steady_clock::time_point lease_until{};
+    bool Serves(std::chrono::steady_clock::time_point now) const { return ready && now < lease_until; }
   };
   Info info() const;
 

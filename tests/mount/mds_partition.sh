@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# A replicated MDS split by the network (local-cluster.sh --mds 3, two client
+# nodes, every daemon in its own network namespace): the leader is cut off
+# from the other two replicas (blackhole routes both ways) while it still
+# reaches, and is reached by, the clients. It must stop answering within its
+# lease, commit nothing more, and the two others must elect a leader that the
+# clients follow without an error. After healing, the old leader rejoins as
+# a follower and catches up: the three namespaces are identical and every
+# acknowledged operation is there.
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source=mds_lib.sh
+source "$(dirname "$0")/mds_lib.sh"
+
+start_cluster --mds 3 --osts 2 --nodes 2
+
+# cut I J / heal I J: drop (or restore) all traffic between replicas I and J.
+route_between() {
+  ip -n "$(mds_ns "$2")" route "$1" blackhole "10.77.0.$3/32"
+  ip -n "$(mds_ns "$3")" route "$1" blackhole "10.77.0.$2/32"
+}
+CUT=()
+cut_link() { route_between add "$1" "$2"; CUT+=("$1 $2"); }
+heal_all() {
+  local pair
+  for pair in "${CUT[@]}"; do
+    # shellcheck disable=SC2086
+    route_between del $pair 2>/dev/null || true
+  done
+  CUT=()
+}
+CLEANUPS+=("heal_all")
+
+check "a leader serves"
+retry 10 has_leader || fail "no replica serves: $(amlfs_mds status 2>&1)"
+old=$(leader)
+others=()
+for i in 1 2 3; do [[ $i != "$old" ]] && others+=("$i"); done
+log_lines "$(amlfs_mds status)"
+
+check "the leader mds$old is cut off from mds${others[0]} and mds${others[1]} under a metadata loop"
+start_churn
+sleep 2
+cut_link "$old" "${others[0]}"
+cut_link "$old" "${others[1]}"
+t0=$(date +%s.%N)
+
+check "the old leader stops serving, and a new leader serves the clients"
+retry 5 role_is_not "$old" leader ||
+  fail "mds$old still leads 5 s after the partition: $(amlfs_mds status 2>&1)"
+new=""
+for ((w = 0; w < 100; w++)); do
+  new=$(leader)
+  [[ -n "$new" && "$new" != "$old" ]] && break
+  sleep 0.1
+done
+[[ -n "$new" && "$new" != "$old" ]] || fail "no new leader 10 s after the partition: $(amlfs_mds status 2>&1)"
+log "mds$new serves $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s after the partition"
+wait_progress "under the new leader"
+
+check "the cut-off replica commits nothing while the majority goes on"
+c1=$(status_of "$old" commit)
+m1=$(status_of "$new" commit)
+sleep 3
+c2=$(status_of "$old" commit)
+m2=$(status_of "$new" commit)
+log "mds$old commit $c1 -> $c2; mds$new commit $m1 -> $m2"
+assert_eq "$c1" "$c2" "commit index of the cut-off mds$old"
+((m2 > m1)) || fail "the majority's commit index did not move ($m1 -> $m2)"
+[[ "$(status_of "$old" serving)" == no ]] ||
+  fail "the cut-off mds$old claims to serve: $(amlfs_mds status 2>&1)"
+
+check "healed: the old leader rejoins as a follower and catches up"
+heal_all
+retry 15 role_is "$old" follower ||
+  fail "mds$old did not rejoin as a follower: $(amlfs_mds status 2>&1)"
+wait_progress "after healing"
+stop_churn
+verify_journals
+digests_identical
+log_lines "$(amlfs_mds status)"
