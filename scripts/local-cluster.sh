@@ -4,7 +4,7 @@
 #
 #   local-cluster.sh up     [--root DIR] [--osts N] [--mount DIR] [--nodes K] [--mds N]
 #                           [--stripe-count N] [--stripe-size S] [--lock-lease SECONDS]
-#                           [-- amlfs-fuse options]
+#                           [--snapshot-entries N] [-- amlfs-fuse options]
 #   local-cluster.sh down   [--root DIR] [--purge]
 #   local-cluster.sh status [--root DIR]
 #
@@ -18,6 +18,8 @@
 #
 # --mds N (1, 3 or 5): a replicated MDS of N replicas (mds1 … mdsN, Raft),
 # each with its own data directory; the OSTs and clients are given them all.
+# --snapshot-entries N: the replicas snapshot and compact their log every N
+# entries (amlfs-mds --snapshot-entries; N/10 are kept behind).
 #
 # Everything lives under ROOT (default /var/tmp/amlfs):
 #   cluster.env         addresses, ports and options of this cluster (reused by `up`)
@@ -280,6 +282,7 @@ save_env() {
     printf 'CL_STRIPE_COUNT=%q\n' "${CL_STRIPE_COUNT:-}"
     printf 'CL_STRIPE_SIZE=%q\n' "${CL_STRIPE_SIZE:-}"
     printf 'CL_LOCK_LEASE=%q\n' "${CL_LOCK_LEASE:-}"
+    printf 'CL_SNAPSHOT_ENTRIES=%q\n' "${CL_SNAPSHOT_ENTRIES:-}"
     printf 'CL_FUSE_ARGS=('
     if ((${#CL_FUSE_ARGS[@]} > 0)); then printf '%q ' "${CL_FUSE_ARGS[@]}"; fi
     printf ')\n'
@@ -369,6 +372,7 @@ cmd_up() {
   CL_STRIPE_COUNT=${OPT_STRIPE_COUNT:-${CL_STRIPE_COUNT:-}}
   CL_STRIPE_SIZE=${OPT_STRIPE_SIZE:-${CL_STRIPE_SIZE:-}}
   CL_LOCK_LEASE=${OPT_LOCK_LEASE:-${CL_LOCK_LEASE:-}}
+  CL_SNAPSHOT_ENTRIES=${OPT_SNAPSHOT_ENTRIES:-${CL_SNAPSHOT_ENTRIES:-}}
   if ((OPT_FUSE_ARGS_SET)); then CL_FUSE_ARGS=("${OPT_FUSE_ARGS[@]}"); fi
   if ! declare -p CL_FUSE_ARGS >/dev/null 2>&1; then CL_FUSE_ARGS=(); fi
   [[ "$CL_OSTS" =~ ^[0-9]+$ && "$CL_OSTS" -ge 1 ]] || die "--osts must be a positive number"
@@ -384,6 +388,11 @@ cmd_up() {
   [[ -n "$CL_STRIPE_COUNT" ]] && mds_args+=(--default-stripe-count "$CL_STRIPE_COUNT")
   [[ -n "$CL_STRIPE_SIZE" ]] && mds_args+=(--default-stripe-size "$CL_STRIPE_SIZE")
   [[ -n "$CL_LOCK_LEASE" ]] && mds_args+=(--lock-lease "$CL_LOCK_LEASE")
+  if [[ -n "$CL_SNAPSHOT_ENTRIES" ]]; then
+    [[ "$CL_SNAPSHOT_ENTRIES" =~ ^[0-9]+$ ]] || die "--snapshot-entries needs a number"
+    ((CL_MDS > 1)) || die "--snapshot-entries needs a replicated MDS (--mds 3 or 5)"
+    mds_args+=(--snapshot-entries "$CL_SNAPSHOT_ENTRIES" --snapshot-keep $((CL_SNAPSHOT_ENTRIES / 10)))
+  fi
   if ((CL_MDS > 1)); then
     start_mds_replicas "$mds_bin" "${mds_args[@]}"
   elif pid_alive "$RUN_DIR/mds.pid"; then
@@ -546,7 +555,7 @@ CMD=$1
 shift
 case $CMD in -h | --help | help) usage; exit 0 ;; esac
 ROOT=/var/tmp/amlfs
-OPT_OSTS="" OPT_NODES="" OPT_MDS="" OPT_LOCK_LEASE="" OPT_MOUNT="" OPT_STRIPE_COUNT="" OPT_STRIPE_SIZE="" OPT_PURGE=0
+OPT_OSTS="" OPT_NODES="" OPT_MDS="" OPT_LOCK_LEASE="" OPT_SNAPSHOT_ENTRIES="" OPT_MOUNT="" OPT_STRIPE_COUNT="" OPT_STRIPE_SIZE="" OPT_PURGE=0
 OPT_FUSE_ARGS=() OPT_FUSE_ARGS_SET=0
 while (($#)); do
   case $1 in
@@ -555,6 +564,7 @@ while (($#)); do
     --nodes) OPT_NODES=${2:?--nodes needs a number}; shift 2 ;;
     --mds) OPT_MDS=${2:?--mds needs a number}; shift 2 ;;
     --lock-lease) OPT_LOCK_LEASE=${2:?--lock-lease needs seconds}; shift 2 ;;
+    --snapshot-entries) OPT_SNAPSHOT_ENTRIES=${2:?--snapshot-entries needs a number}; shift 2 ;;
     --mount) OPT_MOUNT=${2:?--mount needs a directory}; shift 2 ;;
     --stripe-count) OPT_STRIPE_COUNT=${2:?}; shift 2 ;;
     --stripe-size) OPT_STRIPE_SIZE=${2:?}; shift 2 ;;

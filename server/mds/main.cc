@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info", log_file, ready_file;
   int stripe_count = 1, workers = 8, id = 0;
   std::string peers;
+  uint64_t snapshot_entries = 10000, snapshot_keep = 1000;
   double ost_timeout = 6, ost_rpc_timeout = 30, lock_lease = 15;
   bool sync_writes = false;
   CLI::App app{"amlfs metadata server: the namespace, layouts and the OST table", "amlfs-mds"};
@@ -94,6 +95,12 @@ int main(int argc, char** argv) {
                  "Every replica of a replicated MDS, this one included: ID=HOST:PORT,... "
                  "(without it the MDS runs alone)");
   app.add_option("--id", id, "This replica's ID in --peers");
+  app.add_option("--snapshot-entries,--snapshot_entries", snapshot_entries,
+                 "Replicated MDS: snapshot the namespace every this many log entries and "
+                 "compact the log (0 = never)")->capture_default_str();
+  app.add_option("--snapshot-keep,--snapshot_keep", snapshot_keep,
+                 "Replicated MDS: log entries kept behind a snapshot for slow replicas")
+      ->capture_default_str();
   bool digest = false;
   app.add_flag("--digest", digest,
                "Print a digest of the namespace in --data (the MDS must be stopped) and exit");
@@ -169,9 +176,19 @@ int main(int argc, char** argv) {
     ro.id = static_cast<raft::NodeId>(id);
     ro.members = members;
     ro.dir = data + "/raft";
-    auto r = raft::Replica::Open(ro, mds->AppliedIndex(), [mds](const raft::Entry& e) {
+    ro.snapshot_entries = snapshot_entries;
+    ro.keep_entries = snapshot_keep;
+    raft::Replica::StateMachine sm;
+    sm.apply = [mds](const raft::Entry& e) {
       mds->ApplyLogged(e.index, e.type == raft::EntryType::kCommand ? e.data : std::string());
-    });
+    };
+    // Both run on the replica's thread: the database then holds exactly
+    // the applied entries. A save blocks that thread while it writes.
+    sm.save = [mds](raft::Index i, const std::string& path) { return mds->SaveSnapshot(i, path); };
+    sm.install = [mds](raft::Index i, const std::string& path) {
+      return mds->InstallSnapshot(i, path);
+    };
+    auto r = raft::Replica::Open(ro, mds->AppliedIndex(), std::move(sm));
     if (!r.ok()) return fail(r.status().message());
     replica = std::move(*r);
     replicator.replica = replica.get();
@@ -199,6 +216,7 @@ int main(int argc, char** argv) {
       s.leader = i.leader;
       s.commit = i.commit;
       s.applied = i.applied;
+      s.first = i.first;
       s.last = i.last;
       s.serving = i.Serves(std::chrono::steady_clock::now()) && i.term == leading_term.load();
       for (auto& [id, addr] : members) s.members.push_back(MdsMember{id, addr});

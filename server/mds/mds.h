@@ -88,6 +88,18 @@ class Mds {
   // StepDown stops background work.
   void ApplyLogged(uint64_t index, const std::string& ops);
   uint64_t AppliedIndex();
+  // Snapshots of the replicated MDS (snapshot.cc has the file format).
+  // SaveSnapshot writes every record of the database, as of applied index
+  // `index` (REQUIRES: AppliedIndex() == index, checked: kInternal), into a
+  // new file at `path`, read from a LevelDB snapshot. InstallSnapshot
+  // replaces the whole database with the snapshot file at `path` (which
+  // must cover `index`): the file is read and checked whole first (kCorrupt,
+  // naming the damage, and nothing changes), then one synced WriteBatch
+  // deletes every key and writes the snapshot's, so a crash leaves either
+  // state. The batch holds the whole state in memory. Call both only from
+  // the thread that applies the log (InstallSnapshot: while not leading).
+  Status SaveSnapshot(uint64_t index, const std::string& path);
+  Status InstallSnapshot(uint64_t index, const std::string& path);
   Status TakeLead();
   void StepDown() { leading_ = false; }
   bool leading() const { return leading_; }

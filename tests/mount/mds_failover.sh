@@ -25,7 +25,7 @@ log_lines "$(amlfs_mds status)"
 
 check "kill -9 of the leader, $KILLS times, under a metadata loop on both nodes"
 start_churn
-sleep 2
+wait_progress "before the first kill"
 times=()
 for ((k = 1; k <= KILLS; k++)); do
   old=$(leader)

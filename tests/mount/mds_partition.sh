@@ -40,7 +40,7 @@ log_lines "$(amlfs_mds status)"
 
 check "the leader mds$old is cut off from mds${others[0]} and mds${others[1]} under a metadata loop"
 start_churn
-sleep 2
+wait_progress "before the partition"
 cut_link "$old" "${others[0]}"
 cut_link "$old" "${others[1]}"
 t0=$(date +%s.%N)

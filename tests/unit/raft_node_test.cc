@@ -271,6 +271,172 @@ TEST_CASE("raft: a read is confirmed only after a majority answers a later heart
   CHECK(r.reads[0].index == 1);
 }
 
+// A whole snapshot (index, term) from leader `from`, as a follower's driver
+// steps it once the file is on its disk.
+Message Snapshot(NodeId from, NodeId to, Term term, Index index, Term log_term) {
+  Message m;
+  m.type = MsgType::kSnapshot;
+  m.from = from;
+  m.to = to;
+  m.term = term;
+  m.index = index;
+  m.log_term = log_term;
+  m.done = true;
+  return m;
+}
+
+TEST_CASE("raft: a follower that needs a compacted entry gets the snapshot instead") {
+  Node n(Cfg(1), HardState{1, 0}, Log({1, 1, 1, 1, 1}), 5);
+  Elect(n, {2});
+  Drive(n);
+  n.Step(AppendRsp(2, n, 6));  // the no-op commits
+  Drive(n);
+  REQUIRE(n.applied() == 6);
+  n.Compact(6);
+  CHECK(n.first_index() == 7);
+  CHECK(n.snapshot() == SnapshotPoint{6, 2});
+  CHECK(n.term_at(6) == 2);
+  CHECK(n.term_at(5) == 0);
+
+  // Node 3 has nothing: it rejects, and the leader cannot back up to it.
+  n.Step(AppendRsp(3, n, 0, false));
+  REQUIRE(n.HasReady());
+  Ready r = n.TakeReady();
+  CHECK(r.send_snapshot == std::vector<NodeId>{3});
+  for (const Message& m : r.messages) CHECK_FALSE((m.to == 3 && !m.entries.empty()));
+  n.Advance(r);
+  // Asked once, until the follower answers: another rejection asks nothing.
+  n.Step(AppendRsp(3, n, 0, false));
+  r = n.TakeReady();
+  CHECK(r.send_snapshot.empty());
+  n.Advance(r);
+  // A transfer the driver gave up is asked for again.
+  n.SnapshotFailed(3);
+  n.Step(AppendRsp(3, n, 0, false));
+  r = n.TakeReady();
+  CHECK(r.send_snapshot == std::vector<NodeId>{3});
+  n.Advance(r);
+  // Heartbeats still reach it, from the snapshot point.
+  n.Tick();
+  r = n.TakeReady();
+  bool heartbeat = false;
+  for (const Message& m : r.messages)
+    if (m.to == 3 && m.type == MsgType::kAppend) heartbeat = m.index == 6 && m.entries.empty();
+  CHECK(heartbeat);
+  n.Advance(r);
+
+  // It installed the snapshot: replication resumes after it.
+  Message done;
+  done.type = MsgType::kSnapshotRsp;
+  done.from = 3;
+  done.to = 1;
+  done.term = n.term();
+  done.ok = true;
+  done.done = true;
+  done.match = 6;
+  n.Step(done);
+  r = n.TakeReady();
+  bool resumed = false;
+  for (const Message& m : r.messages)
+    if (m.to == 3 && m.type == MsgType::kAppend) resumed = m.index == 6 && m.log_term == 2;
+  CHECK(resumed);
+  n.Advance(r);
+}
+
+TEST_CASE("raft: a snapshot at or below the commit index is ignored") {
+  Node f(Cfg(2), HardState{2, 0}, Log({1, 1, 2, 2, 2}), 4);
+  f.Step(Snapshot(1, 2, 2, 3, 2));
+  Ready r = f.TakeReady();
+  CHECK_FALSE(r.snapshot);
+  REQUIRE(r.messages.size() == 1);
+  CHECK(r.messages[0].type == MsgType::kSnapshotRsp);
+  CHECK(r.messages[0].ok);
+  CHECK(r.messages[0].match == 4);
+  f.Advance(r);
+  CHECK(f.first_index() == 1);
+  CHECK(f.last_index() == 5);
+  CHECK(f.applied() == 4);
+}
+
+TEST_CASE("raft: a follower keeps the log after a snapshot only if it holds its last entry") {
+  Node f(Cfg(2), HardState{2, 0}, Log({1, 1, 2, 2, 2}), 2);
+
+  SECTION("the entry matches: the suffix stays (Figure 13, rule 6)") {
+    f.Step(Snapshot(1, 2, 2, 3, 2));
+    Ready r = f.TakeReady();
+    REQUIRE(r.snapshot);
+    CHECK(*r.snapshot == SnapshotPoint{3, 2});
+    CHECK(r.truncate_from == 0);  // the disk holds the same entries after it
+    CHECK(r.entries.empty());
+    CHECK(r.committed.empty());  // the snapshot stands for entries 1..3
+    REQUIRE(r.messages.size() == 1);
+    CHECK(r.messages[0].match == 3);
+    f.Advance(r);
+    CHECK(f.first_index() == 4);
+    CHECK(f.last_index() == 5);
+    CHECK(f.commit() == 3);
+    CHECK(f.applied() == 3);
+  }
+  SECTION("another history: the whole log goes (rule 7)") {
+    f.Step(Snapshot(1, 2, 3, 4, 3));
+    Ready r = f.TakeReady();
+    REQUIRE(r.snapshot);
+    CHECK(*r.snapshot == SnapshotPoint{4, 3});
+    CHECK(r.truncate_from == 5);  // what the disk holds after the snapshot goes
+    f.Advance(r);
+    CHECK(f.first_index() == 5);
+    CHECK(f.last_index() == 4);
+    CHECK(f.term_at(4) == 3);
+    CHECK(f.applied() == 4);
+    CHECK(f.term() == 3);
+  }
+  SECTION("beyond the log: it is replaced") {
+    f.Step(Snapshot(1, 2, 2, 9, 2));
+    Ready r = f.TakeReady();
+    REQUIRE(r.snapshot);
+    f.Advance(r);
+    CHECK(f.last_index() == 9);
+    CHECK(f.commit() == 9);
+  }
+}
+
+TEST_CASE("raft: a replica restarts from a compacted log") {
+  std::vector<Entry> tail;
+  for (Index i = 11; i <= 12; ++i) tail.push_back(Entry{2, i, EntryType::kCommand, "e"});
+  // The state machine may be behind the snapshot point only by mistake: it
+  // counts as holding the snapshot.
+  Node n(Cfg(1), HardState{2, 0}, SnapshotPoint{10, 2}, tail, 3);
+  CHECK(n.first_index() == 11);
+  CHECK(n.last_index() == 12);
+  CHECK(n.applied() == 10);
+  CHECK(n.term_at(10) == 2);
+  CHECK(n.term_at(9) == 0);
+  Drive(n);
+  PastStartup(n);
+  // Its log counts for votes: a candidate that has only the snapshot is
+  // behind.
+  Message v;
+  v.type = MsgType::kVote;
+  v.from = 2;
+  v.to = 1;
+  v.term = 3;
+  v.index = 10;
+  v.log_term = 2;
+  n.Step(v);
+  Ready r = n.TakeReady();
+  REQUIRE(r.messages.size() == 1);
+  CHECK_FALSE(r.messages[0].ok);
+  n.Advance(r);
+  Elect(n, {2});
+  CHECK(n.last_index() == 13);  // its no-op
+  Drive(n);
+  n.Step(AppendRsp(2, n, 13));
+  r = n.TakeReady();
+  REQUIRE(r.committed.size() == 3);
+  CHECK(r.committed.front().index == 11);
+  n.Advance(r);
+}
+
 }  // namespace
 }  // namespace amlfs::raft
 

@@ -108,21 +108,22 @@ int RunStatus(const Options& o) {
     commit = std::max(commit, r->commit);
   }
   if (leader) commit = leader->commit;
-  std::printf("%-3s %-22s %-13s %6s %10s %10s %10s %8s %s\n", "ID", "ADDRESS", "ROLE", "TERM",
-              "COMMIT", "APPLIED", "LAST", "LAG", "SERVING");
+  std::printf("%-3s %-22s %-13s %6s %10s %10s %10s %10s %8s %s\n", "ID", "ADDRESS", "ROLE", "TERM",
+              "FIRST", "COMMIT", "APPLIED", "LAST", "LAG", "SERVING");
   for (const auto& rep : reps.list()) {
     const auto& r = st.at(rep.address);
     std::string id = rep.id ? Num(rep.id) : "?";
     if (!r.ok()) {
-      std::printf("%-3s %-22s %-13s %6s %10s %10s %10s %8s unreachable: %s\n", id.c_str(),
-                  rep.address.c_str(), "-", "-", "-", "-", "-", "-", r.status().message().c_str());
+      std::printf("%-3s %-22s %-13s %6s %10s %10s %10s %10s %8s unreachable: %s\n", id.c_str(),
+                  rep.address.c_str(), "-", "-", "-", "-", "-", "-", "-", r.status().message().c_str());
       continue;
     }
     std::string role = r->replicated ? r->role : "alone";
     uint64_t lag = commit > r->applied ? commit - r->applied : 0;
-    std::printf("%-3s %-22s %-13s %6s %10s %10s %10s %8s %s\n", id.c_str(), rep.address.c_str(),
-                role.c_str(), Num(r->term).c_str(), Num(r->commit).c_str(), Num(r->applied).c_str(),
-                Num(r->last).c_str(), Num(lag).c_str(), r->serving ? "yes" : "no");
+    std::printf("%-3s %-22s %-13s %6s %10s %10s %10s %10s %8s %s\n", id.c_str(), rep.address.c_str(),
+                role.c_str(), Num(r->term).c_str(), Num(r->first).c_str(), Num(r->commit).c_str(),
+                Num(r->applied).c_str(), Num(r->last).c_str(), Num(lag).c_str(),
+                r->serving ? "yes" : "no");
   }
   std::fflush(stdout);
   if (!leader) return Fail("mds status", "no replica serves: no leader is elected", 1);

@@ -17,11 +17,15 @@ const char* RoleName(Role r) {
 }
 
 Node::Node(Config cfg, HardState hs, std::vector<Entry> log, Index applied)
+    : Node(std::move(cfg), hs, SnapshotPoint{}, std::move(log), applied) {}
+
+Node::Node(Config cfg, HardState hs, SnapshotPoint snap, std::vector<Entry> log, Index applied)
     : cfg_(std::move(cfg)), rng_(cfg_.seed ^ (0x9e3779b97f4a7c15ull * cfg_.id)),
-      term_(hs.term), vote_(hs.vote), log_(std::move(log)), persisted_(hs) {
-  commit_ = applied_ = std::min<Index>(applied, log_.size());
-  durable_ = log_.size();
-  unstable_ = log_.size() + 1;
+      term_(hs.term), vote_(hs.vote), snap_index_(snap.index), snap_term_(snap.term),
+      log_(std::move(log)), persisted_(hs) {
+  commit_ = applied_ = std::clamp<Index>(applied, snap_index_, last_index());
+  durable_ = last_index();
+  unstable_ = last_index() + 1;
   ResetElectionTimer();
 }
 
@@ -85,7 +89,10 @@ void Node::Tick() {
 // --- roles --------------------------------------------------------------------
 
 void Node::BecomeFollower(Term term, NodeId leader) {
-  if (role_ == Role::kLeader) FailReads();
+  if (role_ == Role::kLeader) {
+    FailReads();
+    snapshot_requests_.clear();
+  }
   if (term > term_) {
     term_ = term;
     vote_ = 0;
@@ -145,6 +152,8 @@ void Node::BecomeLeader() {
   next_.clear();
   match_.clear();
   acked_round_.clear();
+  snapshotting_.clear();
+  snapshot_requests_.clear();
   for (NodeId p : cfg_.voters) {
     next_[p] = last_index() + 1;
     match_[p] = 0;
@@ -163,15 +172,20 @@ void Node::Step(const Message& m) {
     const bool pre = m.type == MsgType::kPreVote || (m.type == MsgType::kPreVoteRsp && m.ok);
     if (m.type == MsgType::kVote && LeaderRecentlySeen()) return;  // a leader is alive
     if (!pre) {
-      BecomeFollower(m.term, m.type == MsgType::kAppend ? m.from : 0);
+      const bool from_leader = m.type == MsgType::kAppend || m.type == MsgType::kSnapshot;
+      BecomeFollower(m.term, from_leader ? m.from : 0);
     }
   } else if (m.term < term_) {
     // Tell a stale leader or pre-candidate about the newer term.
-    if (m.type == MsgType::kAppend || m.type == MsgType::kPreVote) {
+    if (m.type == MsgType::kAppend || m.type == MsgType::kPreVote ||
+        m.type == MsgType::kSnapshot) {
       Message r;
-      r.type = m.type == MsgType::kAppend ? MsgType::kAppendRsp : MsgType::kPreVoteRsp;
+      r.type = m.type == MsgType::kAppend     ? MsgType::kAppendRsp
+               : m.type == MsgType::kSnapshot ? MsgType::kSnapshotRsp
+                                              : MsgType::kPreVoteRsp;
       r.to = m.from;
       r.round = m.round;
+      r.done = m.type == MsgType::kSnapshot;
       Send(std::move(r));
     }
     return;
@@ -183,6 +197,8 @@ void Node::Step(const Message& m) {
     case MsgType::kVoteRsp: return OnVoteResponse(m);
     case MsgType::kAppend: return OnAppend(m);
     case MsgType::kAppendRsp: return OnAppendResponse(m);
+    case MsgType::kSnapshot: return OnSnapshot(m);
+    case MsgType::kSnapshotRsp: return OnSnapshotResponse(m);
   }
 }
 
@@ -232,6 +248,7 @@ void Node::OnAppend(const Message& m) {
     // definition; only what lies past commit_ needs checking.
     for (const Entry& e : m.entries) {
       if (e.index > commit_) break;
+      if (e.index < snap_index_) continue;  // compacted, and committed: the same entry
       if (term_at(e.index) != e.term) {
         Refuse("leader " + std::to_string(m.from) + " conflicts with committed entry " +
                std::to_string(e.index));
@@ -279,7 +296,7 @@ void Node::OnAppend(const Message& m) {
 }
 
 void Node::Truncate(Index from) {
-  log_.resize(from - 1);
+  log_.resize(from - 1 - snap_index_);
   durable_ = std::min(durable_, from - 1);
   if (unstable_ > from) {
     // Entries already handed out for persisting are cut on disk too.
@@ -314,17 +331,96 @@ void Node::SendAppend(NodeId to, bool heartbeat) {
   Message m;
   m.type = MsgType::kAppend;
   m.to = to;
-  m.index = next - 1;
-  m.log_term = term_at(m.index);
   m.commit = commit_;
   m.round = round_;
+  if (next <= snap_index_) {
+    // The entries it needs were compacted away: it gets the snapshot.
+    if (snapshotting_.insert(to).second) snapshot_requests_.push_back(to);
+    if (!heartbeat) return;
+    // Meanwhile heartbeats keep it following and answering read rounds.
+    m.index = snap_index_;
+    m.log_term = snap_term_;
+    return Send(std::move(m));
+  }
+  m.index = next - 1;
+  m.log_term = term_at(m.index);
   if (!heartbeat || next <= last_index()) {
     Index end = std::min<Index>(last_index(), next - 1 + cfg_.max_append_entries);
-    for (Index i = next; i <= end; ++i) m.entries.push_back(log_[i - 1]);
+    for (Index i = next; i <= end; ++i) m.entries.push_back(entry(i));
     next = end + 1;  // pipelined: a rejection moves it back
   }
   Send(std::move(m));
 }
+
+// --- snapshots ----------------------------------------------------------------
+
+void Node::OnSnapshot(const Message& m) {
+  if (role_ != Role::kFollower || leader_ != m.from) BecomeFollower(term_, m.from);
+  election_elapsed_ = 0;
+  if (!m.done) return;  // a chunk (the driver assembles the file): a live leader
+  Message r;
+  r.type = MsgType::kSnapshotRsp;
+  r.to = m.from;
+  r.index = m.index;
+  r.done = true;
+  r.ok = true;
+  if (m.index <= commit_) {
+    // Nothing new: the state machine already holds (or will apply) it all.
+    r.match = commit_;
+    return Send(std::move(r));
+  }
+  // Figure 13: keep the entries after the snapshot if the log holds its
+  // last entry, else the whole log is another history.
+  const bool keep = m.index <= last_index() && term_at(m.index) == m.log_term;
+  // The disk holds the same entry at m.index (so LogStore::CompactTo keeps
+  // the same suffix) unless it is still unwritten or about to be cut.
+  const bool disk_agrees =
+      m.index < unstable_ && (truncate_from_ == 0 || truncate_from_ > m.index);
+  if (keep) {
+    log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(m.index - snap_index_));
+  } else {
+    log_.clear();
+  }
+  snap_index_ = m.index;
+  snap_term_ = m.log_term;
+  commit_ = applied_ = m.index;
+  if (!keep || !disk_agrees) {
+    // Whatever the disk holds after the snapshot point goes; what this log
+    // keeps there is written again.
+    truncate_from_ = m.index + 1;
+    unstable_ = m.index + 1;
+    durable_ = m.index;
+  } else {
+    durable_ = std::max(durable_, m.index);
+  }
+  install_ = SnapshotPoint{m.index, m.log_term};
+  r.match = m.index;
+  Send(std::move(r));
+}
+
+void Node::OnSnapshotResponse(const Message& m) {
+  if (role_ != Role::kLeader || !m.done) return;
+  active_.insert(m.from);
+  snapshotting_.erase(m.from);
+  if (m.ok) {
+    Index& match = match_[m.from];
+    match = std::max(match, m.match);
+    next_[m.from] = match + 1;
+    MaybeCommit();
+  }
+  SendAppend(m.from, false);
+}
+
+void Node::Compact(Index index) {
+  index = std::min(index, applied_);
+  if (index <= snap_index_) return;
+  const Term t = term_at(index);
+  log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(index - snap_index_));
+  snap_index_ = index;
+  snap_term_ = t;
+}
+
+void Node::SnapshotFailed(NodeId to) { snapshotting_.erase(to); }
 
 void Node::BroadcastAppends(bool heartbeat) {
   if (heartbeat) ++round_;
@@ -408,21 +504,25 @@ void Node::FailReads() {
 bool Node::HasReady() const {
   return HardState{term_, vote_} != persisted_ || truncate_from_ != 0 ||
          unstable_ <= last_index() || !msgs_.empty() || broadcast_ || !reads_.empty() ||
-         applied_ < std::min(commit_, durable_);
+         applied_ < std::min(commit_, durable_) || install_ || !snapshot_requests_.empty();
 }
 
 Ready Node::TakeReady() {
   if (broadcast_ && role_ == Role::kLeader) BroadcastAppends(false);
   broadcast_ = false;
   Ready r;
+  r.snapshot = install_;
+  install_.reset();
   if (HardState{term_, vote_} != persisted_) r.hard_state = HardState{term_, vote_};
   r.truncate_from = truncate_from_;
-  for (Index i = unstable_; i <= last_index(); ++i) r.entries.push_back(log_[i - 1]);
+  for (Index i = unstable_; i <= last_index(); ++i) r.entries.push_back(entry(i));
   r.messages = std::move(msgs_);
   msgs_.clear();
-  for (Index i = applied_ + 1; i <= std::min(commit_, durable_); ++i) r.committed.push_back(log_[i - 1]);
+  for (Index i = applied_ + 1; i <= std::min(commit_, durable_); ++i) r.committed.push_back(entry(i));
   r.reads = std::move(reads_);
   reads_.clear();
+  r.send_snapshot = std::move(snapshot_requests_);
+  snapshot_requests_.clear();
   ready_out_ = true;
   return r;
 }

@@ -1,21 +1,43 @@
 // raft::Node: one replica's Raft state machine (the extended Raft paper,
-// Figure 2), with pre-vote, a no-op entry per new leader, check-quorum and
-// read-index. It does no I/O and has no clock: a driver (the MDS's event
-// loop, or the deterministic simulation in tests/unit/raft_sim_test.cc)
-// feeds it ticks, messages and proposals, and carries out what it asks for.
+// Figure 2), with pre-vote, a no-op entry per new leader, check-quorum,
+// read-index and log compaction with snapshots (Figure 13). It does no I/O
+// and has no clock: a driver (raft::Replica, or the deterministic
+// simulation in tests/unit/raft_sim_test.cc) feeds it ticks, messages and
+// proposals, and carries out what it asks for.
 //
 // The driver's loop, one Ready at a time:
 //   Ready r = node.TakeReady();
-//   1. make r.hard_state, r.truncate_from and r.entries durable (fsync);
-//   2. only then send r.messages;
-//   3. apply r.committed in order; serve r.reads once applied up to them;
-//   4. node.Advance(r).
+//   1. if r.snapshot: replace the state machine with the snapshot received
+//      (its file is already on disk) and compact the log to the snapshot
+//      point (LogStore::CompactTo(index, term));
+//   2. make r.hard_state, r.truncate_from and r.entries durable (fsync),
+//      in the order truncate, append, hard state;
+//   3. only then send r.messages; start (or go on with) a snapshot
+//      transfer to each of r.send_snapshot;
+//   4. apply r.committed in order; serve r.reads once applied up to them;
+//   5. node.Advance(r).
 // Nothing in a Ready's messages leaves before its state is on disk, so a
 // vote or an acknowledgement always stands for durable state. (A leader's
 // Ready without a hard state may send first and write meanwhile: its
 // appends claim nothing about its own disk.) The leader
 // counts its own log towards a commit only up to what Advance reported
 // durable, and entries are handed out for applying only once durable here.
+//
+// Snapshots. The node holds no entries up to its snapshot point
+// (snapshot(): an index and its term). Between Readys the driver
+// may snapshot the state machine at applied() and compact its log up to any
+// index I <= applied(); it then calls Compact(I). A leader that must send a
+// follower an entry at or below the snapshot point lists that follower in
+// Ready::send_snapshot instead (once, until the follower answers or the
+// driver calls SnapshotFailed); the driver sends its latest snapshot file
+// in chunks (kSnapshot), and the follower's driver, once the whole file is
+// on its disk, Step()s the node with one kSnapshot (done set, no data;
+// chunks may be stepped without data and done unset: they only show a
+// live leader, and are answered by the driver). A
+// snapshot at or below the follower's commit index is ignored (answered
+// with that index); a newer one is handed out in Ready::snapshot, the log
+// kept after it if it holds the snapshot's last entry, else dropped, and
+// commit and applied move to the snapshot's index.
 //
 // Thread safety: none; one owner calls everything. REQUIRES: between
 // TakeReady() and Advance() no other call is made.
@@ -57,16 +79,25 @@ struct ReadState {
   bool ok = false;
 };
 
+// A snapshot point: the last entry a snapshot covers.
+struct SnapshotPoint {
+  Index index = 0;
+  Term term = 0;
+  bool operator==(const SnapshotPoint&) const = default;
+};
+
 struct Ready {
-  std::optional<HardState> hard_state;  // persist if set
+  std::optional<SnapshotPoint> snapshot;  // install first, if set (follower)
+  std::optional<HardState> hard_state;    // persist if set
   Index truncate_from = 0;              // if nonzero: drop entries >= it, first
   std::vector<Entry> entries;           // then append these
   std::vector<Message> messages;        // send once the above is durable
   std::vector<Entry> committed;         // apply in order
   std::vector<ReadState> reads;
+  std::vector<NodeId> send_snapshot;      // leader: followers to send the snapshot to
   bool empty() const {
-    return !hard_state && truncate_from == 0 && entries.empty() && messages.empty() &&
-           committed.empty() && reads.empty();
+    return !snapshot && !hard_state && truncate_from == 0 && entries.empty() &&
+           messages.empty() && committed.empty() && reads.empty() && send_snapshot.empty();
   }
 };
 
@@ -76,6 +107,10 @@ class Node {
   // the index its state machine has applied (entries up to it count as
   // committed and are not handed out again).
   Node(Config cfg, HardState hs, std::vector<Entry> log, Index applied);
+  // The same, from a compacted log: `log` starts at snap.index + 1, and the
+  // state machine holds at least the snapshot (REQUIRES: applied >=
+  // snap.index; a smaller one counts as snap.index).
+  Node(Config cfg, HardState hs, SnapshotPoint snap, std::vector<Entry> log, Index applied);
 
   void Tick();
   void Step(const Message& m);
@@ -89,6 +124,15 @@ class Node {
   Ready TakeReady();
   void Advance(const Ready& r);
 
+  // The driver compacted its log up to `index`: the entries up to it are
+  // dropped from memory and (index, term_at(index)) becomes the snapshot
+  // point. No-op at or below the current point. REQUIRES: index <=
+  // applied() (a larger one is cut to applied()).
+  void Compact(Index index);
+  // The snapshot transfer to `to` was abandoned (no answer, a disk error):
+  // the leader asks for another when `to` still needs one.
+  void SnapshotFailed(NodeId to);
+
   NodeId id() const { return cfg_.id; }
   Role role() const { return role_; }
   Term term() const { return term_; }
@@ -96,7 +140,16 @@ class Node {
   Index commit() const { return commit_; }
   Index applied() const { return applied_; }
   Index durable() const { return durable_; }
-  Index last_index() const { return log_.size(); }
+  SnapshotPoint snapshot() const { return {snap_index_, snap_term_}; }
+  Index first_index() const { return snap_index_ + 1; }
+  Index last_index() const { return snap_index_ + log_.size(); }
+  // 0 outside [snapshot index, last_index()]; the snapshot point's term at it.
+  Term term_at(Index i) const {
+    if (i == snap_index_) return snap_term_;
+    return i < snap_index_ || i > last_index() ? 0 : log_[i - snap_index_ - 1].term;
+  }
+  // REQUIRES: first_index() <= i <= last_index()
+  const Entry& entry(Index i) const { return log_[i - snap_index_ - 1]; }
   // Leader leases. Heartbeat rounds are numbered (round()); QuorumRound() is
   // the latest round a majority, this leader included, has answered (0 when
   // not leading). A follower that answers a message of round r refuses to
@@ -105,8 +158,6 @@ class Node {
   // may serve reads locally until then (minus a margin for clock drift).
   uint64_t round() const { return round_; }
   uint64_t QuorumRound() const;
-  Term term_at(Index i) const { return i == 0 || i > log_.size() ? 0 : log_[i - 1].term; }
-  const Entry& entry(Index i) const { return log_[i - 1]; }
   // The first safety violation this node refused (e.g. a leader asking it
   // to cut a committed entry), or empty. A refusal is also logged.
   const std::string& violation() const { return violation_; }
@@ -123,6 +174,8 @@ class Node {
   void OnVoteResponse(const Message& m);
   void OnAppend(const Message& m);
   void OnAppendResponse(const Message& m);
+  void OnSnapshot(const Message& m);
+  void OnSnapshotResponse(const Message& m);
   void MaybeCommit();
   void ConfirmReads();
   void FailReads();
@@ -139,7 +192,10 @@ class Node {
   Term term_ = 0;
   NodeId vote_ = 0;
   NodeId leader_ = 0;
-  std::vector<Entry> log_;  // log_[i - 1] holds index i
+  Index snap_index_ = 0;    // the snapshot point: no entries up to it
+  Term snap_term_ = 0;
+  std::vector<Entry> log_;  // log_[i - snap_index_ - 1] holds index i
+  std::optional<SnapshotPoint> install_;  // received, not yet handed out
   Index commit_ = 0;
   Index applied_ = 0;   // handed out in Ready::committed
   Index durable_ = 0;   // on this replica's disk (Advance)
@@ -159,6 +215,8 @@ class Node {
   std::map<NodeId, Index> next_, match_;
   std::set<NodeId> active_;  // heard from since the last quorum check
   bool broadcast_ = false;   // new entries to send at TakeReady
+  std::set<NodeId> snapshotting_;        // a snapshot is on its way to them
+  std::vector<NodeId> snapshot_requests_;  // not yet handed out
 
   // Read-index: each heartbeat round is numbered; a read waits for a
   // majority to answer a round that started after it was asked.

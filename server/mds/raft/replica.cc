@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -10,6 +11,7 @@
 #include "common/net/net_context.h"
 #include "common/net/rpc_client.h"
 #include "server/mds/raft/log_store.h"
+#include "server/mds/raft/snapshot_transfer.h"
 
 namespace amlfs::raft {
 
@@ -20,7 +22,7 @@ namespace asio = boost::asio;
 // still queued then are destroyed without running).
 struct Replica::Impl {
   Options opt;
-  Apply apply;
+  StateMachine sm;
   std::unique_ptr<LogStore> store;
   std::unique_ptr<Node> node;
   asio::io_context io;
@@ -46,6 +48,11 @@ struct Replica::Impl {
   Status failed;  // a disk error: the replica stops taking part
   bool leading = false;  // led at the end of the last Process
 
+  std::optional<SnapshotFile> snap;  // the latest snapshot
+  std::map<NodeId, std::unique_ptr<SnapshotSender>> sending;  // leader: transfers under way
+  std::unique_ptr<SnapshotReceiver> receiving;
+  Index save_failed_at = 0;  // a failed save is retried snapshot_entries later
+
   mutable std::mutex info_mu;
   Info snapshot;
   bool running = false;
@@ -66,6 +73,7 @@ struct Replica::Impl {
     timer.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
       node->Tick();
+      TickTransfers();
       Process();
       Arm();
     });
@@ -79,7 +87,6 @@ struct Replica::Impl {
         (round_started.empty() || round_started.rbegin()->first < node->round()))
       round_started[node->round()] = std::chrono::steady_clock::now();
     while (failed.ok() && node->HasReady()) {
-      const bool was_leader = node->role() == Role::kLeader;
       Ready r = node->TakeReady();
       // A leader's appends may leave while it writes them itself (it counts
       // its own copy only once Advance says it is durable); anything that
@@ -87,30 +94,30 @@ struct Replica::Impl {
       const bool send_first = node->role() == Role::kLeader && !r.hard_state && !r.truncate_from;
       if (send_first)
         for (Message& m : r.messages) Send(std::move(m));
-      Status st = Persist(r);
-      if (!st.ok()) {
-        failed = st;
-        AMLFS_LOG(kError) << "raft " << opt.id << ": " << st.ToString()
-                          << "; this replica stops taking part";
-        FailAll(st);
-        return;
-      }
+      Status st = r.snapshot ? Install(*r.snapshot) : Status::Ok();
+      if (st.ok()) st = Persist(r);
+      if (!st.ok()) return Stop(st);
       if (!send_first)
         for (Message& m : r.messages) Send(std::move(m));
+      for (NodeId to : r.send_snapshot) StartTransfer(to);
       for (const Entry& e : r.committed) Applied(e);
       for (const ReadState& rs : r.reads) Confirmed(rs);
       node->Advance(r);
-      if (was_leader && node->role() != Role::kLeader) FailAll(NotLeader());
+      if (Status sst = MaybeSnapshot(); !sst.ok()) return Stop(sst);
     }
-    // Leadership also ends in a Tick (check-quorum) or a Step, outside any
-    // Ready: what it had proposed fails now, not at its callers' deadlines.
-    if (leading && node->role() != Role::kLeader) FailAll(NotLeader());
+    // Leadership ends in a Step, a Tick (check-quorum) or a Ready: what it
+    // had proposed fails now, not at its callers' deadlines.
+    if (leading && node->role() != Role::kLeader) {
+      FailAll(NotLeader());
+      sending.clear();
+    }
     leading = node->role() == Role::kLeader;
     ServeBarriers();
     const auto lease = LeaseUntil();
     std::lock_guard lk(info_mu);
     snapshot = Info{opt.id,         node->role(),   node->term(),       node->leader(),
                     AddressOf(node->leader()), node->commit(), node->applied(), node->last_index(),
+                    node->first_index(), snap ? snap->index : 0,
                     node->role() == Role::kLeader && node->term_at(node->applied()) == node->term(),
                     lease};
   }
@@ -132,6 +139,163 @@ struct Replica::Impl {
     return it->second + opt.tick * (opt.election_ticks - 1) * 9 / 10;
   }
 
+  void Stop(const Status& st) {
+    failed = st;
+    AMLFS_LOG(kError) << "raft " << opt.id << ": " << st.ToString()
+                      << "; this replica stops taking part";
+    FailAll(st);
+    sending.clear();
+  }
+
+  // --- snapshots ------------------------------------------------------------------
+
+  // The snapshot received from the leader (already the latest file in the
+  // directory) replaces the state machine; the log is compacted to it.
+  Status Install(const SnapshotPoint& p) {
+    if (!snap || snap->index != p.index || snap->term != p.term)
+      return Error(Code::kInternal, "snapshot " + std::to_string(p.index) + " is not on disk");
+    if (!sm.install) return Error(Code::kNotSupported, "this replica cannot install snapshots");
+    if (Status st = sm.install(p.index, snap->path); !st.ok()) {
+      ::unlink(snap->path.c_str());
+      return Error(st.code(), "snapshot " + std::to_string(p.index) + " refused: " + st.message());
+    }
+    AMLFS_LOG(kInfo) << "raft " << opt.id << ": installed snapshot " << p.index << " (term "
+                     << p.term << ") from the leader";
+    AMLFS_RETURN_IF_ERROR(store->CompactTo(p.index, p.term));
+    RemoveOtherSnapshots(opt.dir, *snap);
+    return Status::Ok();
+  }
+
+  // Every snapshot_entries applied entries: save the state machine, then
+  // compact the log up to keep_entries behind it.
+  Status MaybeSnapshot() {
+    const Index applied = node->applied();
+    const Index last_snap = std::max(snap ? snap->index : 0, save_failed_at);
+    if (!sm.save || opt.snapshot_entries == 0 || applied < last_snap + opt.snapshot_entries)
+      return Status::Ok();
+    const std::string tmp = opt.dir + "/snapshot.tmp";
+    if (Status st = sm.save(applied, tmp); !st.ok()) {
+      // The log is untouched: try again after as many entries more.
+      AMLFS_LOG(kWarn) << "raft " << opt.id << ": cannot save a snapshot at " << applied << ": "
+                       << st.ToString();
+      ::unlink(tmp.c_str());
+      save_failed_at = applied;
+      return Status::Ok();
+    }
+    AMLFS_ASSIGN_OR_RETURN(SnapshotFile f, PublishSnapshot(opt.dir, tmp, applied,
+                                                           node->term_at(applied)));
+    snap = f;
+    RemoveOtherSnapshots(opt.dir, f);
+    const Index cut = applied > opt.keep_entries ? applied - opt.keep_entries : 0;
+    if (cut >= node->first_index()) {
+      AMLFS_RETURN_IF_ERROR(store->CompactTo(cut, node->term_at(cut)));
+      node->Compact(cut);
+    }
+    AMLFS_LOG(kInfo) << "raft " << opt.id << ": snapshot at " << applied
+                     << "; log compacted up to " << node->first_index() - 1;
+    return Status::Ok();
+  }
+
+  void StartTransfer(NodeId to) {
+    if (node->role() != Role::kLeader) return;
+    if (!snap) {
+      AMLFS_LOG(kError) << "raft " << opt.id << ": follower " << to
+                        << " needs a snapshot and there is none";
+      return node->SnapshotFailed(to);
+    }
+    auto s = SnapshotSender::Open(*snap, opt.snapshot_chunk);
+    if (!s.ok()) {
+      AMLFS_LOG(kWarn) << "raft " << opt.id << ": " << s.status().ToString();
+      return node->SnapshotFailed(to);
+    }
+    AMLFS_LOG(kInfo) << "raft " << opt.id << ": sending snapshot " << snap->index
+                     << " to follower " << to;
+    sending[to] = std::move(*s);
+    SendChunk(to);
+  }
+
+  void SendChunk(NodeId to) {
+    auto it = sending.find(to);
+    auto m = it->second->Chunk();
+    if (!m.ok()) {
+      AMLFS_LOG(kWarn) << "raft " << opt.id << ": " << m.status().ToString();
+      sending.erase(it);
+      return node->SnapshotFailed(to);
+    }
+    m->to = to;
+    m->from = opt.id;
+    m->term = node->term();
+    Send(std::move(*m));
+  }
+
+  // A transfer whose follower stopped answering is abandoned; the leader
+  // asks for a new one if the follower still needs it.
+  void TickTransfers() {
+    for (auto it = sending.begin(); it != sending.end();) {
+      if (++it->second->idle_ticks <= 2 * opt.election_ticks) {
+        ++it;
+        continue;
+      }
+      node->SnapshotFailed(it->first);
+      it = sending.erase(it);
+    }
+  }
+
+  // kSnapshot and kSnapshotRsp carry the transfer; only a whole snapshot
+  // (and its answer) reaches the node.
+  void OnSnapshotChunk(Message& m) {
+    if (m.term < node->term()) return node->Step(m);  // answers the stale leader
+    if (!receiving) receiving = std::make_unique<SnapshotReceiver>(opt.dir);
+    auto outcome = receiving->Take(m);
+    Message r;
+    r.type = MsgType::kSnapshotRsp;
+    r.from = opt.id;
+    r.to = m.from;
+    r.term = m.term;
+    r.index = m.index;
+    if (!outcome.ok()) {
+      AMLFS_LOG(kWarn) << "raft " << opt.id << ": receiving a snapshot: "
+                       << outcome.status().ToString();
+    } else if (*outcome == SnapshotReceiver::Outcome::kMismatch) {
+      AMLFS_LOG(kInfo) << "raft " << opt.id << ": snapshot chunk at " << m.offset << " from "
+                       << m.from << " is not the next one (have " << receiving->received()
+                       << " bytes); asking for a restart";
+    } else if (*outcome == SnapshotReceiver::Outcome::kAck) {
+      r.ok = true;
+      r.offset = receiving->received();
+    } else if (*outcome == SnapshotReceiver::Outcome::kComplete) {
+      m.data.clear();
+      if (m.index > node->commit()) {
+        auto f = PublishSnapshot(opt.dir, receiving->path(), m.index, m.log_term);
+        if (!f.ok()) return Stop(f.status());
+        snap = *f;
+      } else {
+        ::unlink(receiving->path().c_str());  // the node answers it is not needed
+      }
+      return node->Step(m);
+    }
+    Message live;  // the chunk, to the node: a live leader
+    live.type = MsgType::kSnapshot;
+    live.from = m.from;
+    live.to = m.to;
+    live.term = m.term;
+    node->Step(live);
+    Send(std::move(r));
+  }
+
+  void OnSnapshotAck(const Message& m) {
+    if (m.done && m.term == node->term()) sending.erase(m.from);
+    if (m.done || m.term > node->term()) return node->Step(m);
+    auto it = sending.find(m.from);
+    if (m.term < node->term() || it == sending.end()) return;
+    if (!m.ok) {
+      it->second->Restart();
+      it->second->idle_ticks = 0;
+      return SendChunk(m.from);
+    }
+    if (it->second->Acked(m.offset)) SendChunk(m.from);
+  }
+
   Status Persist(const Ready& r) {
     if (r.truncate_from) AMLFS_RETURN_IF_ERROR(store->TruncateFrom(r.truncate_from));
     if (!r.entries.empty()) AMLFS_RETURN_IF_ERROR(store->Append(r.entries));
@@ -150,7 +314,7 @@ struct Replica::Impl {
   }
 
   void Applied(const Entry& e) {
-    apply(e);
+    sm.apply(e);
     auto it = proposals.find(e.index);
     if (it == proposals.end()) return;
     Pending p = std::move(it->second);
@@ -196,11 +360,34 @@ struct Replica::Impl {
 };
 
 Result<std::unique_ptr<Replica>> Replica::Open(Options o, Index applied, Apply apply) {
+  StateMachine sm;
+  sm.apply = std::move(apply);
+  return Open(std::move(o), applied, std::move(sm));
+}
+
+Result<std::unique_ptr<Replica>> Replica::Open(Options o, Index applied, StateMachine sm) {
   if (o.members.count(o.id) == 0)
     return Error(Code::kInvalid, "replica " + std::to_string(o.id) + " is not among the members");
   AMLFS_ASSIGN_OR_RETURN(auto store, LogStore::Open(o.dir));
-  if (store->first_index() > 1)
-    return Error(Code::kNotSupported, o.dir + ": compacted logs are not supported yet");
+  AMLFS_ASSIGN_OR_RETURN(std::optional<SnapshotFile> snap, FindSnapshot(o.dir));
+  const Index compacted = store->first_index() - 1;
+  if (compacted > 0 && (!snap || snap->index < compacted))
+    return Error(Code::kCorrupt, o.dir + ": the log is compacted up to " +
+                                     std::to_string(compacted) + " but no snapshot covers it");
+  if (snap && applied < snap->index) {
+    // The state machine is behind the snapshot (it was never synced, or a
+    // crash cut an install short): it restarts from the snapshot.
+    if (!sm.install)
+      return Error(Code::kNotSupported, o.dir + ": a snapshot must be installed and cannot be");
+    if (Status st = sm.install(snap->index, snap->path); !st.ok())
+      return Error(st.code(), snap->path + ": " + st.message());
+    AMLFS_LOG(kInfo) << "raft " << o.id << ": state restored from snapshot " << snap->index;
+    applied = snap->index;
+  }
+  // The log must agree with the snapshot: a snapshot received from a
+  // leader whose compaction did not happen yet replaces the log up to it.
+  if (snap && store->term_at(snap->index) != snap->term)
+    AMLFS_RETURN_IF_ERROR(store->CompactTo(snap->index, snap->term));
   auto impl = std::make_unique<Impl>();
   std::vector<Entry> log;
   for (Index i = store->first_index(); i <= store->last_index(); ++i) log.push_back(store->at(i));
@@ -210,10 +397,12 @@ Result<std::unique_ptr<Replica>> Replica::Open(Options o, Index applied, Apply a
   cfg.election_ticks = o.election_ticks;
   cfg.heartbeat_ticks = o.heartbeat_ticks;
   cfg.seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  impl->node = std::make_unique<Node>(cfg, store->hard_state(), std::move(log), applied);
+  const SnapshotPoint point{store->first_index() - 1, store->term_at(store->first_index() - 1)};
+  impl->node = std::make_unique<Node>(cfg, store->hard_state(), point, std::move(log), applied);
   impl->store = std::move(store);
+  impl->snap = std::move(snap);
   impl->opt = std::move(o);
-  impl->apply = std::move(apply);
+  impl->sm = std::move(sm);
   impl->net = std::make_unique<NetContext>(1);
   for (auto& [id, addr] : impl->opt.members) {
     if (id == impl->opt.id) continue;
@@ -282,8 +471,13 @@ void Replica::Receive(std::string body) {
     Message m;
     Status st = Decode(body, &m);
     if (st.ok() && (m.to != i->opt.id || i->opt.members.count(m.from) == 0 || m.from == m.to ||
-                    m.type > MsgType::kAppendRsp))
+                    m.type > MsgType::kSnapshotRsp))
       st = Error(Code::kProtocol, "misaddressed or unknown raft message");
+    if (st.ok() && m.type == MsgType::kSnapshot &&
+        (m.data.size() > kMaxSnapshotChunk || m.index == 0 ||
+         m.offset > std::numeric_limits<uint64_t>::max() - m.data.size()))
+      st = Error(Code::kProtocol, "malformed snapshot chunk (" + std::to_string(m.data.size()) +
+                                      " bytes at offset " + std::to_string(m.offset) + ")");
     for (const Entry& e : m.entries)
       if (st.ok() && e.type > EntryType::kConfig) st = Error(Code::kProtocol, "unknown entry type");
     if (!st.ok()) {
@@ -291,7 +485,12 @@ void Replica::Receive(std::string body) {
       return;
     }
     if (!i->failed.ok()) return;
-    i->node->Step(m);
+    if (m.type == MsgType::kSnapshot)
+      i->OnSnapshotChunk(m);
+    else if (m.type == MsgType::kSnapshotRsp)
+      i->OnSnapshotAck(m);
+    else
+      i->node->Step(m);
     i->Process();
   });
 }

@@ -8,9 +8,25 @@
 // and learn when it is committed and applied here; a read barrier; who
 // leads.
 //
+// Snapshots and log compaction. Every Options::snapshot_entries applied
+// entries the replica asks the owner to save its state machine into a file
+// (StateMachine::save, on the replica's thread between two applies, so the
+// state is exactly that of the applied index; the thread is blocked while
+// it writes), fsyncs it and renames it to "snapshot-<index>-<term>" in
+// Options::dir, then compacts the log up to keep_entries behind it. The
+// latest snapshot file is always kept (older ones are deleted), so the
+// owner's state machine need not be durable: at Open, a state machine
+// behind the snapshot (applied < its index) gets it installed
+// (StateMachine::install) before anything else. A follower that needs
+// entries the leader compacted away gets the leader's latest snapshot file
+// in chunks of snapshot_chunk bytes (kSnapshot), written to
+// "snapshot.recv", fsync'd and renamed; the owner installs it, then the log
+// is compacted to it. An install that fails (a corrupt file) stops the
+// replica, like a disk error: nothing of the log was changed yet.
+//
 // Thread safety: every public method may be called from any thread. The
-// apply function and every completion run on the replica's thread and must
-// not block on the replica.
+// state machine's callbacks and every completion run on the replica's
+// thread and must not block on the replica.
 #pragma once
 
 #include <chrono>
@@ -33,12 +49,35 @@ class Replica {
     std::chrono::milliseconds tick{50};
     int election_ticks = 10;  // a leader is suspected lost after 0.5-1 s (with 50 ms ticks)
     int heartbeat_ticks = 2;
+    // A snapshot every this many applied entries (0: never); the log keeps
+    // keep_entries entries behind it, so that a follower a little behind
+    // catches up from the log rather than by a snapshot.
+    uint64_t snapshot_entries = 10000;
+    uint64_t keep_entries = 1000;
+    size_t snapshot_chunk = 1 << 20;  // bytes per kSnapshot message
   };
   using Apply = std::function<void(const Entry&)>;
   using Done = std::function<void(Result<Index>)>;
 
+  struct StateMachine {
+    Apply apply;
+    // Writes the state (which is exactly that of applied index `index`)
+    // into a new file at `path`. The replica fsyncs and renames it. Null:
+    // no snapshots are taken (snapshot_entries is ignored).
+    std::function<Status(Index index, const std::string& path)> save;
+    // Replaces the whole state with the snapshot file at `path`, which
+    // covers the log up to `index`. On error (e.g. kCorrupt) the state
+    // must be unchanged. Null: a snapshot cannot be installed (a replica
+    // that needs one stops).
+    std::function<Status(Index index, const std::string& path)> install;
+  };
+
   // Opens the log in o.dir; `applied` is the last index the owner's state
-  // machine holds (its entries are not applied again). Does not start.
+  // machine holds (its entries are not applied again). If it is behind the
+  // latest snapshot in o.dir, the snapshot is installed first. Fails with
+  // kCorrupt when the log is compacted past every snapshot. Does not start.
+  static Result<std::unique_ptr<Replica>> Open(Options o, Index applied, StateMachine sm);
+  // Without snapshots.
   static Result<std::unique_ptr<Replica>> Open(Options o, Index applied, Apply apply);
   ~Replica();  // Stop()s
 
@@ -66,6 +105,8 @@ class Replica {
     NodeId leader = 0;
     std::string leader_address;
     Index commit = 0, applied = 0, last = 0;
+    Index first = 1;           // the first entry the log holds
+    Index snapshot_index = 0;  // of the latest snapshot file (0: none)
     // Leads, and has applied every entry of earlier terms (its own no-op
     // is applied): its state machine is current, it may serve.
     bool ready = false;

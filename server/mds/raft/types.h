@@ -46,6 +46,8 @@ enum class MsgType : uint8_t {
   kVoteRsp = 3,
   kAppend = 4,      // AppendEntries (entries may be empty: a heartbeat)
   kAppendRsp = 5,
+  kSnapshot = 6,     // InstallSnapshot: one chunk of the leader's snapshot file
+  kSnapshotRsp = 7,
 };
 
 struct Message {
@@ -55,6 +57,7 @@ struct Message {
   Term term = 0;
   // kPreVote / kVote: the candidate's last log entry.
   // kAppend: the entry just before `entries`.
+  // kSnapshot: the last entry the snapshot covers.
   Index index = 0;
   Term log_term = 0;
   std::vector<Entry> entries;  // kAppend
@@ -62,12 +65,23 @@ struct Message {
   bool ok = false;             // responses: granted / appended
   // kAppendRsp: ok -> the last index known to match the leader's log;
   // !ok -> the follower's last index (where the leader may retry from).
+  // kSnapshotRsp with done: the follower's commit index after the snapshot.
   Index match = 0;
   // kAppend / kAppendRsp: echoed, so a leader matches replies to the
   // heartbeat round that confirms its leadership for reads.
   uint64_t round = 0;
+  // kSnapshot: `data` is the snapshot file's bytes [offset, offset+size);
+  // `done` marks the last chunk. The follower's replica assembles the file
+  // and hands raft::Node one kSnapshot with done set and no data.
+  // kSnapshotRsp: !done -> a chunk's acknowledgement: ok with `offset` the
+  // bytes received so far, or !ok (a mismatch: start again from 0);
+  // done -> the follower's Node answers the whole snapshot (ok, match).
+  uint64_t offset = 0;
+  std::string data;
+  bool done = false;
   // On the wire (opcode kRaft), in this order.
-  AMLFS_FIELDS(type, from, to, term, index, log_term, entries, commit, ok, match, round)
+  AMLFS_FIELDS(type, from, to, term, index, log_term, entries, commit, ok, match, round, offset,
+               data, done)
 };
 
 }  // namespace amlfs::raft
