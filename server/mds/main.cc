@@ -21,19 +21,16 @@ using namespace amlfs;
 
 namespace {
 
-// The MDS's batches go through the Raft log: Replicate returns once this
-// replica has applied the batch.
+// The MDS's batches go through the Raft log, in the term this replica
+// leads (as the MDS): a batch built on this leadership's pending batches
+// must never be appended in a later term, where those may be gone.
 struct RaftReplicator : mds::Replicator {
   raft::Replica* replica = nullptr;
-  Status Replicate(std::string ops) override {
-    auto p = std::make_shared<std::promise<Status>>();
-    auto f = p->get_future();
-    replica->Propose(std::move(ops), [p](Result<raft::Index> r) {
-      p->set_value(r.ok() ? Status::Ok() : r.status());
+  std::atomic<raft::Term> term{0};  // set before Mds::TakeLead
+  void Replicate(std::string ops, std::function<void(Status)> done) override {
+    replica->Propose(std::move(ops), term.load(), [done = std::move(done)](Result<raft::Index> r) {
+      done(r.ok() ? Status::Ok() : r.status());
     });
-    if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
-      return Error(Code::kUnavailable, "the metadata log did not commit within 10 s");
-    return f.get();
   }
 };
 
@@ -170,7 +167,7 @@ int main(int argc, char** argv) {
   mds::Mds* mds = m->get();
   mds::MdsService service(mds);
   std::unique_ptr<raft::Replica> replica;
-  std::atomic<raft::Term> leading_term{0};
+  std::atomic<raft::Term> leading_term{0};  // the term in which this replica serves as the MDS
   if (!members.empty()) {
     raft::Replica::Options ro;
     ro.id = static_cast<raft::NodeId>(id);
@@ -264,6 +261,7 @@ int main(int argc, char** argv) {
       while (!stopping) {
         auto i = replica->info();
         if (i.ready && leading_term.load() != i.term) {
+          replicator.term = i.term;
           if (Status st = mds->TakeLead(); st.ok()) {
             leading_term = i.term;
             AMLFS_LOG(kInfo) << "replica " << i.id << " leads, term " << i.term;

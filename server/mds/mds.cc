@@ -56,7 +56,7 @@ Status Mds::Init() {
 }
 
 Status Mds::CreateIfMissing() {
-  Txn txn(db_.get(), Timespec::Now());
+  Txn txn = MutationTxn(Timespec::Now());
   AMLFS_ASSIGN_OR_RETURN(auto uuid, txn.Get(SuperKey(kSuperFsUuid)));
   if (uuid) return Status::Ok();
   // First start: the root directory and the counters.
@@ -203,18 +203,26 @@ uint64_t Mds::AppliedIndex() {
 }
 
 Status Mds::TakeLead() {
+  std::lock_guard lk(mutate_mu_);
+  pending_.Reset();  // the last leadership's batches have all failed or been applied
   AMLFS_RETURN_IF_ERROR(CreateIfMissing());
   LoadState();
   leading_ = true;
   return Status::Ok();
 }
 
-Status Mds::Commit(Txn& txn) {
+Txn Mds::MutationTxn(Timespec now) { return Txn(db_.get(), now, replicator_ ? &pending_ : nullptr); }
+
+Status Mds::CommitAsync(Txn& txn, uint64_t* seq) {
+  *seq = 0;
   if (replicator_) {
     LoggedBatch b;
     for (const auto& [key, value] : txn.changes())
       b.ops.push_back(LoggedOp{key, value.has_value(), value.value_or(std::string())});
-    return replicator_->Replicate(Encode(b));
+    // Pending before it is proposed: the next mutation may read it at once.
+    *seq = pending_.Add(txn.changes());
+    replicator_->Replicate(Encode(b), [this, s = *seq](Status st) { pending_.Done(s, st.ok()); });
+    return Status::Ok();
   }
   leveldb::WriteBatch batch;
   txn.FillBatch(&batch);
@@ -223,6 +231,17 @@ Status Mds::Commit(Txn& txn) {
   leveldb::Status st = db_->Write(wo, &batch);
   if (!st.ok()) return Error(Code::kIo, "metadata write: " + st.ToString());
   return Status::Ok();
+}
+
+Status Mds::WaitCommitted(uint64_t seq) {
+  if (seq == 0) return Status::Ok();
+  return pending_.Wait(seq, std::chrono::seconds(10));
+}
+
+Status Mds::Commit(Txn& txn) {
+  uint64_t seq = 0;
+  AMLFS_RETURN_IF_ERROR(CommitAsync(txn, &seq));
+  return WaitCommitted(seq);
 }
 
 Result<InodeRec> Mds::ReadInode(InodeId ino) {
@@ -388,7 +407,7 @@ size_t Mds::DrainDestroyQueue() {
   }
   size_t left = 0;
   std::lock_guard lk(mutate_mu_);
-  Txn txn(db_.get(), Timespec::Now());
+  Txn txn = MutationTxn(Timespec::Now());
   for (auto& [key, q] : entries) {
     std::vector<OstIndex> still;
     for (OstIndex ost : q.pending)
@@ -414,7 +433,7 @@ void Mds::ReapStartupOrphans() {
   if (startup_orphans_.empty()) return;
   if (std::chrono::steady_clock::now() - started_ < config_.orphan_grace) return;
   std::lock_guard lk(mutate_mu_);
-  Txn txn(db_.get(), Timespec::Now());
+  Txn txn = MutationTxn(Timespec::Now());
   for (uint64_t ino : startup_orphans_) {
     if (IsOpen(InodeId(ino))) continue;
     auto rec = txn.Inode(InodeId(ino));
@@ -476,7 +495,7 @@ Result<OstRegisterRsp> Mds::OstRegister(const OstRegisterReq& r) {
     if (pool_) pool_->Update(OstsLocked());
   }
   if (persist) {
-    Txn txn(db_.get(), Timespec::Now());
+    Txn txn = MutationTxn(Timespec::Now());
     OstRec rec{r.address, r.ost_uuid};
     txn.Put(OstKey(r.index.value()), Encode(rec));
     AMLFS_RETURN_IF_ERROR(Commit(txn));

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -25,6 +26,7 @@
 #include "common/status.h"
 #include "server/mds/locks.h"
 #include "server/mds/records.h"
+#include "server/mds/txn.h"
 
 namespace leveldb { class DB; class Iterator; }
 
@@ -35,17 +37,17 @@ class OstPool;
 
 namespace amlfs::mds {
 
-class Txn;
-
 // Commits batches through a replicated log (raft::Replica behind it, see
 // amlfs-mds --peers). Without one, the MDS writes batches straight to
 // LevelDB.
 class Replicator {
  public:
   virtual ~Replicator() = default;
-  // Appends `ops` to the log; returns once this replica has applied it
-  // (Mds::ApplyLogged), or kUnavailable when it cannot get it committed.
-  virtual Status Replicate(std::string ops) = 0;
+  // Appends `ops` to the log; `done` runs once this replica has applied it
+  // (Mds::ApplyLogged), or with kUnavailable when it cannot be committed in
+  // the term this replica leads now (its outcome is then unknown). Calls
+  // are appended in the order they are made.
+  virtual void Replicate(std::string ops, std::function<void(Status)> done) = 0;
 };
 
 struct MdsConfig {
@@ -161,7 +163,15 @@ class Mds {
   // True when `ino` has stored extended attributes (layouts are not stored
   // ones). `it`: an iterator to reuse, for many inodes in a row.
   bool HasXattrs(InodeId ino, leveldb::Iterator* it = nullptr);
+  // Writes the Txn's batch (alone), or sends it to the log (replicated):
+  // then *seq is the pending batch to WaitCommitted() for, after releasing
+  // the mutation lock, before the answer leaves.
+  Status CommitAsync(Txn& txn, uint64_t* seq);
+  Status WaitCommitted(uint64_t seq);
+  // CommitAsync and WaitCommitted.
   Status Commit(Txn& txn);
+  // A Txn for a mutation: reads through the batches not yet applied.
+  Txn MutationTxn(Timespec now);
   // A new layout for `t` (empty: the file system default) over the OSTs
   // registered now; component ids start at `first_id`.
   Result<Layout> NewLayout(const LayoutTemplate& t, uint32_t first_id = 0);
@@ -190,6 +200,9 @@ class Mds {
   // commits the batch `fn` builds together with the reply record.
   template <typename Rsp, typename Fn>
   Result<Rsp> Run(const Caller& caller, Fn&& fn);
+  // Run's part under the mutation lock; *wait: the batch to wait for.
+  template <typename Rsp, typename Fn>
+  Result<Rsp> RunLocked(const Caller& caller, Fn&& fn, uint64_t* wait);
   Result<OpenRsp> OpenLocked(Txn& txn, const Caller& caller, InodeRec rec, uint32_t flags);
   Result<OpenRsp> WithXattrHint(Result<OpenRsp> rsp);
   // Cuts the objects of regular file `ino` to `size` (if that shrinks it),
@@ -215,7 +228,8 @@ class Mds {
   std::string fs_uuid_;
   std::string dir_;
 
-  std::mutex mutate_mu_;  // serialises mutations
+  std::mutex mutate_mu_;  // serialises mutations (not the wait for their commit)
+  PendingChanges pending_;
   std::mutex state_mu_;   // guards the members below
   std::map<uint64_t, uint32_t> open_counts_;  // ino -> open handles
   struct OpenHandle {

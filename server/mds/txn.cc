@@ -9,9 +9,77 @@
 
 namespace amlfs::mds {
 
+uint64_t PendingChanges::Add(const Changes& changes) {
+  std::lock_guard lk(mu_);
+  const uint64_t seq = next_++;
+  auto& keys = open_[seq];
+  for (const auto& [k, v] : changes) {
+    keys_[k] = Value{v, seq};
+    keys.push_back(k);
+  }
+  return seq;
+}
+
+void PendingChanges::Done(uint64_t seq, bool committed) {
+  std::lock_guard lk(mu_);
+  auto it = open_.find(seq);
+  if (it == open_.end()) return;
+  for (const std::string& k : it->second) {
+    auto v = keys_.find(k);
+    if (v != keys_.end() && v->second.seq == seq) keys_.erase(v);
+  }
+  open_.erase(it);
+  if (!committed) {
+    // Later batches were built on this one's changes and fail with it.
+    failed_from_ = std::min(failed_from_, seq);
+    std::erase_if(keys_, [seq](const auto& kv) { return kv.second.seq >= seq; });
+  }
+  cv_.notify_all();
+}
+
+bool PendingChanges::Find(const std::string& key, std::optional<std::string>* value,
+                          uint64_t* seq) const {
+  std::lock_guard lk(mu_);
+  auto it = keys_.find(key);
+  if (it == keys_.end()) return false;
+  *value = it->second.value;
+  *seq = std::max(*seq, it->second.seq);
+  return true;
+}
+
+PendingChanges::Changes PendingChanges::Scan(const std::string& prefix, uint64_t* seq) const {
+  std::lock_guard lk(mu_);
+  Changes out;
+  for (auto it = keys_.lower_bound(prefix); it != keys_.end(); ++it) {
+    if (it->first.compare(0, prefix.size(), prefix) != 0) break;
+    out[it->first] = it->second.value;
+    *seq = std::max(*seq, it->second.seq);
+  }
+  return out;
+}
+
+Status PendingChanges::Wait(uint64_t seq, std::chrono::milliseconds limit) {
+  std::unique_lock lk(mu_);
+  const bool done = cv_.wait_for(lk, limit, [&] { return open_.empty() || open_.begin()->first > seq; });
+  if (!done) return Error(Code::kUnavailable, "the metadata log did not commit within " +
+                                                  std::to_string(limit.count() / 1000) + " s");
+  if (failed_from_ <= seq)
+    return Error(Code::kUnavailable, "the metadata leadership changed before the change committed");
+  return Status::Ok();
+}
+
+void PendingChanges::Reset() {
+  std::lock_guard lk(mu_);
+  failed_from_ = UINT64_MAX;
+}
+
 Result<std::optional<std::string>> Txn::Get(const std::string& key) {
   auto it = overlay_.find(key);
   if (it != overlay_.end()) return it->second;
+  if (pending_) {
+    std::optional<std::string> v;
+    if (pending_->Find(key, &v, &read_seq_)) return v;
+  }
   std::string value;
   leveldb::Status st = db_->Get(leveldb::ReadOptions(), key, &value);
   if (st.IsNotFound()) return std::optional<std::string>();
@@ -63,15 +131,23 @@ void Txn::SetCounter(const char* name, uint64_t v) {
 
 Result<bool> Txn::DirEmpty(InodeId dir) {
   std::string prefix = DirPrefix(dir.value());
-  // Entries added or removed by this Txn first.
+  // Entries added or removed by this Txn first, then by pending batches
+  // (scanned before the database: a batch applied meanwhile is in it).
   for (auto it = overlay_.lower_bound(prefix); it != overlay_.end(); ++it) {
     if (it->first.compare(0, prefix.size(), prefix) != 0) break;
     if (it->second) return false;
   }
+  PendingChanges::Changes pending;
+  if (pending_) pending = pending_->Scan(prefix, &read_seq_);
+  for (const auto& [k, v] : pending)
+    if (v && overlay_.count(k) == 0) return false;
   std::unique_ptr<leveldb::Iterator> iter(db_->NewIterator(leveldb::ReadOptions()));
   for (iter->Seek(prefix); iter->Valid() && iter->key().starts_with(prefix); iter->Next()) {
-    auto o = overlay_.find(iter->key().ToString());
+    const std::string k = iter->key().ToString();
+    auto o = overlay_.find(k);
     if (o != overlay_.end() && !o->second) continue;  // deleted here
+    auto p = pending.find(k);
+    if (o == overlay_.end() && p != pending.end() && !p->second) continue;  // deleted by a pending batch
     return false;
   }
   if (!iter->status().ok()) return Error(Code::kIo, "metadata read: " + iter->status().ToString());

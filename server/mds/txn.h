@@ -4,7 +4,12 @@
 // re-read the same inode (rename within one directory) safely.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <map>
+#include <mutex>
+#include <vector>
 #include <optional>
 #include <string>
 
@@ -15,13 +20,60 @@ namespace leveldb { class DB; class WriteBatch; }
 
 namespace amlfs::mds {
 
+// The changes of the batches a replicated MDS's leader has sent to the log
+// and not yet applied (newest value per key). Mutations read through them,
+// so that the next batch is built while earlier ones commit and one log
+// write carries many; replies wait until their batch (and so every batch
+// they read from) is applied. Reads that answer clients never see them.
+//
+// Within one term the leader's log only grows, so its batches commit in
+// the order they were added, and when one fails, every later one fails too.
+//
+// Thread-safe.
+class PendingChanges {
+ public:
+  using Changes = std::map<std::string, std::optional<std::string>>;
+  // Records a batch about to be proposed; returns its number (from 1).
+  uint64_t Add(const Changes& changes);
+  // Batch `seq` is applied (committed), or will never be (!committed): its
+  // changes, and on failure every later batch's, leave the view.
+  void Done(uint64_t seq, bool committed);
+  // The newest pending value of `key` (nullopt: deleted) and its batch.
+  bool Find(const std::string& key, std::optional<std::string>* value, uint64_t* seq) const;
+  // Every pending key starting with `prefix`; *seq: the newest batch among them.
+  Changes Scan(const std::string& prefix, uint64_t* seq) const;
+  // Waits until batch `seq` and every earlier one are done (at most
+  // `limit`): OK when none of them failed, else kUnavailable.
+  Status Wait(uint64_t seq, std::chrono::milliseconds limit);
+  // Forgets failures (a new leadership starts with nothing pending).
+  void Reset();
+
+ private:
+  struct Value {
+    std::optional<std::string> value;
+    uint64_t seq = 0;
+  };
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, Value> keys_;
+  std::map<uint64_t, std::vector<std::string>> open_;  // batch -> its keys
+  uint64_t next_ = 1;
+  uint64_t failed_from_ = UINT64_MAX;  // the first batch that failed
+};
+
 class Txn {
  public:
-  Txn(leveldb::DB* db, Timespec now) : db_(db), now_(now) {}
+  // `pending`: the batches a replicated leader has not applied yet, read
+  // under the database (mutations only).
+  Txn(leveldb::DB* db, Timespec now, PendingChanges* pending = nullptr)
+      : db_(db), now_(now), pending_(pending) {}
 
   const Timespec& now() const { return now_; }
 
   Result<std::optional<std::string>> Get(const std::string& key);
+  // The newest pending batch this Txn read from (0: none): an answer built
+  // on what it read may leave only once that batch is applied.
+  uint64_t read_seq() const { return read_seq_; }
   void Put(const std::string& key, std::string value) { overlay_[key] = std::move(value); }
   void Delete(const std::string& key) { overlay_[key] = std::nullopt; }
 
@@ -44,6 +96,8 @@ class Txn {
  private:
   leveldb::DB* db_;
   Timespec now_;
+  PendingChanges* pending_;
+  uint64_t read_seq_ = 0;
   std::map<std::string, std::optional<std::string>> overlay_;
 };
 

@@ -47,6 +47,7 @@ struct Replica::Impl {
   std::map<uint64_t, std::chrono::steady_clock::time_point> round_started;
   Status failed;  // a disk error: the replica stops taking part
   bool leading = false;  // led at the end of the last Process
+  bool kicked = false;   // a Process is queued
 
   std::optional<SnapshotFile> snap;  // the latest snapshot
   std::map<NodeId, std::unique_ptr<SnapshotSender>> sending;  // leader: transfers under way
@@ -76,6 +77,18 @@ struct Replica::Impl {
       TickTransfers();
       Process();
       Arm();
+    });
+  }
+
+  // Runs Process once the handlers already queued have run: the proposals
+  // and messages that arrived while the last Ready was being written go
+  // out together, in one log write.
+  void Kick() {
+    if (kicked) return;
+    kicked = true;
+    asio::post(io, [this] {
+      kicked = false;
+      Process();
     });
   }
 
@@ -446,13 +459,14 @@ void Replica::Stop() {
   impl_->net.reset();
 }
 
-void Replica::Propose(std::string data, Done done) {
-  asio::post(impl_->io, [i = impl_.get(), data = std::move(data), done = std::move(done)]() mutable {
+void Replica::Propose(std::string data, Term term, Done done) {
+  asio::post(impl_->io, [i = impl_.get(), data = std::move(data), term, done = std::move(done)]() mutable {
     if (!i->failed.ok()) return done(i->failed);
+    if (term != 0 && i->node->term() != term) return done(i->NotLeader());
     auto idx = i->node->Propose(std::move(data));
     if (!idx.ok()) return done(i->NotLeader());
     i->proposals[*idx] = Impl::Pending{i->node->term(), std::move(done)};
-    i->Process();
+    i->Kick();
   });
 }
 
@@ -462,7 +476,7 @@ void Replica::ReadBarrier(std::function<void(Status)> done) {
     const uint64_t ctx = i->next_ctx++;
     i->barriers[ctx] = std::move(done);
     i->node->ReadIndex(ctx);
-    i->Process();
+    i->Kick();
   });
 }
 
@@ -491,7 +505,7 @@ void Replica::Receive(std::string body) {
       i->OnSnapshotAck(m);
     else
       i->node->Step(m);
-    i->Process();
+    i->Kick();
   });
 }
 

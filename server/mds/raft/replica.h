@@ -87,9 +87,12 @@ class Replica {
 
   // Appends `data` to the log; `done` gets its index once it is committed
   // and applied here. Fails with kUnavailable when this replica does not
-  // lead (the message names the leader's address when known) or loses the
-  // leadership before the entry commits (its outcome is then unknown).
-  void Propose(std::string data, Done done);
+  // lead (the message names the leader's address when known), leads in
+  // another term than `term` (unless 0), or loses the leadership before
+  // the entry commits (its outcome is then unknown). Entries are appended
+  // in the order of the calls.
+  void Propose(std::string data, Term term, Done done);
+  void Propose(std::string data, Done done) { Propose(std::move(data), 0, std::move(done)); }
   // `done` runs once this replica has applied everything committed before
   // the call, as confirmed leader (a linearizable read may then be served
   // from the state machine), or with kUnavailable.
