@@ -34,6 +34,9 @@ cmake --build "$BUILD" -j "$JOBS"
 echo "== built in $((SECONDS - t0))s"
 
 if [[ $SANITIZE == ON ]]; then
+  # Sanitized daemons run several times slower: fewer leader kills keep
+  # mount.mds_failover within its time limit.
+  export AMLFS_FAILOVER_KILLS=${AMLFS_FAILOVER_KILLS:-4}
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fi

@@ -40,6 +40,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     std::shared_ptr<const std::string> frame;  // shared: a reconnect may resend it
     Callback done;
     std::chrono::steady_clock::time_point deadline;
+    std::chrono::steady_clock::time_point sent;  // when it was submitted
     bool raw = false;  // `done` gets the whole response payload
   };
 
@@ -77,6 +78,11 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
   uint64_t next_id = 1;
   std::string last_error = "not connected yet";
   std::atomic<bool> connected_flag{false};
+  // When the last response arrived (steady_clock ticks): a connection that
+  // let a call time out without answering anything since it was sent is
+  // presumed dead (a peer cut off by the network: TCP would keep
+  // retransmitting into it for minutes) and is replaced.
+  std::atomic<int64_t> last_heard{0};
   // Call deadlines, earliest first, and one timer for the earliest: arming
   // a timer per call cost two timerfd syscalls per request.
   std::multimap<std::chrono::steady_clock::time_point, uint64_t> deadlines;
@@ -105,12 +111,17 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     auto now = std::chrono::steady_clock::now();
     std::vector<std::pair<Callback, Result<std::string>>> failed;
     std::optional<std::chrono::steady_clock::time_point> rearm;
+    std::optional<uint64_t> silent;  // the generation of a connection presumed dead
     {
       std::lock_guard lk(mu);
       while (!deadlines.empty() && deadlines.begin()->first <= now) {
         uint64_t id = deadlines.begin()->second;
         std::string what = is_connected ? "no answer from " + address + " in time"
                                         : "cannot reach " + address + ": " + last_error;
+        auto p = pending.find(id);
+        if (is_connected && p != pending.end() &&
+            last_heard.load(std::memory_order_relaxed) < p->second.sent.time_since_epoch().count())
+          silent = generation;
         if (auto done = TakeLocked(id))
           failed.emplace_back(std::move(*done), Error(is_connected ? Code::kTimeout : Code::kUnavailable, what));
         else
@@ -122,6 +133,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     if (rearm) Arm(*rearm);
+    if (silent) Disconnect(*silent, "no answer from " + address + " since a call timed out");
     for (auto& [done, r] : failed) done(std::move(r));
   }
 
@@ -198,7 +210,8 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
       p.frame = std::make_shared<const std::string>(std::move(frame));
       p.raw = raw;
       p.done = std::move(done);
-      p.deadline = deadline = std::chrono::steady_clock::now() + timeout;
+      p.sent = std::chrono::steady_clock::now();
+      p.deadline = deadline = p.sent + timeout;
       deadlines.emplace(p.deadline, id);
       if (p.deadline < armed) {
         armed = p.deadline;
@@ -400,6 +413,8 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
         self->Disconnect(gen, "unexpected request from server");
         co_return;
       }
+      self->last_heard.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                             std::memory_order_relaxed);
       self->Finish(h.request_id, std::move(payload));
     }
   }

@@ -208,3 +208,53 @@ TEST_CASE("a burst of calls beyond the per-connection in-flight limit all comple
   CHECK(done == kCalls);
   CHECK(ok == kCalls);
 }
+
+TEST_CASE("a connection that lets a call time out without answering anything since is replaced") {
+  // A peer cut off by the network looks like this: the connection stays
+  // open and TCP retransmits into it, for minutes. Calls of length 777 are
+  // never answered here; the others say which connection they came on.
+  std::mutex mu;
+  std::vector<std::string> peers;
+  std::vector<std::shared_ptr<RpcCall>> unanswered;  // held: a dropped call is answered with an error
+  auto server = std::make_unique<RpcServer>(
+      RpcServer::Options{"ost", 1, 4, {}}, [&](std::shared_ptr<RpcCall> call) {
+        ObjReadReq req;
+        if (!call->DecodeRequest(&req).ok() || req.length == 777) {
+          std::lock_guard lk(mu);
+          unanswered.push_back(std::move(call));
+          return;
+        }
+        {
+          std::lock_guard lk(mu);
+          peers.push_back(call->peer());
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(req.length == 5 ? 100 : 0));
+        call->ReplyWith(Result<ObjReadRsp>(ObjReadRsp{}));
+      });
+  REQUIRE(server->Listen(HostPort{"127.0.0.1", 0}).ok());
+  server->Start();
+  NetContext net(1);
+  RpcClient client(net, "127.0.0.1:" + std::to_string(server->port()), {});
+  ObjReadReq ok, silent, slow;
+  ok.length = 3;
+  silent.length = 777;
+  slow.length = 5;
+  auto peer = [&](size_t i) {
+    std::lock_guard lk(mu);
+    return peers.at(i);
+  };
+  REQUIRE(client.Call(ok, 2s).ok());
+  // Answers arrive while the silent call waits: the connection is alive.
+  std::thread busy([&] { CHECK(client.Call(slow, 2s).ok()); });
+  CHECK(client.Call(silent, 300ms).status().code() == Code::kTimeout);
+  busy.join();
+  REQUIRE(client.Call(ok, 2s).ok());
+  CHECK(peer(2) == peer(0));
+  // Nothing at all since the silent call: it is dropped, and the next call
+  // goes over a new connection.
+  CHECK(client.Call(silent, 300ms).status().code() == Code::kTimeout);
+  REQUIRE(client.Call(ok, 2s).ok());
+  CHECK(peer(3) != peer(0));
+  server->Stop();
+  unanswered.clear();
+}
