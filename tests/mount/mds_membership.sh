@@ -4,7 +4,7 @@
 # metadata loop on both nodes, a follower is killed with kill -9 and its data
 # directory deleted; `amlfs mds remove` takes it out, a new replica 4 starts
 # with an empty data directory (local-cluster.sh add-mds) and `amlfs mds add`
-# takes it in; once it has caught up, the leader is killed too: the two old
+# takes it in (it catches up from a snapshot); once it has caught up, the leader is killed too: the two old
 # replicas left and the new one elect a leader and the clients go on without
 # an error. Every acknowledged operation is there and the running replicas'
 # namespaces are identical. Malformed or impossible changes fail with one
@@ -14,7 +14,10 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=mds_lib.sh
 source "$(dirname "$0")/mds_lib.sh"
 
-start_cluster --mds 3 --osts 2 --nodes 2
+# Snapshots every 500 entries: the new replica gets the leader's snapshot
+# (and the configuration it carries), and the replicas restart from
+# compacted logs.
+start_cluster --mds 3 --osts 2 --nodes 2 --snapshot-entries 500
 A=$CL_NODE_MOUNT_0
 B=$CL_NODE_MOUNT_1
 
@@ -72,6 +75,7 @@ refused "already a member" add "4=$CL_MDS_ADDR_4"
 lead=$(leader)
 target=$(status_of "$lead" commit)
 retry 30 caught_up 4 "$target" || fail "mds4 did not catch up to $target: $(amlfs_mds status 2>&1)"
+grep -q "installed snapshot" "$ROOT/log/mds4.log" || fail "mds4 caught up without a snapshot"
 wait_progress "with mds4 a member"
 log_lines "$(amlfs_mds status 2>&1)"
 
