@@ -39,6 +39,15 @@
 // kept after it if it holds the snapshot's last entry, else dropped, and
 // commit and applied move to the snapshot's index.
 //
+// Membership (the Raft dissertation, 4.1-4.2: one server at a time). The
+// configuration is the latest kConfig entry in the log, committed or not,
+// else the snapshot point's, else Config::voters. Only its members count in
+// elections, commits, reads and check-quorum; a replica outside it never
+// campaigns, but follows whichever leader appends to it (a new replica, from
+// the entry that adds it). The snapshot point carries the configuration at
+// its index (SnapshotPoint::members; Message::config in kSnapshot), which
+// the driver keeps with its compacted log.
+//
 // Thread safety: none; one owner calls everything. REQUIRES: between
 // TakeReady() and Advance() no other call is made.
 #pragma once

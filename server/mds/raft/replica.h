@@ -24,6 +24,13 @@
 // is compacted to it. An install that fails (a corrupt file) stops the
 // replica, like a disk error: nothing of the log was changed yet.
 //
+// Membership. ChangeMembers adds or removes one replica; the configuration
+// in use (Node::members) decides whom the replica talks to: one RPC client
+// per other member, made and dropped as it changes. The configuration as of
+// the compaction point is kept in the log's compaction record
+// (LogStore::CompactTo), so a restart from a compacted log or a received
+// snapshot has it; Options::members counts only while neither holds one.
+//
 // Thread safety: every public method may be called from any thread. The
 // state machine's callbacks and every completion run on the replica's
 // thread and must not block on the replica.
