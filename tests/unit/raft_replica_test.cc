@@ -382,6 +382,23 @@ TEST_CASE("raft replica: a dead member is replaced by a new empty one, which the
   g.StartReplica(*old);
   for (auto& seq : g.WaitApplied(expect.size())) CHECK(seq == expect);
   CHECK(old->owned->info().members == now);
+
+  // A leader that removes itself answers, steps down, and the two others
+  // go on without it.
+  Member* leaving = g.Leader();
+  REQUIRE(leaving != nullptr);
+  REQUIRE(g.ChangeMembers(*leaving, leaving->id, "").ok());
+  Member* after = nullptr;
+  for (int i = 0; i < 300 && (after == nullptr || after == leaving); ++i) {
+    after = g.Leader();
+    std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(after != nullptr);
+  REQUIRE(after != leaving);
+  CHECK(after->owned->info().members.count(leaving->id) == 0);
+  propose("e", 5, *after);
+  g.StopReplica(*leaving);
+  for (auto& seq : g.WaitApplied(expect.size())) CHECK(seq == expect);
 }
 
 }  // namespace
