@@ -53,6 +53,7 @@ struct Replica::Impl {
 
   std::optional<SnapshotFile> snap;  // the latest snapshot
   std::map<NodeId, std::unique_ptr<SnapshotSender>> sending;  // leader: transfers under way
+  std::map<NodeId, std::string> sending_config;  // the configuration each transfer carries
   std::unique_ptr<SnapshotReceiver> receiving;
   Index save_failed_at = 0;  // a failed save is retried snapshot_entries later
 
@@ -267,6 +268,8 @@ struct Replica::Impl {
     AMLFS_LOG(kInfo) << "raft " << opt.id << ": sending snapshot " << snap->index
                      << " to follower " << to;
     sending[to] = std::move(*s);
+    // Taken now: a later compaction may drop the entries it is computed from.
+    sending_config[to] = EncodeMembers(node->MembersAt(snap->index));
     SendChunk(to);
   }
 
@@ -281,8 +284,7 @@ struct Replica::Impl {
     m->to = to;
     m->from = opt.id;
     m->term = node->term();
-    if (it->second->index() >= node->snapshot().index)
-      m->config = EncodeMembers(node->MembersAt(it->second->index()));
+    m->config = sending_config[to];
     Send(std::move(*m));
   }
 
