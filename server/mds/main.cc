@@ -209,7 +209,8 @@ int main(int argc, char** argv) {
         return done(Error(Code::kInvalid, "replica IDs run from 1 to 255"));
       if (!address.empty()) {
         auto hp = ParseHostPort(address);
-        if (!hp.ok()) return done(Error(Code::kInvalid, "'" + address + "': " + hp.status().message()));
+        if (!hp.ok())
+          return done(Error(Code::kInvalid, "'" + address + "': " + hp.status().message()));
       }
       rp->ChangeMembers(id, std::move(address), [done = std::move(done)](Result<raft::Index> r) {
         done(r.ok() ? Status::Ok() : r.status());

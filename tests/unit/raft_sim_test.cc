@@ -167,8 +167,8 @@ class Sim {
         r.CompactTo(r.snap->index, r.snap->term, r.snap->members);
     }
     if (r.start > r.sm.applied) Fail("node " + std::to_string(id) + " compacted past its snapshot");
-    r.node = std::make_unique<Node>(cfg, r.hs, SnapshotPoint{r.start, r.start_term, r.start_members},
-                                    r.log, r.sm.applied);
+    const SnapshotPoint point{r.start, r.start_term, r.start_members};
+    r.node = std::make_unique<Node>(cfg, r.hs, point, r.log, r.sm.applied);
   }
 
   [[noreturn]] void Fail(const std::string& what) {

@@ -83,7 +83,8 @@ struct Replica::Impl {
     std::map<NodeId, std::string> want;
     for (auto& [id, addr] : node->members())
       if (id != opt.id) want[id] = AddressOf(id);
-    if (node->leader() != 0 && node->leader() != opt.id) want[node->leader()] = AddressOf(node->leader());
+    const NodeId l = node->leader();
+    if (l != 0 && l != opt.id) want[l] = AddressOf(l);
     for (auto it = peers.begin(); it != peers.end();) {
       auto w = want.find(it->first);
       if (w == want.end() || w->second != peer_address[it->first]) {
