@@ -47,6 +47,7 @@ const char* OpcodeName(Opcode op) {
     case Opcode::kRaft: return "raft";
     case Opcode::kMdsStatus: return "mds_status";
     case Opcode::kMdsDigest: return "mds_digest";
+    case Opcode::kMdsMembers: return "mds_members";
     case Opcode::kOstRegister: return "ost_register";
     case Opcode::kOstMap: return "ost_map";
     case Opcode::kObjWrite: return "obj_write";

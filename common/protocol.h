@@ -59,6 +59,7 @@ enum class Opcode : uint16_t {
   kRaft = 44,  // MDS replica -> replica: one raft::Message (server/mds/raft/types.h)
   kMdsStatus = 45,  // answered by every replica, leader or not
   kMdsDigest = 46,
+  kMdsMembers = 47,  // add or remove one replica; served by the leader
   // Metadata server: OST management.
   kOstRegister = 50,
   kOstMap = 51,
@@ -612,6 +613,17 @@ struct MdsDigestReq {
   static constexpr Opcode kOp = Opcode::kMdsDigest;
   using Response = MdsDigestRsp;
   AMLFS_FIELDS()
+};
+
+// A membership change of the replicated MDS, one replica at a time: adds
+// replica `id` at `address`, or removes it when `address` is empty. The
+// answer comes once the change is committed.
+struct MdsMembersReq {
+  static constexpr Opcode kOp = Opcode::kMdsMembers;
+  using Response = EmptyRsp;
+  uint32_t id = 0;
+  std::string address;
+  AMLFS_FIELDS(id, address)
 };
 
 // ---------------------------------------------------------------- framing

@@ -5,6 +5,7 @@
 #   local-cluster.sh up     [--root DIR] [--osts N] [--mount DIR] [--nodes K] [--mds N]
 #                           [--stripe-count N] [--stripe-size S] [--lock-lease SECONDS]
 #                           [--snapshot-entries N] [-- amlfs-fuse options]
+#   local-cluster.sh add-mds --id I [--root DIR]
 #   local-cluster.sh down   [--root DIR] [--purge]
 #   local-cluster.sh status [--root DIR]
 #
@@ -18,6 +19,12 @@
 #
 # --mds N (1, 3 or 5): a replicated MDS of N replicas (mds1 … mdsN, Raft),
 # each with its own data directory; the OSTs and clients are given them all.
+# add-mds --id I: starts replica I of a running replicated MDS if it is not
+# running: a new one (I > N, at most 9 with --nodes) gets an empty data
+# directory ROOT/mdsI, its own namespace and address; a known one restarts
+# on its data. It is given every recorded replica as --peers, its initial
+# configuration until its log holds one: `amlfs mds add I=ADDRESS` then
+# makes a new replica a member (and `amlfs mds remove` takes one out).
 # --snapshot-entries N: the replicas snapshot and compact their log every N
 # entries (amlfs-mds --snapshot-entries; N/10 are kept behind).
 #
@@ -43,7 +50,7 @@ die() { echo "$PROG: $*" >&2; exit 1; }
 note() { echo "$PROG: $*"; }
 
 usage() {
-  sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 # --- binaries ---------------------------------------------------------------
@@ -270,6 +277,11 @@ save_env() {
       local m="CL_MDS_ADDR_$i"
       printf 'CL_MDS_ADDR_%d=%q\n' "$i" "${!m:-}"
     done
+    printf 'CL_MDS_EXTRA=%q\n' "${CL_MDS_EXTRA:-}"  # replicas started by add-mds
+    for i in ${CL_MDS_EXTRA:-}; do
+      local x="CL_MDS_ADDR_$i"
+      printf 'CL_MDS_ADDR_%d=%q\n' "$i" "${!x:-}"
+    done
     printf 'CL_OSTS=%q\n' "$CL_OSTS"
     for ((i = 0; i < CL_OSTS; i++)); do
       local v="CL_OST_ADDR_$i"
@@ -351,6 +363,58 @@ start_mds_replicas() {
   done
 }
 
+# mds_options: the recorded MDS options, into the caller's mds_args.
+mds_options() {
+  [[ -n "${CL_STRIPE_COUNT:-}" ]] && mds_args+=(--default-stripe-count "$CL_STRIPE_COUNT")
+  [[ -n "${CL_STRIPE_SIZE:-}" ]] && mds_args+=(--default-stripe-size "$CL_STRIPE_SIZE")
+  [[ -n "${CL_LOCK_LEASE:-}" ]] && mds_args+=(--lock-lease "$CL_LOCK_LEASE")
+  if [[ -n "${CL_SNAPSHOT_ENTRIES:-}" ]]; then
+    [[ "$CL_SNAPSHOT_ENTRIES" =~ ^[0-9]+$ ]] || die "--snapshot-entries needs a number"
+    ((CL_MDS > 1)) || die "--snapshot-entries needs a replicated MDS (--mds 3 or 5)"
+    mds_args+=(--snapshot-entries "$CL_SNAPSHOT_ENTRIES" --snapshot-keep $((CL_SNAPSHOT_ENTRIES / 10)))
+  fi
+  return 0
+}
+
+cmd_add_mds() {
+  local bin id=$OPT_ID i v a peers="" mds_args=()
+  [[ "$id" =~ ^[1-9][0-9]*$ ]] && ((id <= 255)) || die "add-mds needs --id from 1 to 255"
+  [[ -f "$ENV_FILE" ]] && ((CL_MDS > 1)) || die "add-mds needs a running replicated MDS (up --mds 3 or 5)"
+  ((CL_NODES == 0 || id <= 9)) || die "with --nodes, replica IDs run up to 9"
+  bin=$(find_bin amlfs-mds)
+  mkdir -p "$LOG_DIR" "$RUN_DIR"
+  pid_alive "$RUN_DIR/mds$id.pid" && die "mds$id runs already"
+  if ((id > CL_MDS)) && [[ " ${CL_MDS_EXTRA:-} " != *" $id "* ]]; then
+    CL_MDS_EXTRA="${CL_MDS_EXTRA:+$CL_MDS_EXTRA }$id"
+  fi
+  v="CL_MDS_ADDR_$id"
+  if [[ -z "${!v:-}" ]]; then
+    if ((CL_NODES > 0)); then
+      printf -v "$v" '%s' "$(host_of "mds$id"):9400"
+    else
+      printf -v "$v" '%s' "$HOST:$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    fi
+  fi
+  ((CL_NODES == 0)) || net_member "mds$id"
+  save_env
+  for ((i = 1; i <= CL_MDS; i++)); do
+    a="CL_MDS_ADDR_$i"
+    peers+="${peers:+,}$i=${!a}"
+  done
+  for i in ${CL_MDS_EXTRA:-}; do
+    a="CL_MDS_ADDR_$i"
+    peers+="${peers:+,}$i=${!a}"
+  done
+  mds_options
+  mkdir -p "$ROOT/mds$id"
+  # shellcheck disable=SC2046
+  start_daemon "mds$id" "$RUN_DIR/mds$id.ready" $(in_ns "mds$id") "$bin" "${mds_args[@]}" \
+    --data "$ROOT/mds$id" --listen "${!v}" --id "$id" --peers "$peers" \
+    --ready-file "$RUN_DIR/mds$id.ready"
+  wait_ready "mds$id" "$RUN_DIR/mds$id.ready" >/dev/null || die "mds$id did not start"
+  note "MDS$id pid $(<"$RUN_DIR/mds$id.pid") at ${!v} (data $ROOT/mds$id)"
+}
+
 cmd_up() {
   local mds_bin ost_bin fuse_bin i addr name ready
   mds_bin=$(find_bin amlfs-mds)
@@ -385,14 +449,7 @@ cmd_up() {
 
   # MDS.
   local mds_args=()
-  [[ -n "$CL_STRIPE_COUNT" ]] && mds_args+=(--default-stripe-count "$CL_STRIPE_COUNT")
-  [[ -n "$CL_STRIPE_SIZE" ]] && mds_args+=(--default-stripe-size "$CL_STRIPE_SIZE")
-  [[ -n "$CL_LOCK_LEASE" ]] && mds_args+=(--lock-lease "$CL_LOCK_LEASE")
-  if [[ -n "$CL_SNAPSHOT_ENTRIES" ]]; then
-    [[ "$CL_SNAPSHOT_ENTRIES" =~ ^[0-9]+$ ]] || die "--snapshot-entries needs a number"
-    ((CL_MDS > 1)) || die "--snapshot-entries needs a replicated MDS (--mds 3 or 5)"
-    mds_args+=(--snapshot-entries "$CL_SNAPSHOT_ENTRIES" --snapshot-keep $((CL_SNAPSHOT_ENTRIES / 10)))
-  fi
+  mds_options
   if ((CL_MDS > 1)); then
     start_mds_replicas "$mds_bin" "${mds_args[@]}"
   elif pid_alive "$RUN_DIR/mds.pid"; then
@@ -556,7 +613,7 @@ shift
 case $CMD in -h | --help | help) usage; exit 0 ;; esac
 ROOT=/var/tmp/amlfs
 OPT_OSTS="" OPT_NODES="" OPT_MDS="" OPT_LOCK_LEASE="" OPT_SNAPSHOT_ENTRIES="" OPT_MOUNT="" OPT_STRIPE_COUNT="" OPT_STRIPE_SIZE="" OPT_PURGE=0
-OPT_FUSE_ARGS=() OPT_FUSE_ARGS_SET=0
+OPT_FUSE_ARGS=() OPT_FUSE_ARGS_SET=0 OPT_ID=""
 while (($#)); do
   case $1 in
     --root) ROOT=${2:?--root needs a directory}; shift 2 ;;
@@ -569,6 +626,7 @@ while (($#)); do
     --stripe-count) OPT_STRIPE_COUNT=${2:?}; shift 2 ;;
     --stripe-size) OPT_STRIPE_SIZE=${2:?}; shift 2 ;;
     --purge) OPT_PURGE=1; shift ;;
+    --id) OPT_ID=${2:?--id needs a number}; shift 2 ;;
     --) shift; OPT_FUSE_ARGS=("$@"); OPT_FUSE_ARGS_SET=1; break ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
@@ -585,8 +643,9 @@ CL_NODES=${CL_NODES:-0}
 CL_MDS=${CL_MDS:-1}
 case $CMD in
   up) cmd_up ;;
+  add-mds) cmd_add_mds ;;
   down) cmd_down ;;
   status) cmd_status ;;
   -h|--help|help) usage ;;
-  *) die "unknown command '$CMD' (up, down or status)" ;;
+  *) die "unknown command '$CMD' (up, add-mds, down or status)" ;;
 esac

@@ -6,6 +6,7 @@
 #include <optional>
 #include <random>
 
+#include "common/config.h"
 #include "common/net/net_context.h"
 
 namespace amlfs {
@@ -38,17 +39,20 @@ bool IsMutation(Opcode op) {
 
 MdsClient::MdsClient(NetContext& net, std::vector<std::string> addresses,
                      std::chrono::milliseconds timeout, std::string name)
-    : net_(net), timeout_(timeout) {
+    : net_(net), name_(name), timeout_(timeout) {
+  size_t n = 0;
   for (auto& a : addresses) {
+    if (n == kMaxAddresses) break;
     RpcClient::Options o{"client", name};
     o.fail_fast = addresses.size() > 1;
-    clients_.push_back(std::make_unique<RpcClient>(net, a, o));
+    clients_[n++] = std::make_unique<RpcClient>(net, a, o);
   }
+  count_.store(n, std::memory_order_release);
   std::random_device rd;
   client_id_ = ClientId((uint64_t{rd()} << 32) | rd());
 }
 
-const std::string& MdsClient::address() const { return clients_[current_ % clients_.size()]->address(); }
+const std::string& MdsClient::address() const { return clients_[current_ % Count()]->address(); }
 
 // One request going through the MDS addresses until one serves it.
 struct MdsClient::Attempt {
@@ -62,14 +66,24 @@ struct MdsClient::Attempt {
 };
 
 // A replica that does not lead answers "not the leader; try HOST:PORT".
-std::optional<size_t> MdsClient::HintedIndex(const std::string& message) const {
+std::optional<size_t> MdsClient::HintedIndex(const std::string& message) {
   const std::string tag = "try ";
   size_t at = message.find(tag);
   if (at == std::string::npos) return std::nullopt;
   std::string addr = message.substr(at + tag.size());
-  for (size_t i = 0; i < clients_.size(); ++i)
+  for (size_t i = 0; i < Count(); ++i)
     if (clients_[i]->address() == addr) return i;
-  return std::nullopt;
+  if (!ParseHostPort(addr).ok()) return std::nullopt;
+  std::lock_guard lk(learn_mu_);
+  const size_t n = Count();
+  for (size_t i = 0; i < n; ++i)
+    if (clients_[i]->address() == addr) return i;
+  if (n == kMaxAddresses || n < 2) return std::nullopt;  // a lone MDS never moves
+  RpcClient::Options o{"client", name_};
+  o.fail_fast = true;
+  clients_[n] = std::make_unique<RpcClient>(net_, addr, o);
+  count_.store(n + 1, std::memory_order_release);
+  return n;
 }
 
 void MdsClient::Try(std::shared_ptr<Attempt> a) {
@@ -78,7 +92,7 @@ void MdsClient::Try(std::shared_ptr<Attempt> a) {
     // A replica that does not answer in time may be cut off from the others
     // (a retried mutation is safe: the MDS runs each request at most once).
     const bool elsewhere = r.status().code() == Code::kUnavailable ||
-                           (r.status().code() == Code::kTimeout && clients_.size() > 1);
+                           (r.status().code() == Code::kTimeout && Count() > 1);
     if (r.ok() || !elsewhere) {
       current_ = idx;
       return a->done(std::move(r));
@@ -86,10 +100,10 @@ void MdsClient::Try(std::shared_ptr<Attempt> a) {
     // Not the leader, unreachable or silent: follow the hint, else the next
     // address; after a round of them, pause, and go on until the deadline
     // (a replicated MDS elects a new leader in a second or two).
-    a->next = HintedIndex(r.status().message()).value_or((idx + 1) % clients_.size());
-    if (++a->tried % clients_.size() != 0) return Try(a);
+    a->next = HintedIndex(r.status().message()).value_or((idx + 1) % Count());
+    if (++a->tried % Count() != 0) return Try(a);
     const auto pause = std::chrono::milliseconds(100);
-    if (clients_.size() == 1 || std::chrono::steady_clock::now() + pause >= a->deadline)
+    if (Count() == 1 || std::chrono::steady_clock::now() + pause >= a->deadline)
       return a->done(std::move(r));
     auto timer = std::make_shared<boost::asio::steady_timer>(net_.io(), pause);
     timer->async_wait([this, a, timer](const boost::system::error_code&) { Try(a); });
@@ -98,15 +112,15 @@ void MdsClient::Try(std::shared_ptr<Attempt> a) {
 
 void MdsClient::CallRawAsync(Opcode op, std::string payload, std::chrono::milliseconds timeout,
                              RpcClient::Callback done) {
-  if (clients_.empty()) return done(Error(Code::kUnavailable, "no MDS address"));
+  if (Count() == 0) return done(Error(Code::kUnavailable, "no MDS address"));
   auto a = std::make_shared<Attempt>();
   a->op = op;
   a->payload = std::move(payload);
   a->done = std::move(done);
-  a->next = current_.load() % clients_.size();
+  a->next = current_.load() % Count();
   // One full deadline on the current MDS; with several, a shorter try each.
   auto t = timeout.count() > 0 ? timeout : timeout_;
-  a->per_try = clients_.size() > 1 ? t / static_cast<int>(clients_.size()) : t;
+  a->per_try = Count() > 1 ? t / static_cast<int>(Count()) : t;
   a->deadline = std::chrono::steady_clock::now() + t;
   Try(std::move(a));
 }

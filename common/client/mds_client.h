@@ -9,10 +9,12 @@
 // Thread-safe.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -85,10 +87,19 @@ class MdsClient {
   }
   struct Attempt;
   void Try(std::shared_ptr<Attempt> a);
-  std::optional<size_t> HintedIndex(const std::string& message) const;
+  // The address a "not the leader; try HOST:PORT" names; an address not
+  // given at construction (a replica added since) is learned, up to
+  // kMaxAddresses in all.
+  std::optional<size_t> HintedIndex(const std::string& message);
+  size_t Count() const { return count_.load(std::memory_order_acquire); }
   NetContext& net_;
+  std::string name_;
 
-  std::vector<std::unique_ptr<RpcClient>> clients_;
+  // Slots [0, count_) are set and never change again: readers take no lock.
+  static constexpr size_t kMaxAddresses = 16;
+  std::array<std::unique_ptr<RpcClient>, kMaxAddresses> clients_;
+  std::atomic<size_t> count_{0};
+  std::mutex learn_mu_;  // serializes adding addresses
   std::atomic<size_t> current_{0};
   ClientId client_id_;
   std::atomic<uint64_t> seq_{0};

@@ -90,7 +90,8 @@ int main(int argc, char** argv) {
   app.add_option("--workers", workers, "Worker threads")->capture_default_str();
   app.add_option("--peers", peers,
                  "Every replica of a replicated MDS, this one included: ID=HOST:PORT,... "
-                 "(without it the MDS runs alone)");
+                 "(without it the MDS runs alone). The initial configuration: once the "
+                 "replica's log holds one (amlfs mds add/remove), that one counts");
   app.add_option("--id", id, "This replica's ID in --peers");
   app.add_option("--snapshot-entries,--snapshot_entries", snapshot_entries,
                  "Replicated MDS: snapshot the namespace every this many log entries and "
@@ -203,7 +204,19 @@ int main(int argc, char** argv) {
         return Error(Code::kUnavailable, "not the leader; try " + i.leader_address);
       return Error(Code::kUnavailable, "no metadata leader yet");
     };
-    repl.status = [rp, &members, &leading_term]() {
+    repl.members = [rp](uint32_t id, std::string address, std::function<void(Status)> done) {
+      if (id == 0 || id > 255)
+        return done(Error(Code::kInvalid, "replica IDs run from 1 to 255"));
+      if (!address.empty()) {
+        auto hp = ParseHostPort(address);
+        if (!hp.ok())
+          return done(Error(Code::kInvalid, "'" + address + "': " + hp.status().message()));
+      }
+      rp->ChangeMembers(id, std::move(address), [done = std::move(done)](Result<raft::Index> r) {
+        done(r.ok() ? Status::Ok() : r.status());
+      });
+    };
+    repl.status = [rp, &leading_term]() {
       auto i = rp->info();
       MdsStatusRsp s;
       s.replicated = true;
@@ -216,7 +229,7 @@ int main(int argc, char** argv) {
       s.first = i.first;
       s.last = i.last;
       s.serving = i.Serves(std::chrono::steady_clock::now()) && i.term == leading_term.load();
-      for (auto& [id, addr] : members) s.members.push_back(MdsMember{id, addr});
+      for (auto& [id, addr] : i.members) s.members.push_back(MdsMember{id, addr});
       return s;
     };
     service.SetReplication(std::move(repl));

@@ -85,6 +85,15 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
     case Opcode::kLockCancel: return Serve(c, m, &Mds::LockCancel);
     case Opcode::kLockRelease: return Serve(c, m, &Mds::LockRelease);
     case Opcode::kLockRenew: return Serve(c, m, &Mds::LockRenew);
+    case Opcode::kMdsMembers: {
+      MdsMembersReq req;
+      if (Status st = c.DecodeRequest(&req); !st.ok()) return c.Reply(st, {});
+      if (!repl_.members)
+        return c.Reply(Error(Code::kNotSupported, "this MDS is not replicated"), {});
+      return repl_.members(req.id, std::move(req.address), [call](Status st) {
+        call->ReplyWith(st.ok() ? Result<EmptyRsp>(EmptyRsp{}) : Result<EmptyRsp>(st));
+      });
+    }
     case Opcode::kOstRegister: return Serve(c, m, &Mds::OstRegister);
     case Opcode::kOstMap: return Serve(c, m, &Mds::OstMap);
     default:

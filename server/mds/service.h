@@ -20,10 +20,15 @@ class MdsService {
   // decides whether this replica serves requests now (OK) or answers with
   // its error (kUnavailable: "not the leader; try HOST:PORT"), and `status`
   // describes the replica (kMdsStatus, answered whatever the gate says).
+  // `members` changes the configuration (kMdsMembers, past the gate): adds
+  // replica id at address, or removes it (empty address); `done` runs once
+  // the change is committed, or with why not.
   struct Replication {
     std::function<void(std::string)> raft;
     std::function<Status()> gate;
     std::function<MdsStatusRsp()> status;
+    std::function<void(uint32_t id, std::string address, std::function<void(Status)> done)>
+        members;
   };
   void SetReplication(Replication r) { repl_ = std::move(r); }
 

@@ -214,6 +214,27 @@ TEST_CASE("CompactTo keeps the compacted point and the later entries across a re
   }
 }
 
+TEST_CASE("the compaction point keeps its configuration across a reopen and a later compaction") {
+  TempDir tmp;
+  auto s = OpenOk(tmp.store());
+  for (Index i = 1; i <= 6; ++i) AppendOk(*s, {Make(1, i, "e")});
+  CHECK(s->compacted_config().empty());
+  const std::string four = EncodeMembers({{1, "a:1"}, {2, "b:2"}, {4, "d:4"}});
+  REQUIRE(s->CompactTo(3, 1, four).ok());
+  s = OpenOk(tmp.store());
+  CHECK(s->compacted_config() == four);
+  CHECK(s->first_index() == 4);
+  CHECK(s->at(6) == Make(1, 6, "e"));
+  auto m = DecodeMembers(s->compacted_config());
+  REQUIRE(m.ok());
+  CHECK(m->at(4) == "d:4");
+  // A compaction without a configuration (an older caller) records none.
+  REQUIRE(s->CompactTo(5, 1).ok());
+  s = OpenOk(tmp.store());
+  CHECK(s->compacted_config().empty());
+  CHECK(s->term_at(5) == 1);
+}
+
 TEST_CASE("a torn last record is cut off at Open and the log stays appendable") {
   TempDir tmp;
   uint64_t size2 = 0, size3 = 0;

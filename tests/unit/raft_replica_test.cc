@@ -35,11 +35,13 @@ struct Member {
 
 class Group {
  public:
-  Group() {
+  // `voters` replicas start as the group; `pool` - `voters` more get a
+  // server and an address but are not started (candidates to add).
+  explicit Group(NodeId voters = 3, NodeId pool = 3) {
     root_ = std::filesystem::temp_directory_path() /
             ("raft-replica-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
     std::filesystem::create_directories(root_);
-    for (NodeId id = 1; id <= 3; ++id) {
+    for (NodeId id = 1; id <= pool; ++id) {
       auto m = std::make_unique<Member>();
       m->id = id;
       m->dir = (root_ / ("r" + std::to_string(id))).string();
@@ -52,10 +54,12 @@ class Group {
           });
       REQUIRE(m->server->Listen(HostPort{"127.0.0.1", 0}).ok());
       m->server->Start();
-      members_[id] = "127.0.0.1:" + std::to_string(m->server->port());
+      addresses_[id] = "127.0.0.1:" + std::to_string(m->server->port());
+      if (id <= voters) members_[id] = addresses_[id];
       m_.push_back(std::move(m));
     }
-    for (auto& m : m_) StartReplica(*m);
+    for (auto& m : m_)
+      if (m->id <= voters) StartReplica(*m);
   }
   ~Group() {
     for (auto& m : m_) StopReplica(*m);
@@ -74,7 +78,8 @@ class Group {
   void StartReplica(Member& m) {
     Replica::Options o;
     o.id = m.id;
-    o.members = members_;
+    o.members = members_;  // a replica outside the group knows it, and itself
+    o.members[m.id] = addresses_[m.id];
     o.dir = m.dir;
     o.tick = 20ms;
     o.snapshot_entries = snapshot_entries_;
@@ -145,6 +150,16 @@ class Group {
     return f.get();
   }
 
+  Result<Index> ChangeMembers(Member& m, NodeId id, std::string address) {
+    std::promise<Result<Index>> p;
+    m.owned->ChangeMembers(id, std::move(address),
+                           [&p](Result<Index> r) { p.set_value(std::move(r)); });
+    auto f = p.get_future();
+    if (f.wait_for(5s) != std::future_status::ready) return Error(Code::kTimeout, "no answer");
+    return f.get();
+  }
+  const std::string& address(NodeId id) { return addresses_[id]; }
+
   // Waits until every running member applied `n` commands; returns them.
   std::vector<std::vector<std::string>> WaitApplied(size_t n) {
     auto end = std::chrono::steady_clock::now() + 10s;
@@ -171,7 +186,8 @@ class Group {
   size_t chunk_ = 1 << 20;
   static inline int counter_ = 0;
   std::filesystem::path root_;
-  std::map<NodeId, std::string> members_;
+  std::map<NodeId, std::string> members_;    // the initial configuration
+  std::map<NodeId, std::string> addresses_;  // of every replica of the pool
 };
 
 TEST_CASE("raft replica: a group over TCP elects, replicates, fails over and catches up") {
@@ -306,6 +322,83 @@ TEST_CASE("raft replica: a follower behind the leader's compacted log catches up
   g.StartReplica(*lagging);
   all = g.WaitApplied(expect.size());
   for (auto& seq : all) CHECK(seq == expect);
+}
+
+TEST_CASE("raft replica: a dead member is replaced by a new empty one, which then counts") {
+  Group g(3, 4);
+  g.EnableSnapshots(40, 10, 100);
+  for (auto& m : g.m_) {
+    if (!m->owned) continue;
+    g.StopReplica(*m);
+    g.StartReplica(*m);
+  }
+  Member* leader = g.Leader();
+  REQUIRE(leader != nullptr);
+  std::vector<std::string> expect;
+  auto propose = [&](const std::string& prefix, int n, Member& at) {
+    for (int i = 0; i < n; ++i) {
+      expect.push_back(prefix + std::to_string(i));
+      REQUIRE(g.Propose(at, expect.back()).ok());
+    }
+  };
+  propose("a", 80, *leader);
+  // A follower dies with its disk.
+  Member* dead = nullptr;
+  for (auto& m : g.m_)
+    if (m.get() != leader && m->owned) dead = m.get();
+  g.StopReplica(*dead);
+  std::filesystem::remove_all(dead->dir);
+  REQUIRE(g.ChangeMembers(*leader, dead->id, "").ok());
+  auto again = g.ChangeMembers(*leader, dead->id, "");
+  CHECK(again.status().code() == Code::kInvalid);
+  propose("b", 5, *leader);
+
+  // A new, empty replica 4 is started, then added; it catches up by snapshot.
+  Member* fresh = g.m_[3].get();
+  g.StartReplica(*fresh);
+  REQUIRE(g.ChangeMembers(*leader, 4, g.address(4)).ok());
+  CHECK(g.ChangeMembers(*leader, 4, g.address(4)).status().code() == Code::kInvalid);
+  propose("c", 5, *leader);
+  for (auto& seq : g.WaitApplied(expect.size())) CHECK(seq == expect);
+  {
+    std::lock_guard lk(fresh->mu);
+    CHECK(fresh->installs >= 1);
+  }
+  const Members now = leader->owned->info().members;
+  CHECK(now.size() == 3);
+  CHECK(now.count(4) == 1);
+  CHECK(now.count(dead->id) == 0);
+
+  // The leader goes: the survivor and the new replica elect one of them.
+  Member* old = leader;
+  g.StopReplica(*old);
+  Member* next = g.Leader();
+  REQUIRE(next != nullptr);
+  CHECK(next != old);
+  propose("d", 5, *next);
+  for (auto& seq : g.WaitApplied(expect.size())) CHECK(seq == expect);
+  // Restarted, the old leader takes the configuration from its compacted
+  // log, not the initial one.
+  g.StartReplica(*old);
+  for (auto& seq : g.WaitApplied(expect.size())) CHECK(seq == expect);
+  CHECK(old->owned->info().members == now);
+
+  // A leader that removes itself answers, steps down, and the two others
+  // go on without it.
+  Member* leaving = g.Leader();
+  REQUIRE(leaving != nullptr);
+  REQUIRE(g.ChangeMembers(*leaving, leaving->id, "").ok());
+  Member* after = nullptr;
+  for (int i = 0; i < 300 && (after == nullptr || after == leaving); ++i) {
+    after = g.Leader();
+    std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(after != nullptr);
+  REQUIRE(after != leaving);
+  CHECK(after->owned->info().members.count(leaving->id) == 0);
+  propose("e", 5, *after);
+  g.StopReplica(*leaving);
+  for (auto& seq : g.WaitApplied(expect.size())) CHECK(seq == expect);
 }
 
 }  // namespace

@@ -10,7 +10,9 @@
 // machine applies the same sequence, a snapshot standing for the prefix it
 // covers), that a new leader holds every committed entry, and, at the end,
 // that every acknowledged proposal is committed exactly once and that the
-// healed cluster makes progress.
+// healed cluster makes progress. Leaders also change the membership now and
+// then, one replica at a time, among a pool one larger than the initial
+// configuration (the spare starts with an empty log and outside it).
 //
 // RAFT_SIM_SEEDS=N runs seeds 1..N (default 2000); RAFT_SIM_SEED=S runs
 // only seed S, as a failure message says to reproduce it exactly.
@@ -35,9 +37,11 @@ struct Violation : std::runtime_error {
 
 class Sim {
  public:
-  Sim(uint64_t seed, int n) : seed_(seed), rng_(seed) {
+  Sim(uint64_t seed, int n) : seed_(seed), rng_(seed), n_(static_cast<size_t>(n)) {
     for (int i = 1; i <= n; ++i) ids_.push_back(static_cast<NodeId>(i));
-    for (NodeId id : ids_) {
+    pool_ = ids_;
+    pool_.push_back(static_cast<NodeId>(n + 1));
+    for (NodeId id : pool_) {
       Replica& r = replicas_[id];
       r.side = 0;
       Start(id);
@@ -83,6 +87,7 @@ class Sim {
   size_t committed() const { return global_.size(); }
   size_t acknowledged() const { return acked_.size(); }
   size_t installed() const { return installs_; }
+  size_t changes() const { return changes_; }
 
  private:
   // The state machine: what it applied, as a digest of the sequence.
@@ -100,6 +105,7 @@ class Sim {
     Index index = 0;
     Term term = 0;
     StateMachine state;
+    Members members;  // the configuration at index
   };
   struct Replica {
     std::unique_ptr<Node> node;
@@ -109,6 +115,7 @@ class Sim {
     HardState hs;
     Index start = 0;  // the log's compacted point
     Term start_term = 0;
+    Members start_members;
     std::vector<Entry> log;  // log[k] holds index start + 1 + k
     std::optional<SnapshotFile> snap;
     int side = 0;  // partition side
@@ -120,8 +127,9 @@ class Sim {
       return i < start || i > last() ? 0 : log[i - start - 1].term;
     }
     // LogStore::CompactTo
-    void CompactTo(Index i, Term t) {
+    void CompactTo(Index i, Term t, const Members& m) {
       if (i <= start) return;
+      start_members = m;
       if (i <= last() && term_at(i) == t)
         log.erase(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(i - start));
       else
@@ -155,11 +163,12 @@ class Sim {
     r.sm = StateMachine{};
     if (r.snap) {
       r.sm = r.snap->state;
-      if (r.term_at(r.snap->index) != r.snap->term) r.CompactTo(r.snap->index, r.snap->term);
+      if (r.term_at(r.snap->index) != r.snap->term)
+        r.CompactTo(r.snap->index, r.snap->term, r.snap->members);
     }
     if (r.start > r.sm.applied) Fail("node " + std::to_string(id) + " compacted past its snapshot");
-    r.node = std::make_unique<Node>(cfg, r.hs, SnapshotPoint{r.start, r.start_term}, r.log,
-                                    r.sm.applied);
+    const SnapshotPoint point{r.start, r.start_term, r.start_members};
+    r.node = std::make_unique<Node>(cfg, r.hs, point, r.log, r.sm.applied);
   }
 
   [[noreturn]] void Fail(const std::string& what) {
@@ -187,6 +196,7 @@ class Sim {
       if (from.node && from.life == t.life) from.node->SnapshotFailed(t.to);
     }
     if (faults_ && Chance(0.05)) ProposeSomewhere();
+    if (faults_ && Chance(0.004)) ChangeMembers();
     for (auto& [id, r] : replicas_) {
       while (r.node && r.node->HasReady()) Process(id, r);
       if (r.node && Chance(0.01)) TakeSnapshot(r);
@@ -200,10 +210,10 @@ class Sim {
     Node& n = *r.node;
     const Index a = n.applied();
     if (a == 0 || (r.snap && r.snap->index >= a)) return;
-    r.snap = SnapshotFile{a, n.term_at(a), r.sm};
+    r.snap = SnapshotFile{a, n.term_at(a), r.sm, n.MembersAt(a)};
     const Index cut = a - std::min<Index>(a, Uniform(0, 6));
     if (cut < n.first_index()) return;
-    r.CompactTo(cut, n.term_at(cut));
+    r.CompactTo(cut, n.term_at(cut), n.MembersAt(cut));
     n.Compact(cut);
   }
 
@@ -249,6 +259,26 @@ class Sim {
     }
   }
 
+  // A leader adds a replica of the pool or removes a member, keeping the
+  // configuration within one of its initial size. Refusals (a change in
+  // progress, no entry of its term committed yet) are expected.
+  void ChangeMembers() {
+    for (auto& [id, r] : replicas_) {
+      if (!r.node || r.node->role() != Role::kLeader) continue;
+      Members next = r.node->members();
+      std::vector<NodeId> in, out;
+      for (NodeId p : pool_) (next.count(p) ? in : out).push_back(p);
+      const bool add = next.size() < n_ || (next.size() == n_ && !out.empty() && Chance(0.5));
+      if (add && !out.empty())
+        next[out[Uniform(0, out.size() - 1)]] = "";
+      else if (!add && in.size() > 1)
+        next.erase(in[Uniform(0, in.size() - 1)]);
+      else
+        continue;
+      if (r.node->ProposeMembers(next).ok()) ++changes_;
+    }
+  }
+
   void Process(NodeId id, Replica& r) {
     Ready rd = r.node->TakeReady();
     if (faults_ && Chance(0.003)) {
@@ -290,6 +320,7 @@ class Sim {
     m.term = r.node->term();
     m.index = r.snap->index;
     m.log_term = r.snap->term;
+    m.config = EncodeMembers(r.snap->members);
     m.done = true;
     if (!(faults_ && Chance(0.1))) flights_.emplace(now_ + Uniform(5, faults_ ? 60 : 10), m);
     transfers_.push_back(Transfer{now_ + 100, id, to, r.life});
@@ -306,8 +337,11 @@ class Sim {
         global_[p.index - 1].term != p.term)
       Fail("node " + std::to_string(id) + " got a snapshot at " + std::to_string(p.index) +
            " that is not the committed prefix");
+    if (p.members != r.snap->members)
+      Fail("node " + std::to_string(id) + " installs snapshot " + std::to_string(p.index) +
+           " with another configuration");
     r.sm = r.snap->state;
-    r.CompactTo(p.index, p.term);
+    r.CompactTo(p.index, p.term, p.members);
     ++installs_;
   }
 
@@ -366,8 +400,13 @@ class Sim {
   bool Converged() {
     if (global_.size() < final_index_ || global_[final_index_ - 1].data.rfind("final-", 0) != 0)
       return false;
-    for (auto& [id, r] : replicas_)
+    // Every member of the configuration (replicas outside it hear nothing).
+    const NodeId l = StableLeader();
+    if (!l) return false;
+    for (auto& [id, addr] : replicas_[l].node->members()) {
+      const Replica& r = replicas_[id];
       if (!r.node || r.node->applied() < final_index_) return false;
+    }
     return true;
   }
 
@@ -387,7 +426,10 @@ class Sim {
   bool faults_ = false;
   uint64_t restarts_ = 0, proposals_ = 0;
   Index final_index_ = 0;
-  std::vector<NodeId> ids_;
+  size_t n_;                // the initial configuration's size
+  size_t changes_ = 0;      // membership changes proposed
+  std::vector<NodeId> ids_;   // the initial configuration
+  std::vector<NodeId> pool_;  // every replica: ids_ and a spare
   std::map<NodeId, Replica> replicas_;
   std::multimap<uint64_t, Message> flights_;
   std::vector<Entry> global_;                                   // committed, in order
@@ -409,7 +451,7 @@ TEST_CASE("raft: thousands of seeded fault schedules keep every invariant") {
   const uint64_t only = EnvOr("RAFT_SIM_SEED", 0);
   const uint64_t seeds = EnvOr("RAFT_SIM_SEEDS", 2000);
   uint64_t first = only ? only : 1, last = only ? only : seeds;
-  size_t committed = 0, acked = 0, installed = 0;
+  size_t committed = 0, acked = 0, installed = 0, changes = 0;
   for (uint64_t seed = first; seed <= last; ++seed) {
     const int n = seed % 4 == 0 ? 5 : 3;
     Sim sim(seed, n);
@@ -421,13 +463,16 @@ TEST_CASE("raft: thousands of seeded fault schedules keep every invariant") {
     committed += sim.committed();
     acked += sim.acknowledged();
     installed += sim.installed();
+    changes += sim.changes();
   }
   // The schedules must not be so hostile that nothing happens.
   CHECK(committed > (last - first + 1) * 5);
   CHECK(acked > (last - first + 1) * 2);
   if (last - first >= 100) CHECK(installed > (last - first + 1) / 10);
+  if (last - first >= 100) CHECK(changes > (last - first + 1) / 2);
   WARN("seeds " << first << ".." << last << ": " << committed << " entries committed, " << acked
-                << " proposals acknowledged, " << installed << " snapshots installed");
+                << " proposals acknowledged, " << installed << " snapshots installed, "
+                << changes << " membership changes");
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // amlfs mds status|digest [PATH]: the replicas of a replicated metadata
-// server, asked one by one (followers answer too).
+// server, asked one by one (followers answer too). amlfs mds add ID=HOST:PORT
+// and amlfs mds remove ID: a membership change, one replica at a time, sent
+// to the serving leader.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -21,6 +23,7 @@ struct Options {
   std::string path;
   std::string mds;  // comma-separated addresses; overrides the mount's
   double wait = 10;
+  std::string member;  // add: ID=HOST:PORT; remove: ID
 };
 
 struct Replica {
@@ -54,6 +57,18 @@ class Replicas {
     for (auto& r : list_)
       if (r.address == address) return r.rpc->Call(MdsDigestReq{}, std::chrono::seconds(60));
     return Error(Code::kNotFound, address + " is not a known replica");
+  }
+  // Asks the replica that serves (the leader) to change the membership.
+  Result<EmptyRsp> ChangeMembers(const MdsMembersReq& req) {
+    auto st = Status();
+    for (auto& r : list_) {
+      auto it = st.find(r.address);
+      if (it == st.end() || !it->second.ok() || !it->second->serving) continue;
+      if (!it->second->replicated)
+        return Error(Code::kNotSupported, r.address + " is a lone MDS, not replicated");
+      return r.rpc->Call(req, std::chrono::seconds(30));
+    }
+    return Error(Code::kUnavailable, "no replica serves: no leader is elected");
   }
   const std::vector<Replica>& list() const { return list_; }
 
@@ -188,6 +203,48 @@ int RunDigest(const Options& o) {
   return 0;
 }
 
+// "4" -> 4; IDs run from 1 to 255, like the MDS's --peers.
+Result<uint32_t> ParseId(const std::string& s) {
+  uint32_t id = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9' || id > 255) return Error(Code::kInvalid, "'" + s + "' is not an ID");
+    id = id * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (s.empty() || id == 0 || id > 255)
+    return Error(Code::kInvalid, "'" + s + "' is not an ID from 1 to 255");
+  return id;
+}
+
+int RunChange(const Options& o, bool add) {
+  const char* what = add ? "mds add" : "mds remove";
+  MdsMembersReq req;
+  if (add) {
+    const size_t eq = o.member.find('=');
+    auto id = ParseId(o.member.substr(0, eq));
+    if (eq == std::string::npos || !id.ok())
+      return Fail(what, "'" + o.member + "' is not ID=HOST:PORT", 2);
+    req.id = *id;
+    req.address = o.member.substr(eq + 1);
+    if (auto hp = ParseHostPort(req.address); !hp.ok())
+      return Fail(what, "'" + o.member + "': " + hp.status().message(), 2);
+  } else {
+    auto id = ParseId(o.member);
+    if (!id.ok()) return Fail(what, id.status().message(), 2);
+    req.id = *id;
+  }
+  auto addrs = AddressesOf(o);
+  if (!addrs.ok()) return Fail(what, addrs.status().message(), 2);
+  Replicas reps(*addrs);
+  auto r = reps.ChangeMembers(req);
+  if (!r.ok()) return Fail(what, r.status().message(), 1);
+  if (add)
+    std::printf("replica %u added at %s\n", req.id, req.address.c_str());
+  else
+    std::printf("replica %u removed\n", req.id);
+  std::fflush(stdout);
+  return 0;
+}
+
 }  // namespace
 
 void AddMds(CLI::App& app, int* rc) {
@@ -210,6 +267,15 @@ void AddMds(CLI::App& app, int* rc) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
   digest->callback([opt, rc] { *rc = RunDigest(*opt); });
+  auto* add = mds->add_subcommand(
+      "add", "Add a replica to the configuration (start it first, with an empty data directory)");
+  add->add_option("member", opt->member, "ID=HOST:PORT of the new replica")->required();
+  common(add);
+  add->callback([opt, rc] { *rc = RunChange(*opt, true); });
+  auto* remove = mds->add_subcommand("remove", "Remove a replica from the configuration");
+  remove->add_option("id", opt->member, "ID of the replica")->required();
+  common(remove);
+  remove->callback([opt, rc] { *rc = RunChange(*opt, false); });
 }
 
 }  // namespace amlfs::tools

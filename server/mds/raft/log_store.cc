@@ -27,9 +27,12 @@
 //   header    := magic u32 | length u32 | payload_sum u64 | header_sum u32
 //                payload_sum = Checksum64 (XXH3-64) of the `length` payload bytes
 //                header_sum  = Checksum32 (XXH32) of the 16 header bytes before it
-//   compacted := header(kCompactedMagic) | index u64 | term u64
+//   compacted := header(kCompactedMagic) | index u64 | term u64 | config
 //                only as the first record: the entries up to `index` were
-//                compacted away and entry `index` had term `term`
+//                compacted away and entry `index` had term `term`; config
+//                is the rest of the payload (length - 16 bytes, possibly
+//                none): the configuration as of `index` (an encoded
+//                Membership, types.h)
 //   entry     := header(kEntryMagic) | term u64 | index u64 | type u8 | data
 //                data is the rest of the payload (length - 17 bytes); the
 //                first entry's index is compacted.index + 1 (1 without a
@@ -149,13 +152,17 @@ void PutEntry(std::string* out, const Entry& e) {
   });
 }
 
-void PutCompacted(std::string* out, Index index, Term term) {
-  PutRecord(out, kCompactedMagic, [&](Encoder enc) { enc(index, term); });
+void PutCompacted(std::string* out, Index index, Term term, const std::string& config) {
+  PutRecord(out, kCompactedMagic, [&](Encoder enc) {
+    enc(index, term);
+    enc.PutRaw(config.data(), config.size());
+  });
 }
 
 struct ParsedLog {
   Index compacted_index = 0;
   Term compacted_term = 0;
+  std::string compacted_config;
   std::vector<Entry> entries;
   std::vector<uint64_t> offsets;
   uint64_t end = 0;  // end of the last whole record
@@ -184,10 +191,11 @@ Status ParseLog(const std::string& path, std::string_view file, ParsedLog* out) 
     if (Checksum64(payload) != payload_sum) return corrupt("payload checksum mismatch");
     Decoder d(payload);
     if (magic == kCompactedMagic) {
-      if (off != 0 || length != kCompactedSize) {
+      if (off != 0 || length < kCompactedSize) {
         return corrupt("misplaced or malformed compaction record");
       }
       d(out->compacted_index, out->compacted_term);
+      out->compacted_config.assign(payload.substr(kCompactedSize));
     } else if (magic == kEntryMagic) {
       if (length < kEntryFixedSize) return corrupt("entry payload too short");
       Entry e;
@@ -268,6 +276,7 @@ Result<std::unique_ptr<LogStore>> LogStore::Open(const std::string& dir) {
   store->hard_state_ = hs;
   store->compacted_index_ = log.compacted_index;
   store->compacted_term_ = log.compacted_term;
+  store->compacted_config_ = std::move(log.compacted_config);
   store->entries_ = std::move(log.entries);
   store->offsets_ = std::move(log.offsets);
   store->end_ = log.end;
@@ -364,13 +373,13 @@ Status LogStore::TruncateFrom(Index index) {
   return Status::Ok();
 }
 
-Status LogStore::CompactTo(Index index, Term term) {
+Status LogStore::CompactTo(Index index, Term term, std::string config) {
   if (!failed_.ok()) return failed_;
   if (index < first_index()) return Status::Ok();
   // Entries after `index` survive only if they extend the same history.
   const bool keep_tail = index <= last_index() && term_at(index) == term;
   std::string buf;
-  PutCompacted(&buf, index, term);
+  PutCompacted(&buf, index, term, config);
   std::vector<uint64_t> offsets;
   if (keep_tail) {
     for (Index i = index + 1; i <= last_index(); ++i) {
@@ -391,6 +400,7 @@ Status LogStore::CompactTo(Index index, Term term) {
   offsets_ = std::move(offsets);
   compacted_index_ = index;
   compacted_term_ = term;
+  compacted_config_ = std::move(config);
   end_ = buf.size();
   return Status::Ok();
 }

@@ -70,8 +70,11 @@ class LogStore {
   // that same term (e.g. a snapshot installed from a leader that is ahead),
   // the entries after it belong to another history and are dropped too
   // (extended Raft paper, InstallSnapshot rules 6-7). No-op if
-  // index < first_index(). Rewrites the log into a new file.
-  Status CompactTo(Index index, Term term);
+  // index < first_index(). Rewrites the log into a new file. `config` (the
+  // configuration as of `index`, opaque here) is kept with the point.
+  Status CompactTo(Index index, Term term, std::string config = {});
+  // What the last CompactTo recorded (empty: nothing, or an older log).
+  const std::string& compacted_config() const { return compacted_config_; }
 
  private:
   LogStore(std::string dir, int fd) : dir_(std::move(dir)), fd_(fd) {}
@@ -83,6 +86,7 @@ class LogStore {
   HardState hard_state_;
   Index compacted_index_ = 0;
   Term compacted_term_ = 0;
+  std::string compacted_config_;
   std::vector<Entry> entries_;     // entries_[k] has index first_index()+k
   std::vector<uint64_t> offsets_;  // byte offset of entries_[k]'s record
   uint64_t end_ = 0;               // byte length of the valid log

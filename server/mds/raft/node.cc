@@ -23,6 +23,14 @@ Node::Node(Config cfg, HardState hs, SnapshotPoint snap, std::vector<Entry> log,
     : cfg_(std::move(cfg)), rng_(cfg_.seed ^ (0x9e3779b97f4a7c15ull * cfg_.id)),
       term_(hs.term), vote_(hs.vote), snap_index_(snap.index), snap_term_(snap.term),
       log_(std::move(log)), persisted_(hs) {
+  snap_members_ = snap.members;
+  if (snap_members_.empty()) {
+    for (NodeId v : cfg_.voters) {
+      auto it = cfg_.addresses.find(v);
+      snap_members_[v] = it == cfg_.addresses.end() ? std::string() : it->second;
+    }
+  }
+  ReloadMembers();
   commit_ = applied_ = std::clamp<Index>(applied, snap_index_, last_index());
   durable_ = last_index();
   unstable_ = last_index() + 1;
@@ -54,6 +62,53 @@ void Node::Send(Message m) {
   msgs_.push_back(std::move(m));
 }
 
+std::string EncodeMembers(const Members& m) {
+  Membership ms;
+  for (auto& [id, addr] : m) ms.members.push_back(Member{id, addr});
+  return Encode(ms);
+}
+
+Result<Members> DecodeMembers(std::string_view data) {
+  Membership ms;
+  AMLFS_RETURN_IF_ERROR(Decode(data, &ms));
+  Members m;
+  for (Member& x : ms.members) {
+    if (x.id == 0 || !m.emplace(x.id, std::move(x.address)).second)
+      return Error(Code::kProtocol, "a configuration names replica " + std::to_string(x.id) +
+                                        " twice or as 0");
+  }
+  return m;
+}
+
+Members Node::MembersAt(Index i) const {
+  for (Index j = std::min(i, last_index()); j > snap_index_; --j) {
+    const Entry& e = entry(j);
+    if (e.type != EntryType::kConfig) continue;
+    if (auto m = DecodeMembers(e.data); m.ok()) return *m;
+  }
+  return snap_members_;
+}
+
+void Node::ReloadMembers() {
+  for (Index j = last_index(); j > snap_index_; --j) {
+    const Entry& e = entry(j);
+    if (e.type != EntryType::kConfig) continue;
+    if (auto m = DecodeMembers(e.data); m.ok()) {
+      members_ = std::move(*m);
+      config_index_ = j;
+      return;
+    }
+  }
+  members_ = snap_members_;
+  config_index_ = snap_index_;
+}
+
+size_t Node::CountMembers(const std::set<NodeId>& ids) const {
+  size_t n = 0;
+  for (NodeId id : ids) n += IsMember(id);
+  return n;
+}
+
 void Node::Refuse(const std::string& what) {
   if (violation_.empty()) violation_ = what;
   AMLFS_LOG(kError) << "raft " << cfg_.id << ": refused: " << what;
@@ -74,7 +129,7 @@ void Node::Tick() {
     if (++election_elapsed_ >= cfg_.election_ticks) {
       election_elapsed_ = 0;
       active_.insert(cfg_.id);
-      if (active_.size() < Majority()) {
+      if (CountMembers(active_) < Majority()) {
         AMLFS_LOG(kWarn) << "raft " << cfg_.id << ": lost the majority in term " << term_
                          << "; stepping down";
         BecomeFollower(term_, 0);
@@ -105,14 +160,16 @@ void Node::BecomeFollower(Term term, NodeId leader) {
 // Pre-vote: ask whether a majority would vote before raising the term, so a
 // replica that was cut off cannot disrupt a working leader when it returns.
 void Node::StartPreVote() {
-  if (std::find(cfg_.voters.begin(), cfg_.voters.end(), cfg_.id) == cfg_.voters.end()) return;
+  // A replica outside the configuration (removed, or not yet added) never
+  // campaigns.
+  if (!IsMember(cfg_.id)) return;
   role_ = Role::kPreCandidate;
   leader_ = 0;
   granted_ = {cfg_.id};
   rejected_.clear();
   ResetElectionTimer();
-  if (granted_.size() >= Majority()) return StartElection();
-  for (NodeId p : cfg_.voters) {
+  if (CountMembers(granted_) >= Majority()) return StartElection();
+  for (auto& [p, addr] : members_) {
     if (p == cfg_.id) continue;
     Message m;
     m.type = MsgType::kPreVote;
@@ -132,8 +189,8 @@ void Node::StartElection() {
   granted_ = {cfg_.id};
   rejected_.clear();
   ResetElectionTimer();
-  if (granted_.size() >= Majority()) return BecomeLeader();
-  for (NodeId p : cfg_.voters) {
+  if (CountMembers(granted_) >= Majority()) return BecomeLeader();
+  for (auto& [p, addr] : members_) {
     if (p == cfg_.id) continue;
     Message m;
     m.type = MsgType::kVote;
@@ -154,7 +211,7 @@ void Node::BecomeLeader() {
   acked_round_.clear();
   snapshotting_.clear();
   snapshot_requests_.clear();
-  for (NodeId p : cfg_.voters) {
+  for (auto& [p, addr] : members_) {
     next_[p] = last_index() + 1;
     match_[p] = 0;
   }
@@ -226,12 +283,12 @@ void Node::OnVoteResponse(const Message& m) {
   const bool pre = m.type == MsgType::kPreVoteRsp;
   if (role_ != (pre ? Role::kPreCandidate : Role::kCandidate)) return;
   (m.ok ? granted_ : rejected_).insert(m.from);
-  if (granted_.size() >= Majority()) {
+  if (CountMembers(granted_) >= Majority()) {
     if (pre)
       StartElection();
     else
       BecomeLeader();
-  } else if (rejected_.size() >= Majority()) {
+  } else if (CountMembers(rejected_) >= Majority()) {
     BecomeFollower(term_, 0);
   }
 }
@@ -287,6 +344,12 @@ void Node::OnAppend(const Message& m) {
       Truncate(e.index);  // the first conflicting index, and only there
     }
     log_.push_back(e);
+    if (e.type == EntryType::kConfig) {
+      if (auto next = DecodeMembers(e.data); next.ok()) {
+        members_ = std::move(*next);  // in use from now on, committed or not
+        config_index_ = e.index;
+      }
+    }
   }
   const Index last_new = m.index + m.entries.size();
   commit_ = std::max(commit_, std::min(m.commit, last_new));
@@ -297,6 +360,7 @@ void Node::OnAppend(const Message& m) {
 
 void Node::Truncate(Index from) {
   log_.resize(from - 1 - snap_index_);
+  if (config_index_ >= from) ReloadMembers();  // back to the configuration before
   durable_ = std::min(durable_, from - 1);
   if (unstable_ > from) {
     // Entries already handed out for persisting are cut on disk too.
@@ -383,6 +447,12 @@ void Node::OnSnapshot(const Message& m) {
   }
   snap_index_ = m.index;
   snap_term_ = m.log_term;
+  if (!m.config.empty()) {
+    if (auto c = DecodeMembers(m.config); c.ok()) snap_members_ = std::move(*c);
+  } else if (keep) {
+    snap_members_ = MembersAt(m.index);
+  }
+  ReloadMembers();
   commit_ = applied_ = m.index;
   if (!keep || !disk_agrees) {
     // Whatever the disk holds after the snapshot point goes; what this log
@@ -393,7 +463,7 @@ void Node::OnSnapshot(const Message& m) {
   } else {
     durable_ = std::max(durable_, m.index);
   }
-  install_ = SnapshotPoint{m.index, m.log_term};
+  install_ = SnapshotPoint{m.index, m.log_term, snap_members_};
   r.match = m.index;
   Send(std::move(r));
 }
@@ -415,16 +485,18 @@ void Node::Compact(Index index) {
   index = std::min(index, applied_);
   if (index <= snap_index_) return;
   const Term t = term_at(index);
+  snap_members_ = MembersAt(index);
   log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(index - snap_index_));
   snap_index_ = index;
   snap_term_ = t;
+  ReloadMembers();
 }
 
 void Node::SnapshotFailed(NodeId to) { snapshotting_.erase(to); }
 
 void Node::BroadcastAppends(bool heartbeat) {
   if (heartbeat) ++round_;
-  for (NodeId p : cfg_.voters)
+  for (auto& [p, addr] : members_)
     if (p != cfg_.id) SendAppend(p, heartbeat);
   broadcast_ = false;
 }
@@ -432,7 +504,7 @@ void Node::BroadcastAppends(bool heartbeat) {
 void Node::MaybeCommit() {
   if (role_ != Role::kLeader) return;
   std::vector<Index> matched;
-  for (NodeId p : cfg_.voters) matched.push_back(p == cfg_.id ? durable_ : match_[p]);
+  for (auto& [p, addr] : members_) matched.push_back(p == cfg_.id ? durable_ : match_[p]);
   std::sort(matched.begin(), matched.end(), std::greater<>());
   const Index n = matched[Majority() - 1];
   // Figure 8: only an entry of the current term is committed by counting.
@@ -441,7 +513,50 @@ void Node::MaybeCommit() {
     broadcast_ = true;  // followers learn the new commit index promptly
     for (uint64_t ctx : early_reads_) ReadIndex(ctx);
     early_reads_.clear();
+    StepDownIfRemoved();
   }
+}
+
+// Dissertation 4.2.2: a leader outside the configuration it committed
+// steps down; the others learn the commit index first.
+void Node::StepDownIfRemoved() {
+  if (role_ != Role::kLeader || IsMember(cfg_.id) || commit_ < config_index_) return;
+  AMLFS_LOG(kInfo) << "raft " << cfg_.id << ": removed from the configuration at "
+                   << config_index_ << "; stepping down";
+  BroadcastAppends(false);
+  BecomeFollower(term_, 0);
+}
+
+Result<Index> Node::ProposeMembers(const Members& next) {
+  if (role_ != Role::kLeader) return Error(Code::kUnavailable, "not the leader");
+  size_t added = 0, removed = 0;
+  for (auto& [id, addr] : next) {
+    auto it = members_.find(id);
+    if (it == members_.end())
+      ++added;
+    else if (it->second != addr)
+      return Error(Code::kInvalid, "replica " + std::to_string(id) + " is already a member at " +
+                                       it->second);
+  }
+  for (auto& [id, addr] : members_) removed += next.count(id) == 0;
+  if (added + removed != 1 || next.count(0))
+    return Error(Code::kInvalid, "a configuration change adds or removes exactly one replica");
+  if (config_index_ > commit_)
+    return Error(Code::kBusy, "a membership change is already in progress");
+  if (term_at(commit_) != term_)
+    return Error(Code::kBusy, "the new leader has not committed an entry of its term yet");
+  for (auto& [id, addr] : next) {
+    if (members_.count(id)) continue;
+    next_[id] = last_index() + 1;
+    match_[id] = 0;
+    acked_round_.erase(id);
+  }
+  log_.push_back(Entry{term_, last_index() + 1, EntryType::kConfig, EncodeMembers(next)});
+  members_ = next;
+  config_index_ = last_index();
+  broadcast_ = true;
+  MaybeCommit();
+  return last_index();
 }
 
 // --- proposals and reads -------------------------------------------------------------
@@ -472,9 +587,9 @@ void Node::ReadIndex(uint64_t ctx) {
 
 void Node::ConfirmReads() {
   while (!pending_reads_.empty()) {
-    size_t acks = 1;  // this leader
+    size_t acks = IsMember(cfg_.id) ? 1 : 0;  // this leader
     for (auto& [p, r] : acked_round_)
-      if (p != cfg_.id && r >= pending_reads_.front().round) ++acks;
+      if (p != cfg_.id && IsMember(p) && r >= pending_reads_.front().round) ++acks;
     if (acks < Majority()) return;
     reads_.push_back(ReadState{pending_reads_.front().ctx, pending_reads_.front().index, true});
     pending_reads_.erase(pending_reads_.begin());
@@ -484,7 +599,7 @@ void Node::ConfirmReads() {
 uint64_t Node::QuorumRound() const {
   if (role_ != Role::kLeader) return 0;
   std::vector<uint64_t> rounds;
-  for (NodeId p : cfg_.voters) {
+  for (auto& [p, addr] : members_) {
     auto it = acked_round_.find(p);
     rounds.push_back(p == cfg_.id ? round_ : it == acked_round_.end() ? 0 : it->second);
   }

@@ -39,6 +39,15 @@
 // kept after it if it holds the snapshot's last entry, else dropped, and
 // commit and applied move to the snapshot's index.
 //
+// Membership (the Raft dissertation, 4.1-4.2: one server at a time). The
+// configuration is the latest kConfig entry in the log, committed or not,
+// else the snapshot point's, else Config::voters. Only its members count in
+// elections, commits, reads and check-quorum; a replica outside it never
+// campaigns, but follows whichever leader appends to it (a new replica, from
+// the entry that adds it). The snapshot point carries the configuration at
+// its index (SnapshotPoint::members; Message::config in kSnapshot), which
+// the driver keeps with its compacted log.
+//
 // Thread safety: none; one owner calls everything. REQUIRES: between
 // TakeReady() and Advance() no other call is made.
 #pragma once
@@ -61,7 +70,11 @@ const char* RoleName(Role r);
 
 struct Config {
   NodeId id = 0;
-  std::vector<NodeId> voters;  // every replica, this one included
+  // The initial configuration, used only when neither the log nor the
+  // snapshot point holds one: every replica, this one included, with its
+  // address in `addresses` (where known).
+  std::vector<NodeId> voters;
+  std::map<NodeId, std::string> addresses;
   // A follower that hears no leader for a random number of ticks in
   // [election_ticks, 2 * election_ticks) starts an election; a leader that
   // hears from no majority for election_ticks steps down.
@@ -79,10 +92,12 @@ struct ReadState {
   bool ok = false;
 };
 
-// A snapshot point: the last entry a snapshot covers.
+// A snapshot point: the last entry a snapshot covers, and the
+// configuration as of that entry (empty: none recorded, the initial one).
 struct SnapshotPoint {
   Index index = 0;
   Term term = 0;
+  Members members;
   bool operator==(const SnapshotPoint&) const = default;
 };
 
@@ -117,6 +132,16 @@ class Node {
   // Appends a command to the log. Not the leader: kUnavailable, with the
   // leader's id (if known) in leader().
   Result<Index> Propose(std::string data);
+  // Membership changes, one server at a time (Raft dissertation, 4.1). A
+  // server uses the latest configuration in its log from the moment the
+  // entry is appended, committed or not (falling back to the one before if
+  // the entry is cut). Appends a kConfig entry holding `next`. Fails with
+  // kUnavailable when not leading; kInvalid unless `next` adds or removes
+  // exactly one voter to members() (an address change counts as invalid);
+  // kBusy while a configuration entry is uncommitted or no entry of this
+  // leader's term is committed yet. A leader that removes itself steps
+  // down once the entry commits (its own copy does not count towards it).
+  Result<Index> ProposeMembers(const Members& next);
   // Asks for a linearizable read; answered by a ReadState with this ctx.
   void ReadIndex(uint64_t ctx);
 
@@ -140,7 +165,13 @@ class Node {
   Index commit() const { return commit_; }
   Index applied() const { return applied_; }
   Index durable() const { return durable_; }
-  SnapshotPoint snapshot() const { return {snap_index_, snap_term_}; }
+  SnapshotPoint snapshot() const { return {snap_index_, snap_term_, snap_members_}; }
+  // The configuration in use (the latest in the log), and the index of its
+  // entry (at or below the snapshot point: the snapshot's).
+  const Members& members() const { return members_; }
+  Index config_index() const { return config_index_; }
+  // The configuration as of entry i. REQUIRES: i >= snapshot().index.
+  Members MembersAt(Index i) const;
   Index first_index() const { return snap_index_ + 1; }
   Index last_index() const { return snap_index_ + log_.size(); }
   // 0 outside [snapshot index, last_index()]; the snapshot point's term at it.
@@ -183,7 +214,12 @@ class Node {
   bool UpToDate(Index index, Term term) const;
   bool LeaderRecentlySeen() const;
   void Truncate(Index from);
-  size_t Majority() const { return cfg_.voters.size() / 2 + 1; }
+  size_t Majority() const { return members_.size() / 2 + 1; }
+  bool IsMember(NodeId id) const { return members_.count(id) != 0; }
+  size_t CountMembers(const std::set<NodeId>& ids) const;
+  // Recomputes members_ from the log and the snapshot point.
+  void ReloadMembers();
+  void StepDownIfRemoved();
   void Refuse(const std::string& what);
 
   Config cfg_;
@@ -194,6 +230,9 @@ class Node {
   NodeId leader_ = 0;
   Index snap_index_ = 0;    // the snapshot point: no entries up to it
   Term snap_term_ = 0;
+  Members snap_members_;    // the configuration at the snapshot point
+  Members members_;         // the configuration in use
+  Index config_index_ = 0;  // its entry (<= snap_index_: the snapshot's)
   std::vector<Entry> log_;  // log_[i - snap_index_ - 1] holds index i
   std::optional<SnapshotPoint> install_;  // received, not yet handed out
   Index commit_ = 0;

@@ -1,5 +1,6 @@
 #include "server/mds/raft/replica.h"
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -30,6 +31,7 @@ struct Replica::Impl {
   std::thread thread;
   std::unique_ptr<NetContext> net;
   std::map<NodeId, std::unique_ptr<RpcClient>> peers;
+  std::map<NodeId, std::string> peer_address;  // what each of peers connects to
   struct Pending {
     Term term;
     Done done;
@@ -51,6 +53,7 @@ struct Replica::Impl {
 
   std::optional<SnapshotFile> snap;  // the latest snapshot
   std::map<NodeId, std::unique_ptr<SnapshotSender>> sending;  // leader: transfers under way
+  std::map<NodeId, std::string> sending_config;  // the configuration each transfer carries
   std::unique_ptr<SnapshotReceiver> receiving;
   Index save_failed_at = 0;  // a failed save is retried snapshot_entries later
 
@@ -59,8 +62,48 @@ struct Replica::Impl {
   bool running = false;
 
   std::string AddressOf(NodeId id) const {
+    if (node) {
+      auto m = node->members().find(id);
+      if (m != node->members().end() && !m->second.empty()) return m->second;
+    }
     auto it = opt.members.find(id);
     return it == opt.members.end() ? std::string() : it->second;
+  }
+
+  // Messages come from the configuration in use, or from a replica the
+  // command line named (the leader that adds this one, before its entry
+  // arrives here).
+  bool Knows(NodeId id) const {
+    return node->members().count(id) != 0 || opt.members.count(id) != 0;
+  }
+
+  // One RPC client per other member of the configuration in use (and the
+  // leader, if it is none); clients of replicas that left are dropped.
+  void SyncPeers() {
+    std::map<NodeId, std::string> want;
+    for (auto& [id, addr] : node->members())
+      if (id != opt.id) want[id] = AddressOf(id);
+    const NodeId l = node->leader();
+    if (l != 0 && l != opt.id) want[l] = AddressOf(l);
+    for (auto it = peers.begin(); it != peers.end();) {
+      auto w = want.find(it->first);
+      if (w == want.end() || w->second != peer_address[it->first]) {
+        peer_address.erase(it->first);
+        it = peers.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& [id, addr] : want) {
+      if (peers.count(id) || addr.empty()) continue;
+      RpcClient::Options ro;
+      ro.role = "mds";
+      ro.name = "raft" + std::to_string(opt.id);
+      ro.connect_timeout = opt.tick * opt.election_ticks;
+      ro.fail_fast = true;  // Raft tolerates loss; a message to a dead member is dropped
+      peers[id] = std::make_unique<RpcClient>(*net, addr, ro);
+      peer_address[id] = addr;
+    }
   }
 
   Status NotLeader() const {
@@ -125,6 +168,7 @@ struct Replica::Impl {
       sending.clear();
     }
     leading = node->role() == Role::kLeader;
+    SyncPeers();
     ServeBarriers();
     const auto lease = LeaseUntil();
     std::lock_guard lk(info_mu);
@@ -132,7 +176,7 @@ struct Replica::Impl {
                     AddressOf(node->leader()), node->commit(), node->applied(), node->last_index(),
                     node->first_index(), snap ? snap->index : 0,
                     node->role() == Role::kLeader && node->term_at(node->applied()) == node->term(),
-                    lease};
+                    lease,          node->members()};
   }
 
   // A follower holds its vote for election_ticks of its ticks after hearing
@@ -174,7 +218,7 @@ struct Replica::Impl {
     }
     AMLFS_LOG(kInfo) << "raft " << opt.id << ": installed snapshot " << p.index << " (term "
                      << p.term << ") from the leader";
-    AMLFS_RETURN_IF_ERROR(store->CompactTo(p.index, p.term));
+    AMLFS_RETURN_IF_ERROR(store->CompactTo(p.index, p.term, EncodeMembers(p.members)));
     RemoveOtherSnapshots(opt.dir, *snap);
     return Status::Ok();
   }
@@ -201,7 +245,8 @@ struct Replica::Impl {
     RemoveOtherSnapshots(opt.dir, f);
     const Index cut = applied > opt.keep_entries ? applied - opt.keep_entries : 0;
     if (cut >= node->first_index()) {
-      AMLFS_RETURN_IF_ERROR(store->CompactTo(cut, node->term_at(cut)));
+      AMLFS_RETURN_IF_ERROR(
+          store->CompactTo(cut, node->term_at(cut), EncodeMembers(node->MembersAt(cut))));
       node->Compact(cut);
     }
     AMLFS_LOG(kInfo) << "raft " << opt.id << ": snapshot at " << applied
@@ -224,6 +269,8 @@ struct Replica::Impl {
     AMLFS_LOG(kInfo) << "raft " << opt.id << ": sending snapshot " << snap->index
                      << " to follower " << to;
     sending[to] = std::move(*s);
+    // Taken now: a later compaction may drop the entries it is computed from.
+    sending_config[to] = EncodeMembers(node->MembersAt(snap->index));
     SendChunk(to);
   }
 
@@ -238,6 +285,7 @@ struct Replica::Impl {
     m->to = to;
     m->from = opt.id;
     m->term = node->term();
+    m->config = sending_config[to];
     Send(std::move(*m));
   }
 
@@ -399,33 +447,38 @@ Result<std::unique_ptr<Replica>> Replica::Open(Options o, Index applied, StateMa
   }
   // The log must agree with the snapshot: a snapshot received from a
   // leader whose compaction did not happen yet replaces the log up to it.
-  if (snap && store->term_at(snap->index) != snap->term)
-    AMLFS_RETURN_IF_ERROR(store->CompactTo(snap->index, snap->term));
+  if (snap && store->term_at(snap->index) != snap->term) {
+    // The configuration as of the snapshot: the latest the log holds up to
+    // it, else the one recorded at the compaction point.
+    std::string config = store->compacted_config();
+    for (Index i = store->first_index(); i <= std::min(snap->index, store->last_index()); ++i)
+      if (store->at(i).type == EntryType::kConfig) config = store->at(i).data;
+    AMLFS_RETURN_IF_ERROR(store->CompactTo(snap->index, snap->term, std::move(config)));
+  }
   auto impl = std::make_unique<Impl>();
   std::vector<Entry> log;
   for (Index i = store->first_index(); i <= store->last_index(); ++i) log.push_back(store->at(i));
   Config cfg;
   cfg.id = o.id;
   for (auto& [id, addr] : o.members) cfg.voters.push_back(id);
+  cfg.addresses = o.members;
   cfg.election_ticks = o.election_ticks;
   cfg.heartbeat_ticks = o.heartbeat_ticks;
   cfg.seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  const SnapshotPoint point{store->first_index() - 1, store->term_at(store->first_index() - 1)};
+  SnapshotPoint point{store->first_index() - 1, store->term_at(store->first_index() - 1), {}};
+  if (!store->compacted_config().empty()) {
+    auto m = DecodeMembers(store->compacted_config());
+    if (!m.ok()) return Error(Code::kCorrupt, o.dir + ": the compaction point's configuration: " +
+                                                  m.status().message());
+    point.members = std::move(*m);
+  }
   impl->node = std::make_unique<Node>(cfg, store->hard_state(), point, std::move(log), applied);
   impl->store = std::move(store);
   impl->snap = std::move(snap);
   impl->opt = std::move(o);
   impl->sm = std::move(sm);
   impl->net = std::make_unique<NetContext>(1);
-  for (auto& [id, addr] : impl->opt.members) {
-    if (id == impl->opt.id) continue;
-    RpcClient::Options ro;
-    ro.role = "mds";
-    ro.name = "raft" + std::to_string(impl->opt.id);
-    ro.connect_timeout = impl->opt.tick * impl->opt.election_ticks;
-    ro.fail_fast = true;  // Raft tolerates loss; a message to a dead member is dropped
-    impl->peers[id] = std::make_unique<RpcClient>(*impl->net, addr, ro);
-  }
+  impl->SyncPeers();
   return std::unique_ptr<Replica>(new Replica(std::move(impl)));
 }
 
@@ -470,6 +523,29 @@ void Replica::Propose(std::string data, Term term, Done done) {
   });
 }
 
+void Replica::ChangeMembers(NodeId id, std::string address, Done done) {
+  asio::post(impl_->io, [i = impl_.get(), id, address = std::move(address),
+                         done = std::move(done)]() mutable {
+    if (!i->failed.ok()) return done(i->failed);
+    if (i->node->role() != Role::kLeader) return done(i->NotLeader());
+    Members next = i->node->members();
+    if (address.empty()) {
+      if (next.erase(id) == 0)
+        return done(Error(Code::kInvalid, "replica " + std::to_string(id) + " is not a member"));
+    } else if (next.count(id)) {
+      return done(Error(Code::kInvalid, "replica " + std::to_string(id) + " is already a member"));
+    } else {
+      next[id] = std::move(address);
+    }
+    auto idx = i->node->ProposeMembers(next);
+    if (!idx.ok()) return done(idx.status());
+    AMLFS_LOG(kInfo) << "raft " << i->opt.id << ": configuration change at " << *idx << ": "
+                     << (next.count(id) ? "adding " : "removing ") << id;
+    i->proposals[*idx] = Impl::Pending{i->node->term(), std::move(done)};
+    i->Kick();
+  });
+}
+
 void Replica::ReadBarrier(std::function<void(Status)> done) {
   asio::post(impl_->io, [i = impl_.get(), done = std::move(done)]() mutable {
     if (!i->failed.ok()) return done(i->failed);
@@ -484,7 +560,7 @@ void Replica::Receive(std::string body) {
   asio::post(impl_->io, [i = impl_.get(), body = std::move(body)] {
     Message m;
     Status st = Decode(body, &m);
-    if (st.ok() && (m.to != i->opt.id || i->opt.members.count(m.from) == 0 || m.from == m.to ||
+    if (st.ok() && (m.to != i->opt.id || !i->Knows(m.from) || m.from == m.to ||
                     m.type > MsgType::kSnapshotRsp))
       st = Error(Code::kProtocol, "misaddressed or unknown raft message");
     if (st.ok() && m.type == MsgType::kSnapshot &&

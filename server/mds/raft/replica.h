@@ -24,6 +24,13 @@
 // is compacted to it. An install that fails (a corrupt file) stops the
 // replica, like a disk error: nothing of the log was changed yet.
 //
+// Membership. ChangeMembers adds or removes one replica; the configuration
+// in use (Node::members) decides whom the replica talks to: one RPC client
+// per other member, made and dropped as it changes. The configuration as of
+// the compaction point is kept in the log's compaction record
+// (LogStore::CompactTo), so a restart from a compacted log or a received
+// snapshot has it; Options::members counts only while neither holds one.
+//
 // Thread safety: every public method may be called from any thread. The
 // state machine's callbacks and every completion run on the replica's
 // thread and must not block on the replica.
@@ -44,7 +51,11 @@ class Replica {
  public:
   struct Options {
     NodeId id = 0;
-    std::map<NodeId, std::string> members;  // id -> "host:port", this one included
+    // id -> "host:port", this one included: the initial configuration,
+    // used only when the log and its snapshot point hold none. Replicas
+    // named here may also reach this one before a configuration does (a new
+    // replica learns of the leader that adds it).
+    std::map<NodeId, std::string> members;
     std::string dir;                         // the LogStore's directory
     std::chrono::milliseconds tick{50};
     int election_ticks = 10;  // a leader is suspected lost after 0.5-1 s (with 50 ms ticks)
@@ -97,6 +108,12 @@ class Replica {
   // the call, as confirmed leader (a linearizable read may then be served
   // from the state machine), or with kUnavailable.
   void ReadBarrier(std::function<void(Status)> done);
+  // Adds replica `id` at `address` to the configuration, or (empty
+  // address) removes it, one replica at a time (Node::ProposeMembers); `done`
+  // gets the entry's index once it is committed and applied here. Fails like
+  // Propose when not leading, with kInvalid for an unknown id to remove or
+  // a known one to add, and kBusy while another change is in progress.
+  void ChangeMembers(NodeId id, std::string address, Done done);
   // A kRaft request body from another member. Malformed or misaddressed
   // messages are dropped with a log line.
   void Receive(std::string body);
@@ -117,6 +134,7 @@ class Replica {
     // see Node::QuorumRound): reads may be answered from the local state
     // machine. In the past when not leading.
     std::chrono::steady_clock::time_point lease_until{};
+    Members members;  // the configuration in use
     bool Serves(std::chrono::steady_clock::time_point now) const { return ready && now < lease_until; }
   };
   Info info() const;

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/codec.h"
@@ -19,8 +21,27 @@ using Index = uint64_t;  // log positions start at 1; 0 is "before the log"
 enum class EntryType : uint8_t {
   kNoop = 0,     // appended by each new leader (commits earlier terms' entries)
   kCommand = 1,  // opaque to Raft: the state machine's operation
-  kConfig = 2,   // a membership change (reserved)
+  kConfig = 2,   // a membership change: data is the whole new Membership
 };
+
+// A configuration: the voters, each with its address ("host:port"; may be
+// empty where no address is known, e.g. in tests).
+using Members = std::map<NodeId, std::string>;
+
+// A kConfig entry's data, and the configuration a snapshot point carries
+// (on disk in the log's compaction record and in kSnapshot messages).
+struct Member {
+  NodeId id = 0;
+  std::string address;
+  AMLFS_FIELDS(id, address)
+};
+struct Membership {
+  std::vector<Member> members;  // by increasing id
+  AMLFS_FIELDS(members)
+};
+std::string EncodeMembers(const Members& m);
+// kProtocol on malformed input, or a repeated or zero id.
+Result<Members> DecodeMembers(std::string_view data);
 
 struct Entry {
   Term term = 0;
@@ -79,9 +100,12 @@ struct Message {
   uint64_t offset = 0;
   std::string data;
   bool done = false;
+  // kSnapshot: the configuration at `index` (an encoded Membership; empty
+  // from a leader that records none).
+  std::string config;
   // On the wire (opcode kRaft), in this order.
   AMLFS_FIELDS(type, from, to, term, index, log_term, entries, commit, ok, match, round, offset,
-               data, done)
+               data, done, config)
 };
 
 }  // namespace amlfs::raft
