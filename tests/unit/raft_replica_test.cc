@@ -9,12 +9,15 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <thread>
 
 #include "common/net/rpc_server.h"
+#include "server/mds/raft/log_store.h"
 #include "server/mds/raft/replica.h"
+#include "server/mds/raft/snapshot_transfer.h"
 
 namespace amlfs::raft {
 namespace {
@@ -399,6 +402,51 @@ TEST_CASE("raft replica: a dead member is replaced by a new empty one, which the
   propose("e", 5, *after);
   g.StopReplica(*leaving);
   for (auto& seq : g.WaitApplied(expect.size())) CHECK(seq == expect);
+}
+
+}  // namespace
+}  // namespace amlfs::raft
+
+namespace amlfs::raft {
+namespace {
+
+TEST_CASE("raft replica: a snapshot received just before a crash brings its configuration back") {
+  // The crash came after the snapshot was published and before the log was
+  // compacted to it: the log still ends before the snapshot and knows
+  // nothing of the change to {1, 2, 4} the snapshot covers.
+  auto dir = std::filesystem::temp_directory_path() /
+             ("raft-crash-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    auto store = LogStore::Open(dir.string());
+    REQUIRE(store.ok());
+    REQUIRE((*store)->Append({Entry{1, 1, EntryType::kNoop, {}}, Entry{1, 2, EntryType::kCommand, "a"}}).ok());
+  }
+  const Members after{{1, "127.0.0.1:1"}, {2, "127.0.0.1:2"}, {4, "127.0.0.1:4"}};
+  const std::string tmp = (dir / "snapshot.tmp").string();
+  { std::ofstream(tmp) << "state"; }
+  REQUIRE(PublishSnapshot(dir.string(), tmp, 10, 2, EncodeMembers(after)).ok());
+  Replica::Options o;
+  o.id = 1;
+  o.members = {{1, "127.0.0.1:1"}, {2, "127.0.0.1:2"}, {3, "127.0.0.1:3"}};  // --peers, older
+  o.dir = dir.string();
+  Replica::StateMachine sm;
+  sm.apply = [](const Entry&) {};
+  Index installed = 0;
+  sm.install = [&](Index i, const std::string&) {
+    installed = i;
+    return Status::Ok();
+  };
+  {
+    auto r = Replica::Open(o, 0, sm);
+    REQUIRE(r.ok());
+    CHECK(installed == 10);
+    (*r)->Start();
+    std::this_thread::sleep_for(100ms);
+    CHECK((*r)->info().members == after);
+    CHECK((*r)->info().first == 11);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

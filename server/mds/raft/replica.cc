@@ -239,8 +239,9 @@ struct Replica::Impl {
       save_failed_at = applied;
       return Status::Ok();
     }
-    AMLFS_ASSIGN_OR_RETURN(SnapshotFile f, PublishSnapshot(opt.dir, tmp, applied,
-                                                           node->term_at(applied)));
+    AMLFS_ASSIGN_OR_RETURN(SnapshotFile f,
+                           PublishSnapshot(opt.dir, tmp, applied, node->term_at(applied),
+                                           EncodeMembers(node->MembersAt(applied))));
     snap = f;
     RemoveOtherSnapshots(opt.dir, f);
     const Index cut = applied > opt.keep_entries ? applied - opt.keep_entries : 0;
@@ -327,7 +328,7 @@ struct Replica::Impl {
     } else if (*outcome == SnapshotReceiver::Outcome::kComplete) {
       m.data.clear();
       if (m.index > node->commit()) {
-        auto f = PublishSnapshot(opt.dir, receiving->path(), m.index, m.log_term);
+        auto f = PublishSnapshot(opt.dir, receiving->path(), m.index, m.log_term, m.config);
         if (!f.ok()) return Stop(f.status());
         snap = *f;
       } else {
@@ -448,11 +449,14 @@ Result<std::unique_ptr<Replica>> Replica::Open(Options o, Index applied, StateMa
   // The log must agree with the snapshot: a snapshot received from a
   // leader whose compaction did not happen yet replaces the log up to it.
   if (snap && store->term_at(snap->index) != snap->term) {
-    // The configuration as of the snapshot: the latest the log holds up to
-    // it, else the one recorded at the compaction point.
-    std::string config = store->compacted_config();
-    for (Index i = store->first_index(); i <= std::min(snap->index, store->last_index()); ++i)
-      if (store->at(i).type == EntryType::kConfig) config = store->at(i).data;
+    // The configuration as of the snapshot: recorded beside it; else the
+    // latest the log holds up to it, else the compaction point's.
+    std::string config = snap->config;
+    if (config.empty()) {
+      config = store->compacted_config();
+      for (Index i = store->first_index(); i <= std::min(snap->index, store->last_index()); ++i)
+        if (store->at(i).type == EntryType::kConfig) config = store->at(i).data;
+    }
     AMLFS_RETURN_IF_ERROR(store->CompactTo(snap->index, snap->term, std::move(config)));
   }
   auto impl = std::make_unique<Impl>();

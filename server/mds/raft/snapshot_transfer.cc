@@ -38,6 +38,39 @@ bool ParseName(const std::string& name, Index* index, Term* term) {
   return true;
 }
 
+std::string ConfigPath(const std::string& snapshot) { return snapshot + ".members"; }
+
+Status WriteFileSynced(const std::string& path, const std::string& data) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return FromErrno(errno, "open " + tmp);
+  Status st;
+  if (::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size()))
+    st = FromErrno(errno ? errno : EIO, "write " + tmp);
+  else if (::fsync(fd) != 0)
+    st = FromErrno(errno, "fsync " + tmp);
+  ::close(fd);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = FromErrno(errno, "rename " + tmp);
+  if (!st.ok()) ::unlink(tmp.c_str());
+  return st;
+}
+
+Result<std::string> ReadConfig(const std::string& snapshot) {
+  int fd = ::open(ConfigPath(snapshot).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::string();
+    return FromErrno(errno, "open " + ConfigPath(snapshot));
+  }
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  const int err = errno;
+  ::close(fd);
+  if (n < 0) return FromErrno(err, "read " + ConfigPath(snapshot));
+  return out;
+}
+
 std::vector<SnapshotFile> ListSnapshots(const std::string& dir) {
   std::vector<SnapshotFile> out;
   DIR* d = ::opendir(dir.c_str());
@@ -65,14 +98,18 @@ Result<std::optional<SnapshotFile>> FindSnapshot(const std::string& dir) {
   std::optional<SnapshotFile> best;
   for (SnapshotFile& f : ListSnapshots(dir))
     if (!best || f.index > best->index) best = std::move(f);
-  if (best) RemoveOtherSnapshots(dir, *best);
+  if (!best) return best;
+  RemoveOtherSnapshots(dir, *best);
+  AMLFS_ASSIGN_OR_RETURN(best->config, ReadConfig(best->path));
   return best;
 }
 
 Result<SnapshotFile> PublishSnapshot(const std::string& dir, const std::string& tmp, Index index,
-                                     Term term) {
+                                     Term term, const std::string& config) {
   AMLFS_RETURN_IF_ERROR(SyncPath(tmp, false));
-  SnapshotFile f{index, term, SnapshotPath(dir, index, term)};
+  SnapshotFile f{index, term, SnapshotPath(dir, index, term), config};
+  // The configuration first: a snapshot file is never found without it.
+  if (!config.empty()) AMLFS_RETURN_IF_ERROR(WriteFileSynced(ConfigPath(f.path), config));
   if (::rename(tmp.c_str(), f.path.c_str()) != 0) return FromErrno(errno, "rename " + tmp);
   AMLFS_RETURN_IF_ERROR(SyncPath(dir, true));
   return f;
@@ -80,7 +117,10 @@ Result<SnapshotFile> PublishSnapshot(const std::string& dir, const std::string& 
 
 void RemoveOtherSnapshots(const std::string& dir, const SnapshotFile& keep) {
   for (const SnapshotFile& f : ListSnapshots(dir))
-    if (f.path != keep.path) ::unlink(f.path.c_str());
+    if (f.path != keep.path) {
+      ::unlink(f.path.c_str());
+      ::unlink(ConfigPath(f.path).c_str());
+    }
 }
 
 // --- sender ---------------------------------------------------------------------

@@ -27,6 +27,11 @@ struct SnapshotFile {
   Index index = 0;
   Term term = 0;
   std::string path;
+  // The configuration as of `index` (EncodeMembers), kept beside the file
+  // ("<path>.members"): a replica that crashes after receiving a snapshot
+  // and before compacting its log to it restarts with the right members.
+  // Empty when none was recorded.
+  std::string config;
 };
 
 // The latest snapshot in `dir`, or nullopt. Older snapshots and leftover
@@ -34,10 +39,11 @@ struct SnapshotFile {
 Result<std::optional<SnapshotFile>> FindSnapshot(const std::string& dir);
 // The file name a snapshot (index, term) has in `dir`.
 std::string SnapshotPath(const std::string& dir, Index index, Term term);
-// Makes the written file `tmp` the snapshot (index, term) of `dir`:
-// fsync, rename, fsync the directory.
+// Makes the written file `tmp` the snapshot (index, term) of `dir`, with
+// configuration `config` written beside it first: fsync, rename, fsync the
+// directory.
 Result<SnapshotFile> PublishSnapshot(const std::string& dir, const std::string& tmp, Index index,
-                                     Term term);
+                                     Term term, const std::string& config);
 // Removes every snapshot of `dir` but `keep`.
 void RemoveOtherSnapshots(const std::string& dir, const SnapshotFile& keep);
 
