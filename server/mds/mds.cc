@@ -15,6 +15,7 @@
 #include "common/checksum.h"
 #include "common/client/striped_io.h"
 #include "common/log.h"
+#include "server/mds/db_scan.h"
 #include "server/mds/keys.h"
 #include "server/mds/txn.h"
 
@@ -157,11 +158,7 @@ namespace {
 // one hash; read from one LevelDB snapshot, so consistent with the applied
 // index it holds.
 MdsDigestRsp DigestOf(leveldb::DB* db) {
-  const leveldb::Snapshot* snap = db->GetSnapshot();
-  leveldb::ReadOptions ro;
-  ro.snapshot = snap;
-  ro.fill_cache = false;
-  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(ro));
+  DbScan it(db);
   const std::string applied_key = SuperKey(kSuperRaftApplied);
   MdsDigestRsp out;
   uint64_t h = 0;
@@ -175,8 +172,6 @@ MdsDigestRsp DigestOf(leveldb::DB* db) {
     h = Checksum64(rec);
     ++out.keys;
   }
-  it.reset();
-  db->ReleaseSnapshot(snap);
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
   out.digest = hex;

@@ -26,6 +26,7 @@
 #include "common/checksum.h"
 #include "common/codec.h"
 #include "common/log.h"
+#include "server/mds/db_scan.h"
 #include "server/mds/keys.h"
 #include "server/mds/mds.h"
 
@@ -70,17 +71,13 @@ Status WriteSnapshot(leveldb::DB* db, uint64_t index, int fd, const std::string&
   Encoder he(&head);
   he(kSnapshotMagic, kSnapshotVersion, index);
   AMLFS_RETURN_IF_ERROR(w.Put(kHead, head));
-  const leveldb::Snapshot* snap = db->GetSnapshot();
-  leveldb::ReadOptions ro;
-  ro.snapshot = snap;
-  ro.fill_cache = false;
-  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(ro));
   const std::string applied_key = SuperKey(kSuperRaftApplied);
   std::string applied_value;
   AppendBe64(&applied_value, index);
   std::string block;
   uint64_t count = 0;
   Status st;
+  DbScan it(db);
   for (it->SeekToFirst(); st.ok() && it->Valid(); it->Next()) {
     const std::string key = it->key().ToString();
     Encoder be(&block);
@@ -93,8 +90,6 @@ Status WriteSnapshot(leveldb::DB* db, uint64_t index, int fd, const std::string&
   }
   if (st.ok() && !it->status().ok())
     st = Error(Code::kIo, "reading the metadata database: " + it->status().ToString());
-  it.reset();
-  db->ReleaseSnapshot(snap);
   AMLFS_RETURN_IF_ERROR(st);
   if (!block.empty()) AMLFS_RETURN_IF_ERROR(w.Put(kRecords, block));
   std::string end;

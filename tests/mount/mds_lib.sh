@@ -109,3 +109,17 @@ digests_identical() {
   out=$(amlfs_mds digest --wait 20 2>&1) || fail "amlfs mds digest: $out"
   log_lines "$out"
 }
+
+# offline_digests_identical N: stops the cluster; the N replicas' databases
+# hold the same namespace (amlfs-mds --digest).
+offline_digests_identical() {
+  local i digests=()
+  cluster down >/dev/null
+  for ((i = 1; i <= $1; i++)); do
+    digests+=("$("$AMLFS_BIN/amlfs-mds" --digest --data "$ROOT/mds$i" | cut -d' ' -f1-3)")
+    log "mds$i: $("$AMLFS_BIN/amlfs-mds" --digest --data "$ROOT/mds$i")"
+  done
+  for ((i = 2; i <= $1; i++)); do
+    assert_eq "${digests[0]}" "${digests[i - 1]}" "digest of mds$i against mds1"
+  done
+}

@@ -7,6 +7,8 @@
 # the three replicas hold the same namespace and every file is there.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=mds_lib.sh
+source "$(dirname "$0")/mds_lib.sh"
 
 FILES=${AMLFS_SNAPSHOT_FILES:-3000}
 start_cluster --mds 3 --osts 2 --snapshot-entries 500
@@ -57,11 +59,4 @@ check "every file is there"
 assert_eq "$((FILES + 1))" "$(find "$MNT/d" -type f | wc -l)" "files in d/"
 
 check "the three replicas hold the same namespace"
-cluster down >/dev/null
-digests=()
-for i in 1 2 3; do
-  digests+=("$("$AMLFS_BIN/amlfs-mds" --digest --data "$ROOT/mds$i" | cut -d' ' -f1-3)")
-  log "mds$i: $("$AMLFS_BIN/amlfs-mds" --digest --data "$ROOT/mds$i")"
-done
-assert_eq "${digests[0]}" "${digests[1]}" "digest of mds2 against mds1"
-assert_eq "${digests[0]}" "${digests[2]}" "digest of mds3 against mds1"
+offline_digests_identical 3
