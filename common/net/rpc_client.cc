@@ -468,7 +468,7 @@ RpcClient::RpcClient(NetContext& net, std::string address, Options options)
 RpcClient::~RpcClient() {
   auto impl = impl_;
   std::promise<void> done;
-  asio::post(impl->strand, [impl, &done] {
+  auto shut = [impl, &done] {
     std::vector<uint64_t> ids;
     {
       std::lock_guard lk(impl->mu);
@@ -486,7 +486,14 @@ RpcClient::~RpcClient() {
     impl->wake.cancel();
     impl->sweeper.cancel();
     done.set_value();
-  });
+  };
+  // On the client's own network thread (a client dropped by a handler of
+  // another connection), waiting for that thread would never end; its
+  // io_context runs one thread, so nothing of the strand runs meanwhile.
+  if (impl->strand.get_inner_executor().running_in_this_thread())
+    shut();
+  else
+    asio::post(impl->strand, shut);
   done.get_future().wait();
 }
 

@@ -69,32 +69,12 @@ class Session : public std::enable_shared_from_this<Session> {
     closed.get_future().wait();
   }
 
-  // Thread-safe: sends a response frame, at once when called on the
-  // session's strand (requests answered inline) and the socket is idle.
+  // Thread-safe: sends a response frame. The calling thread writes it
+  // itself when nothing else is being written (a reply from a worker or
+  // from the metadata log's thread then wakes no network thread); what
+  // does not fit goes to the Writer.
   void Send(std::string frame) {
-    if (strand_.running_in_this_thread()) return SendOnStrand(std::move(frame));
-    asio::post(strand_, [self = shared_from_this(), f = std::move(frame)]() mutable {
-      self->SendOnStrand(std::move(f));
-    });
-  }
-
-  const std::string& peer() const { return peer_; }
-  // A request of this session has been answered.
-  void Answered() { inflight_.fetch_sub(1); }
-
- private:
-  void CloseNow() {
-    if (closed_) return;
-    closed_ = true;
-    boost::system::error_code ignored;
-    sock_.shutdown(tcp::socket::shutdown_both, ignored);
-    sock_.close(ignored);
-    wake_.cancel();
-  }
-
-  // On strand: writes `frame` with non-blocking sends when nothing else is
-  // being written; what does not fit goes to the Writer.
-  void SendOnStrand(std::string frame) {
+    std::unique_lock lk(out_mu_);
     if (closed_) return;
     if (!writing_ && out_.empty()) {
       size_t sent = 0;
@@ -109,6 +89,34 @@ class Session : public std::enable_shared_from_this<Session> {
       head_sent_ = sent;
     }
     out_.push_back(std::move(frame));
+    if (writing_) return;  // the Writer takes it after its current write
+    lk.unlock();
+    WakeWriter();
+  }
+
+  const std::string& peer() const { return peer_; }
+  // A request of this session has been answered.
+  void Answered() { inflight_.fetch_sub(1); }
+
+ private:
+  void WakeWriter() {
+    if (strand_.running_in_this_thread()) {
+      wake_.cancel();
+      return;
+    }
+    asio::post(strand_, [self = shared_from_this()] { self->wake_.cancel(); });
+  }
+
+  // On strand.
+  void CloseNow() {
+    {
+      std::lock_guard lk(out_mu_);
+      if (closed_) return;
+      closed_ = true;
+      boost::system::error_code ignored;
+      sock_.shutdown(tcp::socket::shutdown_both, ignored);
+      sock_.close(ignored);
+    }
     wake_.cancel();
   }
 
@@ -123,10 +131,13 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string* role_;
   const std::function<bool(Opcode)>* run_inline_;
   std::string peer_;
+  // The send side. Whoever holds out_mu_ with nothing queued and no write
+  // in progress may write to the socket; the socket is closed under it too.
+  std::mutex out_mu_;
   std::deque<std::string> out_;
   size_t head_sent_ = 0;  // bytes of out_.front() already sent
   bool writing_ = false;  // the Writer has a write in progress
-  bool closed_ = false;
+  std::atomic<bool> closed_{false};
   bool closing_ = false;  // reader is done: close once `out_` drains
   std::atomic<int> inflight_{0};
 };
@@ -208,14 +219,12 @@ awaitable<void> Session::Reader(std::shared_ptr<Session> self) {
                                                           std::to_string(hello.version) +
                                                           " not supported")
                              : ds;
-        self->out_.push_back(MakeFrame(h.opcode, h.request_id, kFlagResponse, EncodeResponse(bad, {})));
-        self->wake_.cancel();
+        self->Send(MakeFrame(h.opcode, h.request_id, kFlagResponse, EncodeResponse(bad, {})));
         break;
       }
       greeted = true;
-      self->out_.push_back(
+      self->Send(
           MakeFrame(h.opcode, h.request_id, kFlagResponse, EncodeResponse(Status::Ok(), Encode(rsp))));
-      self->wake_.cancel();
       continue;
     }
     while (self->inflight_.load() >= kMaxInflight && !self->closed_) {
@@ -241,32 +250,42 @@ awaitable<void> Session::Reader(std::shared_ptr<Session> self) {
     });
   }
   // Let queued replies (e.g. a refused handshake) go out before closing.
-  self->closing_ = true;
+  {
+    std::lock_guard lk(self->out_mu_);
+    self->closing_ = true;
+  }
   self->wake_.cancel();
 }
 
 awaitable<void> Session::Writer(std::shared_ptr<Session> self) {
   std::vector<std::string> batch;
   std::vector<asio::const_buffer> bufs;
-  while (!self->closed_) {
-    if (self->out_.empty()) {
-      if (self->closing_) break;
+  for (;;) {
+    batch.clear();
+    bufs.clear();
+    {
+      std::lock_guard lk(self->out_mu_);
+      self->writing_ = false;
+      if (self->closed_) break;
+      if (self->out_.empty() && self->closing_) break;
+      while (!self->out_.empty() && batch.size() < 64) {
+        batch.push_back(std::move(self->out_.front()));
+        self->out_.pop_front();
+      }
+      if (!batch.empty()) {
+        for (auto& b : batch) bufs.push_back(asio::buffer(b));
+        bufs.front() += self->head_sent_;
+        self->head_sent_ = 0;
+        self->writing_ = true;
+      }
+    }
+    if (batch.empty()) {
+      // Woken (on the strand) by whoever queues a frame, or by CloseNow.
       self->wake_.expires_at(asio::steady_timer::time_point::max());
       co_await self->wake_.async_wait(kTuple);
       continue;
     }
-    batch.clear();
-    bufs.clear();
-    while (!self->out_.empty() && batch.size() < 64) {
-      batch.push_back(std::move(self->out_.front()));
-      self->out_.pop_front();
-    }
-    for (auto& b : batch) bufs.push_back(asio::buffer(b));
-    bufs.front() += self->head_sent_;
-    self->head_sent_ = 0;
-    self->writing_ = true;
     auto [ec, n] = co_await asio::async_write(self->sock_, bufs, kTuple);
-    self->writing_ = false;
     if (ec) break;
   }
   self->CloseNow();

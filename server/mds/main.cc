@@ -180,6 +180,13 @@ int main(int argc, char** argv) {
     sm.apply = [mds](const raft::Entry& e) {
       mds->ApplyLogged(e.index, e.type == raft::EntryType::kCommand ? e.data : std::string());
     };
+    // The entries committed together go into the database in one write.
+    sm.apply_all = [mds](const std::vector<raft::Entry>& entries) {
+      std::vector<std::string_view> ops;
+      for (const raft::Entry& e : entries)
+        if (e.type == raft::EntryType::kCommand) ops.push_back(e.data);
+      mds->ApplyLogged(entries.back().index, ops);
+    };
     // Both run on the replica's thread: the database then holds exactly
     // the applied entries. A save blocks that thread while it writes.
     sm.save = [mds](raft::Index i, const std::string& path) { return mds->SaveSnapshot(i, path); };
@@ -192,7 +199,9 @@ int main(int argc, char** argv) {
     replicator.replica = replica.get();
     raft::Replica* rp = replica.get();
     mds::MdsService::Replication repl;
-    repl.raft = [rp](std::string body) { rp->Receive(std::move(body)); };
+    repl.raft = [rp](std::string body, std::function<void(std::string)> reply) {
+      rp->Receive(std::move(body), std::move(reply));
+    };
     // Reads are answered from this replica's database, so it serves only
     // within its leader lease: a deposed leader cut off from the others
     // stops answering before a new leader can have changed anything.
@@ -238,9 +247,9 @@ int main(int argc, char** argv) {
   // mutations that only write a LevelDB batch when that write is not synced
   // (no disk wait): a hand-off to a worker and back cost more than the work.
   // Whatever may wait on the OSTs or the disk goes to the workers.
-  // A replicated MDS's mutations wait for the log to commit: never on a
-  // network thread, which also carries the replicas' messages.
-  const bool inline_mutations = !sync_writes && members.empty();
+  // A replicated MDS's mutations only hand their batch to the log, and
+  // their answers leave once it commits (Mds::Deferral): no thread waits.
+  const bool inline_mutations = !members.empty() || !sync_writes;
   auto quick = [inline_mutations](Opcode op) {
     switch (op) {
       case Opcode::kLookup: case Opcode::kGetAttr: case Opcode::kReadlink: case Opcode::kStatFs:

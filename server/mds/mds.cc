@@ -51,12 +51,15 @@ Mds::~Mds() {
 
 Status Mds::Init() {
   // A replica learns the file system from the log: the first leader makes it.
-  if (!replicator_) AMLFS_RETURN_IF_ERROR(CreateIfMissing());
+  if (!replicator_) {
+    std::unique_lock lk(mutate_mu_);
+    AMLFS_RETURN_IF_ERROR(CreateIfMissing(lk));
+  }
   LoadState();
   return Status::Ok();
 }
 
-Status Mds::CreateIfMissing() {
+Status Mds::CreateIfMissing(std::unique_lock<std::mutex>& lk) {
   Txn txn = MutationTxn(Timespec::Now());
   AMLFS_ASSIGN_OR_RETURN(auto uuid, txn.Get(SuperKey(kSuperFsUuid)));
   if (uuid) return Status::Ok();
@@ -76,7 +79,7 @@ Status Mds::CreateIfMissing() {
   txn.SetCounter(kSuperNextIno, kRootInode.value() + 1);
   txn.SetCounter(kSuperUsedInodes, 1);
   txn.SetCounter(kSuperNextQueue, 1);
-  AMLFS_RETURN_IF_ERROR(Commit(txn));
+  AMLFS_RETURN_IF_ERROR(Commit(txn, lk));
   AMLFS_LOG(kInfo) << "created a new file system " << os.str();
   return Status::Ok();
 }
@@ -127,12 +130,19 @@ struct LoggedBatch {
 }  // namespace
 
 void Mds::ApplyLogged(uint64_t index, const std::string& ops) {
+  std::vector<std::string_view> batches;
+  if (!ops.empty()) batches.push_back(ops);
+  ApplyLogged(index, batches);
+}
+
+void Mds::ApplyLogged(uint64_t last, const std::vector<std::string_view>& ops) {
   leveldb::WriteBatch batch;
-  if (!ops.empty()) {
+  for (std::string_view one : ops) {
     LoggedBatch b;
-    if (Status st = Decode(ops, &b); !st.ok()) {
-      AMLFS_LOG(kError) << "log entry " << index << " is not a metadata batch (" << st.ToString()
-                        << "); skipped";
+    if (Status st = Decode(one, &b); !st.ok()) {
+      AMLFS_LOG(kError) << "a log entry up to " << last << " is not a metadata batch ("
+                        << st.ToString() << "); skipped";
+      continue;
     }
     for (const LoggedOp& op : b.ops) {
       if (op.put)
@@ -142,13 +152,13 @@ void Mds::ApplyLogged(uint64_t index, const std::string& ops) {
     }
   }
   std::string be;
-  AppendBe64(&be, index);
+  AppendBe64(&be, last);
   batch.Put(SuperKey(kSuperRaftApplied), be);
   // Unsynced: the log is the durable record, and re-applying it after a
   // crash writes the same values again.
   leveldb::Status st = db_->Write(leveldb::WriteOptions(), &batch);
   if (!st.ok()) {
-    AMLFS_LOG(kError) << "cannot apply log entry " << index << ": " << st.ToString();
+    AMLFS_LOG(kError) << "cannot apply log entries up to " << last << ": " << st.ToString();
     std::abort();  // a replica that cannot apply must not go on answering
   }
 }
@@ -198,9 +208,9 @@ uint64_t Mds::AppliedIndex() {
 }
 
 Status Mds::TakeLead() {
-  std::lock_guard lk(mutate_mu_);
+  std::unique_lock lk(mutate_mu_);
   pending_.Reset();  // the last leadership's batches have all failed or been applied
-  AMLFS_RETURN_IF_ERROR(CreateIfMissing());
+  AMLFS_RETURN_IF_ERROR(CreateIfMissing(lk));
   LoadState();
   leading_ = true;
   return Status::Ok();
@@ -228,14 +238,33 @@ Status Mds::CommitAsync(Txn& txn, uint64_t* seq) {
   return Status::Ok();
 }
 
+namespace {
+thread_local Mds::Deferral* current_deferral = nullptr;
+}  // namespace
+
+Mds::Deferral::Deferral() : outer_(current_deferral) { current_deferral = this; }
+Mds::Deferral::~Deferral() { current_deferral = outer_; }
+
 Status Mds::WaitCommitted(uint64_t seq) {
   if (seq == 0) return Status::Ok();
+  if (current_deferral) {
+    // Batches commit in order: waiting for the newest covers the others.
+    current_deferral->seq_ = std::max(current_deferral->seq_, seq);
+    return Status::Ok();
+  }
   return pending_.Wait(seq, std::chrono::seconds(10));
 }
 
-Status Mds::Commit(Txn& txn) {
+void Mds::WhenCommitted(uint64_t seq, std::function<void(Status)> done) {
+  if (seq == 0) return done(Status::Ok());
+  pending_.WhenDone(seq, std::move(done));
+}
+
+Status Mds::Commit(Txn& txn, std::unique_lock<std::mutex>& lk) {
   uint64_t seq = 0;
-  AMLFS_RETURN_IF_ERROR(CommitAsync(txn, &seq));
+  Status st = CommitAsync(txn, &seq);
+  lk.unlock();
+  if (!st.ok()) return st;
   return WaitCommitted(seq);
 }
 
@@ -401,7 +430,7 @@ size_t Mds::DrainDestroyQueue() {
     if (!st.ok()) AMLFS_LOG(kDebug) << "destroying objects on OST" << ost << ": " << st.ToString();
   }
   size_t left = 0;
-  std::lock_guard lk(mutate_mu_);
+  std::unique_lock lk(mutate_mu_);
   Txn txn = MutationTxn(Timespec::Now());
   for (auto& [key, q] : entries) {
     std::vector<OstIndex> still;
@@ -418,7 +447,7 @@ size_t Mds::DrainDestroyQueue() {
     }
   }
   if (!txn.empty()) {
-    Status st = Commit(txn);
+    Status st = Commit(txn, lk);
     if (!st.ok()) AMLFS_LOG(kError) << "destroy queue: " << st.ToString();
   }
   return left;
@@ -427,7 +456,7 @@ size_t Mds::DrainDestroyQueue() {
 void Mds::ReapStartupOrphans() {
   if (startup_orphans_.empty()) return;
   if (std::chrono::steady_clock::now() - started_ < config_.orphan_grace) return;
-  std::lock_guard lk(mutate_mu_);
+  std::unique_lock lk(mutate_mu_);
   Txn txn = MutationTxn(Timespec::Now());
   for (uint64_t ino : startup_orphans_) {
     if (IsOpen(InodeId(ino))) continue;
@@ -436,7 +465,7 @@ void Mds::ReapStartupOrphans() {
     else txn.Delete(OrphanKey(ino));
   }
   startup_orphans_.clear();
-  Status st = Commit(txn);
+  Status st = Commit(txn, lk);
   if (!st.ok()) AMLFS_LOG(kError) << "orphan cleanup: " << st.ToString();
 }
 
@@ -465,7 +494,7 @@ void Mds::StartBackground() {
 // ---------------------------------------------------------------- OSTs
 
 Result<OstRegisterRsp> Mds::OstRegister(const OstRegisterReq& r) {
-  std::lock_guard mlk(mutate_mu_);
+  std::unique_lock mlk(mutate_mu_);
   bool persist = false;
   {
     std::lock_guard lk(state_mu_);
@@ -493,7 +522,7 @@ Result<OstRegisterRsp> Mds::OstRegister(const OstRegisterReq& r) {
     Txn txn = MutationTxn(Timespec::Now());
     OstRec rec{r.address, r.ost_uuid};
     txn.Put(OstKey(r.index.value()), Encode(rec));
-    AMLFS_RETURN_IF_ERROR(Commit(txn));
+    AMLFS_RETURN_IF_ERROR(Commit(txn, mlk));
   }
   OstRegisterRsp rsp;
   rsp.fs_uuid = fs_uuid_;

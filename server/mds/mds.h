@@ -84,11 +84,14 @@ class Mds {
 
   // Replicated MDS. ApplyLogged applies log entry `index` (`ops` from
   // Replicate; empty for Raft's own entries) on every replica, in log
-  // order; AppliedIndex is the last one applied. TakeLead runs when this
+  // order; the second form applies entries up to `last`, of which `ops`
+  // are the batches (in order), in one write. AppliedIndex is the last one
+  // applied. TakeLead runs when this
   // replica starts to lead: it creates the file system if the log holds
   // none and reloads what the MDS keeps in memory (the OST table, orphans);
   // StepDown stops background work.
   void ApplyLogged(uint64_t index, const std::string& ops);
+  void ApplyLogged(uint64_t last, const std::vector<std::string_view>& ops);
   uint64_t AppliedIndex();
   // Snapshots of the replicated MDS (snapshot.cc has the file format).
   // SaveSnapshot writes every record of the database, as of applied index
@@ -103,6 +106,27 @@ class Mds {
   Status SaveSnapshot(uint64_t index, const std::string& path);
   Status InstallSnapshot(uint64_t index, const std::string& path);
   Status TakeLead();
+  // Answers that leave only once the log holds what they report. While a
+  // Deferral is alive on a thread, the mutations it runs do not wait for
+  // their batches to commit; seq() is then the batch (with every earlier
+  // one) its answer must wait for, and WhenCommitted(seq(), ...) sends it.
+  // The RPC threads thus never block on the log.
+  class Deferral {
+   public:
+    Deferral();
+    ~Deferral();
+    Deferral(const Deferral&) = delete;
+    Deferral& operator=(const Deferral&) = delete;
+    uint64_t seq() const { return seq_; }
+
+   private:
+    friend class Mds;
+    uint64_t seq_ = 0;
+    Deferral* outer_;
+  };
+  // Runs `done` once batch `seq` and every earlier one are applied (OK) or
+  // cannot be (kUnavailable): at once, or on the thread that applies the log.
+  void WhenCommitted(uint64_t seq, std::function<void(Status)> done);
   void StepDown() { leading_ = false; }
   bool leading() const { return leading_; }
 
@@ -167,9 +191,12 @@ class Mds {
   // then *seq is the pending batch to WaitCommitted() for, after releasing
   // the mutation lock, before the answer leaves.
   Status CommitAsync(Txn& txn, uint64_t* seq);
+  // Waits for batch `seq` (0: none), unless a Deferral is alive on this
+  // thread: it then only notes the batch there and returns OK.
   Status WaitCommitted(uint64_t seq);
-  // CommitAsync and WaitCommitted.
-  Status Commit(Txn& txn);
+  // CommitAsync, then (having released `lk`, the mutation lock: the log
+  // commits without it) WaitCommitted.
+  Status Commit(Txn& txn, std::unique_lock<std::mutex>& lk);
   // A Txn for a mutation: reads through the batches not yet applied.
   Txn MutationTxn(Timespec now);
   // A new layout for `t` (empty: the file system default) over the OSTs
@@ -194,7 +221,7 @@ class Mds {
  private:
   Mds() = default;
   Status Init();
-  Status CreateIfMissing();
+  Status CreateIfMissing(std::unique_lock<std::mutex>& lk);
   void LoadState();
   // Serialises a mutation, replays a recorded reply for (client, seq), and
   // commits the batch `fn` builds together with the reply record.
@@ -204,7 +231,7 @@ class Mds {
   template <typename Rsp, typename Fn>
   Result<Rsp> RunLocked(const Caller& caller, Fn&& fn, uint64_t* wait);
   Result<OpenRsp> OpenLocked(Txn& txn, const Caller& caller, InodeRec rec, uint32_t flags);
-  Result<OpenRsp> WithXattrHint(Result<OpenRsp> rsp);
+  Result<OpenRsp> WithXattrHint(Txn& txn, Result<OpenRsp> rsp);
   // Cuts the objects of regular file `ino` to `size` (if that shrinks it),
   // checking write permission first when `check_write`. Called before the
   // mutation that commits the size, outside the mutation lock.

@@ -5,12 +5,19 @@
 namespace amlfs::mds {
 namespace {
 
+// A mutation's answer leaves once the log holds its batch (a replicated
+// MDS), without this thread waiting for that.
 template <typename Req, typename Rsp>
-void Serve(RpcCall& call, Mds* mds, Result<Rsp> (Mds::*method)(const Req&)) {
+void Serve(const std::shared_ptr<RpcCall>& call, Mds* mds, Result<Rsp> (Mds::*method)(const Req&)) {
   Req req;
-  Status st = call.DecodeRequest(&req);
-  if (!st.ok()) return call.Reply(st, {});
-  call.ReplyWith((mds->*method)(req));
+  Status st = call->DecodeRequest(&req);
+  if (!st.ok()) return call->Reply(st, {});
+  Mds::Deferral deferral;
+  Result<Rsp> r = (mds->*method)(req);
+  if (deferral.seq() == 0) return call->ReplyWith(r);
+  mds->WhenCommitted(deferral.seq(), [call, r = std::move(r)](Status committed) {
+    call->ReplyWith(committed.ok() ? r : Result<Rsp>(committed));
+  });
 }
 
 }  // namespace
@@ -22,8 +29,9 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
   switch (c.op()) {
     case Opcode::kRaft:
       if (!repl_.raft) break;
-      repl_.raft(std::string(c.payload()));
-      return c.Reply(Status::Ok(), {});
+      // Answered by the replica, with its message back to the sender.
+      return repl_.raft(std::string(c.payload()),
+                        [call](std::string rsp) { call->Reply(Status::Ok(), rsp); });
     case Opcode::kMdsStatus: {
       MdsStatusReq req;
       if (Status st = c.DecodeRequest(&req); !st.ok()) return c.Reply(st, {});
@@ -36,7 +44,7 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
       }
       return c.ReplyWith(Result<MdsStatusRsp>(std::move(rsp)));
     }
-    case Opcode::kMdsDigest: return Serve(c, m, &Mds::DigestNow);
+    case Opcode::kMdsDigest: return Serve(call, m, &Mds::DigestNow);
     default:
       break;
   }
@@ -44,36 +52,36 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
     if (Status st = repl_.gate(); !st.ok()) return c.Reply(st, {});
   }
   switch (c.op()) {
-    case Opcode::kFsInfo: return Serve(c, m, &Mds::FsInfo);
-    case Opcode::kLookup: return Serve(c, m, &Mds::Lookup);
-    case Opcode::kGetAttr: return Serve(c, m, &Mds::GetAttr);
-    case Opcode::kSetAttr: return Serve(c, m, &Mds::SetAttr);
-    case Opcode::kMknod: return Serve(c, m, &Mds::Mknod);
-    case Opcode::kMkdir: return Serve(c, m, &Mds::Mkdir);
-    case Opcode::kUnlink: return Serve(c, m, &Mds::Unlink);
-    case Opcode::kRmdir: return Serve(c, m, &Mds::Rmdir);
-    case Opcode::kRename: return Serve(c, m, &Mds::Rename);
-    case Opcode::kLink: return Serve(c, m, &Mds::Link);
-    case Opcode::kSymlink: return Serve(c, m, &Mds::Symlink);
-    case Opcode::kReadlink: return Serve(c, m, &Mds::Readlink);
-    case Opcode::kOpen: return Serve(c, m, &Mds::OpenFile);
-    case Opcode::kCreate: return Serve(c, m, &Mds::Create);
-    case Opcode::kRelease: return Serve(c, m, &Mds::Release);
-    case Opcode::kReadDir: return Serve(c, m, &Mds::ReadDir);
-    case Opcode::kStatFs: return Serve(c, m, &Mds::StatFs);
-    case Opcode::kSetXattr: return Serve(c, m, &Mds::SetXattr);
-    case Opcode::kGetXattr: return Serve(c, m, &Mds::GetXattr);
-    case Opcode::kListXattr: return Serve(c, m, &Mds::ListXattr);
-    case Opcode::kRemoveXattr: return Serve(c, m, &Mds::RemoveXattr);
-    case Opcode::kAccess: return Serve(c, m, &Mds::Access);
-    case Opcode::kUpdateSize: return Serve(c, m, &Mds::UpdateSize);
-    case Opcode::kGetLayout: return Serve(c, m, &Mds::GetLayout);
-    case Opcode::kSetLayout: return Serve(c, m, &Mds::SetLayout);
-    case Opcode::kMigrateBegin: return Serve(c, m, &Mds::MigrateBegin);
-    case Opcode::kMigrateCommit: return Serve(c, m, &Mds::MigrateCommit);
-    case Opcode::kFid2Path: return Serve(c, m, &Mds::Fid2Path);
-    case Opcode::kAppend: return Serve(c, m, &Mds::Append);
-    case Opcode::kGetLk: return Serve(c, m, &Mds::GetLk);
+    case Opcode::kFsInfo: return Serve(call, m, &Mds::FsInfo);
+    case Opcode::kLookup: return Serve(call, m, &Mds::Lookup);
+    case Opcode::kGetAttr: return Serve(call, m, &Mds::GetAttr);
+    case Opcode::kSetAttr: return Serve(call, m, &Mds::SetAttr);
+    case Opcode::kMknod: return Serve(call, m, &Mds::Mknod);
+    case Opcode::kMkdir: return Serve(call, m, &Mds::Mkdir);
+    case Opcode::kUnlink: return Serve(call, m, &Mds::Unlink);
+    case Opcode::kRmdir: return Serve(call, m, &Mds::Rmdir);
+    case Opcode::kRename: return Serve(call, m, &Mds::Rename);
+    case Opcode::kLink: return Serve(call, m, &Mds::Link);
+    case Opcode::kSymlink: return Serve(call, m, &Mds::Symlink);
+    case Opcode::kReadlink: return Serve(call, m, &Mds::Readlink);
+    case Opcode::kOpen: return Serve(call, m, &Mds::OpenFile);
+    case Opcode::kCreate: return Serve(call, m, &Mds::Create);
+    case Opcode::kRelease: return Serve(call, m, &Mds::Release);
+    case Opcode::kReadDir: return Serve(call, m, &Mds::ReadDir);
+    case Opcode::kStatFs: return Serve(call, m, &Mds::StatFs);
+    case Opcode::kSetXattr: return Serve(call, m, &Mds::SetXattr);
+    case Opcode::kGetXattr: return Serve(call, m, &Mds::GetXattr);
+    case Opcode::kListXattr: return Serve(call, m, &Mds::ListXattr);
+    case Opcode::kRemoveXattr: return Serve(call, m, &Mds::RemoveXattr);
+    case Opcode::kAccess: return Serve(call, m, &Mds::Access);
+    case Opcode::kUpdateSize: return Serve(call, m, &Mds::UpdateSize);
+    case Opcode::kGetLayout: return Serve(call, m, &Mds::GetLayout);
+    case Opcode::kSetLayout: return Serve(call, m, &Mds::SetLayout);
+    case Opcode::kMigrateBegin: return Serve(call, m, &Mds::MigrateBegin);
+    case Opcode::kMigrateCommit: return Serve(call, m, &Mds::MigrateCommit);
+    case Opcode::kFid2Path: return Serve(call, m, &Mds::Fid2Path);
+    case Opcode::kAppend: return Serve(call, m, &Mds::Append);
+    case Opcode::kGetLk: return Serve(call, m, &Mds::GetLk);
     case Opcode::kSetLk: {
       SetLkReq req;
       if (Status st = c.DecodeRequest(&req); !st.ok()) return c.Reply(st, {});
@@ -82,9 +90,9 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
         call->ReplyWith(st.ok() ? Result<EmptyRsp>(EmptyRsp{}) : Result<EmptyRsp>(st));
       });
     }
-    case Opcode::kLockCancel: return Serve(c, m, &Mds::LockCancel);
-    case Opcode::kLockRelease: return Serve(c, m, &Mds::LockRelease);
-    case Opcode::kLockRenew: return Serve(c, m, &Mds::LockRenew);
+    case Opcode::kLockCancel: return Serve(call, m, &Mds::LockCancel);
+    case Opcode::kLockRelease: return Serve(call, m, &Mds::LockRelease);
+    case Opcode::kLockRenew: return Serve(call, m, &Mds::LockRenew);
     case Opcode::kMdsMembers: {
       MdsMembersReq req;
       if (Status st = c.DecodeRequest(&req); !st.ok()) return c.Reply(st, {});
@@ -94,8 +102,8 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
         call->ReplyWith(st.ok() ? Result<EmptyRsp>(EmptyRsp{}) : Result<EmptyRsp>(st));
       });
     }
-    case Opcode::kOstRegister: return Serve(c, m, &Mds::OstRegister);
-    case Opcode::kOstMap: return Serve(c, m, &Mds::OstMap);
+    case Opcode::kOstRegister: return Serve(call, m, &Mds::OstRegister);
+    case Opcode::kOstMap: return Serve(call, m, &Mds::OstMap);
     default:
       AMLFS_LOG(kWarn) << "unknown opcode " << static_cast<int>(c.op()) << " from " << c.peer();
       c.Reply(Error(Code::kNotSupported, "opcode not served by the MDS"), {});

@@ -16,7 +16,8 @@ class MdsService {
   // Unknown opcodes get kNotSupported; malformed payloads kProtocol.
   void Handle(std::shared_ptr<RpcCall> call);
 
-  // Replicated MDS: `raft` takes the replicas' kRaft messages, `gate`
+  // Replicated MDS: `raft` takes the replicas' kRaft messages (and answers
+  // each through `reply`, from any thread), `gate`
   // decides whether this replica serves requests now (OK) or answers with
   // its error (kUnavailable: "not the leader; try HOST:PORT"), and `status`
   // describes the replica (kMdsStatus, answered whatever the gate says).
@@ -24,7 +25,7 @@ class MdsService {
   // replica id at address, or removes it (empty address); `done` runs once
   // the change is committed, or with why not.
   struct Replication {
-    std::function<void(std::string)> raft;
+    std::function<void(std::string body, std::function<void(std::string)> reply)> raft;
     std::function<Status()> gate;
     std::function<MdsStatusRsp()> status;
     std::function<void(uint32_t id, std::string address, std::function<void(Status)> done)>

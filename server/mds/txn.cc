@@ -21,7 +21,7 @@ uint64_t PendingChanges::Add(const Changes& changes) {
 }
 
 void PendingChanges::Done(uint64_t seq, bool committed) {
-  std::lock_guard lk(mu_);
+  std::unique_lock lk(mu_);
   auto it = open_.find(seq);
   if (it == open_.end()) return;
   for (const std::string& k : it->second) {
@@ -35,6 +35,16 @@ void PendingChanges::Done(uint64_t seq, bool committed) {
     std::erase_if(keys_, [seq](const auto& kv) { return kv.second.seq >= seq; });
   }
   cv_.notify_all();
+  // Waiters for batches before the oldest one still open are answered,
+  // outside the lock (an answer may take it again).
+  const uint64_t open_from = open_.empty() ? UINT64_MAX : open_.begin()->first;
+  std::vector<std::pair<std::function<void(Status)>, Status>> ready;
+  for (auto w = waiters_.begin(); w != waiters_.end() && w->first < open_from;) {
+    ready.emplace_back(std::move(w->second), OutcomeLocked(w->first));
+    w = waiters_.erase(w);
+  }
+  lk.unlock();
+  for (auto& [done, st] : ready) done(st);
 }
 
 bool PendingChanges::Find(const std::string& key, std::optional<std::string>* value,
@@ -63,9 +73,23 @@ Status PendingChanges::Wait(uint64_t seq, std::chrono::milliseconds limit) {
   const bool done = cv_.wait_for(lk, limit, [&] { return open_.empty() || open_.begin()->first > seq; });
   if (!done) return Error(Code::kUnavailable, "the metadata log did not commit within " +
                                                   std::to_string(limit.count() / 1000) + " s");
+  return OutcomeLocked(seq);
+}
+
+Status PendingChanges::OutcomeLocked(uint64_t seq) const {
   if (failed_from_ <= seq)
     return Error(Code::kUnavailable, "the metadata leadership changed before the change committed");
   return Status::Ok();
+}
+
+void PendingChanges::WhenDone(uint64_t seq, std::function<void(Status)> done) {
+  std::unique_lock lk(mu_);
+  if (open_.empty() || open_.begin()->first > seq) {
+    Status st = OutcomeLocked(seq);
+    lk.unlock();
+    return done(st);
+  }
+  waiters_.emplace(seq, std::move(done));
 }
 
 void PendingChanges::Reset() {
@@ -130,17 +154,23 @@ void Txn::SetCounter(const char* name, uint64_t v) {
 }
 
 Result<bool> Txn::DirEmpty(InodeId dir) {
-  std::string prefix = DirPrefix(dir.value());
-  // Entries added or removed by this Txn first, then by pending batches
+  AMLFS_ASSIGN_OR_RETURN(bool any, AnyWithPrefix(DirPrefix(dir.value())));
+  return !any;
+}
+
+Result<bool> Txn::HasXattrs(InodeId ino) { return AnyWithPrefix(XattrPrefix(ino.value())); }
+
+Result<bool> Txn::AnyWithPrefix(const std::string& prefix) {
+  // Keys added or removed by this Txn first, then by pending batches
   // (scanned before the database: a batch applied meanwhile is in it).
   for (auto it = overlay_.lower_bound(prefix); it != overlay_.end(); ++it) {
     if (it->first.compare(0, prefix.size(), prefix) != 0) break;
-    if (it->second) return false;
+    if (it->second) return true;
   }
   PendingChanges::Changes pending;
   if (pending_) pending = pending_->Scan(prefix, &read_seq_);
   for (const auto& [k, v] : pending)
-    if (v && overlay_.count(k) == 0) return false;
+    if (v && overlay_.count(k) == 0) return true;
   std::unique_ptr<leveldb::Iterator> iter(db_->NewIterator(leveldb::ReadOptions()));
   for (iter->Seek(prefix); iter->Valid() && iter->key().starts_with(prefix); iter->Next()) {
     const std::string k = iter->key().ToString();
@@ -148,10 +178,10 @@ Result<bool> Txn::DirEmpty(InodeId dir) {
     if (o != overlay_.end() && !o->second) continue;  // deleted here
     auto p = pending.find(k);
     if (o == overlay_.end() && p != pending.end() && !p->second) continue;  // deleted by a pending batch
-    return false;
+    return true;
   }
   if (!iter->status().ok()) return Error(Code::kIo, "metadata read: " + iter->status().ToString());
-  return true;
+  return false;
 }
 
 void Txn::FillBatch(leveldb::WriteBatch* batch) const {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -45,6 +46,10 @@ class PendingChanges {
   // Waits until batch `seq` and every earlier one are done (at most
   // `limit`): OK when none of them failed, else kUnavailable.
   Status Wait(uint64_t seq, std::chrono::milliseconds limit);
+  // Runs `done` with what Wait(seq) would return, once it would return:
+  // at once on this thread if batch `seq` and every earlier one are done,
+  // else on the thread that calls the last of their Done()s.
+  void WhenDone(uint64_t seq, std::function<void(Status)> done);
   // Forgets failures (a new leadership starts with nothing pending).
   void Reset();
 
@@ -57,8 +62,11 @@ class PendingChanges {
   std::condition_variable cv_;
   std::map<std::string, Value> keys_;
   std::map<uint64_t, std::vector<std::string>> open_;  // batch -> its keys
+  std::multimap<uint64_t, std::function<void(Status)>> waiters_;  // WhenDone, by batch
   uint64_t next_ = 1;
   uint64_t failed_from_ = UINT64_MAX;  // the first batch that failed
+
+  Status OutcomeLocked(uint64_t seq) const;
 };
 
 class Txn {
@@ -85,8 +93,12 @@ class Txn {
   void DeleteDentry(InodeId parent, const std::string& name);
   uint64_t Counter(const char* name);  // current value of a superblock counter
   void SetCounter(const char* name, uint64_t v);
-  // True when the directory has no entry (considering this Txn's changes).
+  // True when some key starts with `prefix` (considering this Txn's changes).
+  Result<bool> AnyWithPrefix(const std::string& prefix);
+  // True when the directory has no entry.
   Result<bool> DirEmpty(InodeId dir);
+  // True when `ino` has stored extended attributes.
+  Result<bool> HasXattrs(InodeId ino);
 
   void FillBatch(leveldb::WriteBatch* batch) const;
   // The changes: key -> new value, or nullopt for a deletion.

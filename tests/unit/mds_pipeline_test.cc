@@ -150,3 +150,54 @@ TEST_CASE("a replicated MDS fails the batches built on one that fails, and start
   auto again = r.log.Run([&] { return m.Mkdir(MkdirReq{r.Next(), kRootInode, "d", 0755}); });
   REQUIRE(again.ok());
 }
+
+TEST_CASE("under a Deferral a mutation returns at once; its answer waits for its batch and those it read") {
+  Replicated r;
+  Mds& m = *r.mds;
+  uint64_t first = 0, second = 0;
+  Result<EntryRsp> a = Error(Code::kInternal, "unset");
+  {
+    Mds::Deferral d;
+    a = m.Mkdir(MkdirReq{r.Next(), kRootInode, "a", 0755});
+    first = d.seq();
+  }
+  REQUIRE(a.ok());
+  REQUIRE(first != 0);
+  CHECK(r.log.held() == 1);
+  {
+    // Built on the first batch (it creates inside "a"): its answer also
+    // waits for that one.
+    Mds::Deferral d;
+    REQUIRE(m.Mkdir(MkdirReq{r.Next(), a->attr.ino, "b", 0755}).ok());
+    second = d.seq();
+  }
+  REQUIRE(second > first);
+  std::vector<std::pair<int, Status>> answered;
+  m.WhenCommitted(second, [&](Status st) { answered.emplace_back(2, st); });
+  m.WhenCommitted(first, [&](Status st) { answered.emplace_back(1, st); });
+  CHECK(answered.empty());
+  r.log.Release(1, true);
+  REQUIRE(answered.size() == 1);
+  CHECK(answered[0].first == 1);
+  CHECK(answered[0].second.ok());
+  r.log.Release(1, true);
+  REQUIRE(answered.size() == 2);
+  CHECK(answered[1].second.ok());
+  // Already committed: answered on the spot.
+  bool now = false;
+  m.WhenCommitted(first, [&](Status st) { now = st.ok(); });
+  CHECK(now);
+  // A failed batch: its answer says so.
+  uint64_t third = 0;
+  {
+    Mds::Deferral d;
+    REQUIRE(m.Mkdir(MkdirReq{r.Next(), kRootInode, "c", 0755}).ok());
+    third = d.seq();
+  }
+  Status lost = Status::Ok();
+  m.WhenCommitted(third, [&](Status st) { lost = st; });
+  r.log.Release(1, false);
+  CHECK(lost.code() == Code::kUnavailable);
+  CHECK(m.Lookup(LookupReq{Caller{}, a->attr.ino, "b"}).ok());
+  CHECK(m.Lookup(LookupReq{Caller{}, kRootInode, "c"}).status().code() == Code::kNotFound);
+}

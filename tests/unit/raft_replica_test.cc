@@ -52,8 +52,9 @@ class Group {
       m->server = std::make_unique<RpcServer>(
           RpcServer::Options{"mds", 1, 1, {}}, [raw](std::shared_ptr<RpcCall> call) {
             Replica* r = raw->replica.load();
-            if (call->op() == Opcode::kRaft && r) r->Receive(std::string(call->payload()));
-            call->Reply(Status::Ok(), {});
+            if (call->op() != Opcode::kRaft || !r) return call->Reply(Status::Ok(), {});
+            r->Receive(std::string(call->payload()),
+                       [call](std::string rsp) { call->Reply(Status::Ok(), rsp); });
           });
       REQUIRE(m->server->Listen(HostPort{"127.0.0.1", 0}).ok());
       m->server->Start();

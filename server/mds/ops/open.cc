@@ -42,22 +42,25 @@ OpenRsp Mds::RegisterOpen(const InodeRec& rec, const Caller& c, uint32_t flags) 
 
 // The reply says whether the file has xattrs once its transaction is in
 // (a new file may have inherited ACLs), so that the client answers the
-// kernel's security.capability probe on the first write itself.
-Result<OpenRsp> Mds::WithXattrHint(Result<OpenRsp> rsp) {
-  if (rsp.ok()) rsp->no_xattrs = !HasXattrs(rsp->attr.ino);
+// kernel's security.capability probe on the first write itself. A read
+// error leaves the hint off (the client then asks).
+Result<OpenRsp> Mds::WithXattrHint(Txn& txn, Result<OpenRsp> rsp) {
+  if (!rsp.ok()) return rsp;
+  auto has = txn.HasXattrs(rsp->attr.ino);
+  rsp->no_xattrs = has.ok() && !*has;
   return rsp;
 }
 
 Result<OpenRsp> Mds::OpenFile(const OpenReq& r) {
   if (r.flags & O_TRUNC) AMLFS_RETURN_IF_ERROR(TruncateObjects(r.caller, r.ino, 0, true));
-  return WithXattrHint(Run<OpenRsp>(r.caller, [&](Txn& txn) -> Result<OpenRsp> {
+  return Run<OpenRsp>(r.caller, [&](Txn& txn) -> Result<OpenRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
-    return OpenLocked(txn, r.caller, rec, r.flags);
-  }));
+    return WithXattrHint(txn, OpenLocked(txn, r.caller, rec, r.flags));
+  });
 }
 
 Result<OpenRsp> Mds::Create(const CreateReq& r) {
-  return WithXattrHint(Run<OpenRsp>(r.caller, [&](Txn& txn) -> Result<OpenRsp> {
+  return Run<OpenRsp>(r.caller, [&](Txn& txn) -> Result<OpenRsp> {
     AMLFS_RETURN_IF_ERROR(ValidateName(r.name));
     AMLFS_ASSIGN_OR_RETURN(auto existing, txn.Dentry(r.parent, r.name));
     if (existing) {
@@ -65,13 +68,13 @@ Result<OpenRsp> Mds::Create(const CreateReq& r) {
       AMLFS_ASSIGN_OR_RETURN(InodeRec dir, UsableDir(txn, r.caller, r.parent, kMayExec));
       (void)dir;
       AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(existing->ino));
-      return OpenLocked(txn, r.caller, rec, r.flags & ~O_CREAT);
+      return WithXattrHint(txn, OpenLocked(txn, r.caller, rec, r.flags & ~O_CREAT));
     }
     AMLFS_ASSIGN_OR_RETURN(InodeRec child, NewChild(*this, txn, r.caller, r.parent, r.name,
                                                     kIfReg | (r.mode & 07777), 0));
     txn.PutInode(child);
-    return RegisterOpen(child, r.caller, r.flags);
-  }));
+    return WithXattrHint(txn, RegisterOpen(child, r.caller, r.flags));
+  });
 }
 
 Result<EmptyRsp> Mds::Release(const ReleaseReq& r) {

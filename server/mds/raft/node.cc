@@ -509,8 +509,10 @@ void Node::MaybeCommit() {
   const Index n = matched[Majority() - 1];
   // Figure 8: only an entry of the current term is committed by counting.
   if (n > commit_ && term_at(n) == term_) {
+    // Followers learn it from the next Append (new entries, or the next
+    // heartbeat): an Append for it alone, and its answer, would double the
+    // messages of a busy leader.
     commit_ = n;
-    broadcast_ = true;  // followers learn the new commit index promptly
     for (uint64_t ctx : early_reads_) ReadIndex(ctx);
     early_reads_.clear();
     StepDownIfRemoved();

@@ -5,8 +5,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <limits>
+#include <future>
 #include <mutex>
-#include <thread>
 
 #include "common/log.h"
 #include "common/net/net_context.h"
@@ -18,19 +18,26 @@ namespace amlfs::raft {
 
 namespace asio = boost::asio;
 
-// Posted handlers and the timer hold a plain Impl*: the Replica owns the
-// Impl, and Stop() joins the thread before anything is destroyed (handlers
-// still queued then are destroyed without running).
+// Posted handlers, the timer and the RPC callbacks hold a plain Impl*: the
+// Replica owns the Impl, and after Stop() (on the replica's thread) every
+// handler returns at once; the thread is joined when the Impl is destroyed
+// (handlers still queued then are destroyed without running).
 struct Replica::Impl {
   Options opt;
   StateMachine sm;
   std::unique_ptr<LogStore> store;
   std::unique_ptr<Node> node;
-  asio::io_context io;
-  asio::steady_timer timer{io};
-  std::thread thread;
+  bool stopped = false;  // set on the thread by Stop(); handlers then do nothing
+  bool stop_requested = false;
+  // The replica's thread: the one network thread of its connections to the
+  // other members. The I/O objects below are destroyed before it.
   std::unique_ptr<NetContext> net;
+  asio::io_context* io = nullptr;
+  std::unique_ptr<asio::steady_timer> timer;
   std::map<NodeId, std::unique_ptr<RpcClient>> peers;
+  // The kRaft requests not answered yet, by sender (the latest only): the
+  // next message to the sender rides on the answer (see Send).
+  std::map<NodeId, std::function<void(std::string)>> replies;
   std::map<NodeId, std::string> peer_address;  // what each of peers connects to
   struct Pending {
     Term term;
@@ -113,9 +120,9 @@ struct Replica::Impl {
   }
 
   void Arm() {
-    timer.expires_after(opt.tick);
-    timer.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;
+    timer->expires_after(opt.tick);
+    timer->async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopped) return;
       node->Tick();
       TickTransfers();
       Process();
@@ -129,14 +136,23 @@ struct Replica::Impl {
   void Kick() {
     if (kicked) return;
     kicked = true;
-    asio::post(io, [this] {
+    asio::post(*io, [this] {
       kicked = false;
-      Process();
+      if (!stopped) Process();
     });
   }
 
-  // Carries out every Ready: durable first, then messages, then apply.
+  // Carries out every Ready, then answers the requests that got no message
+  // back with an empty response.
   void Process() {
+    ProcessReadies();
+    auto waiting = std::move(replies);
+    replies.clear();
+    for (auto& [from, reply] : waiting) reply({});
+  }
+
+  // Carries out every Ready: durable first, then messages, then apply.
+  void ProcessReadies() {
     // Rounds start in Tick, ReadIndex or an election, always just before a
     // Process that sends their messages: stamped no later than they leave.
     if (node->role() == Role::kLeader &&
@@ -156,6 +172,12 @@ struct Replica::Impl {
       if (!send_first)
         for (Message& m : r.messages) Send(std::move(m));
       for (NodeId to : r.send_snapshot) StartTransfer(to);
+      if (!r.committed.empty()) {
+        if (sm.apply_all)
+          sm.apply_all(r.committed);
+        else
+          for (const Entry& e : r.committed) sm.apply(e);
+      }
       for (const Entry& e : r.committed) Applied(e);
       for (const ReadState& rs : r.reads) Confirmed(rs);
       node->Advance(r);
@@ -367,16 +389,65 @@ struct Replica::Impl {
     return Status::Ok();
   }
 
+  // The first message to a member whose request is not answered yet goes
+  // back in that answer; others are kRaft requests, whose answers may carry
+  // the member's message back. Raft tolerates loss and duplicates: nothing
+  // is resent.
   void Send(Message m) {
+    if (auto r = replies.find(m.to); r != replies.end()) {
+      auto reply = std::move(r->second);
+      replies.erase(r);
+      return reply(Encode(m));
+    }
     auto it = peers.find(m.to);
     if (it == peers.end()) return;
-    // Raft tolerates loss and duplicates: nothing waits for the answer.
     it->second->CallAsync(Opcode::kRaft, Encode(m), opt.tick * opt.election_ticks,
-                          [](Result<std::string>) {});
+                          [this](Result<std::string> r) {
+                            // On this replica's thread (the client's).
+                            if (r.ok() && !r->empty() && !stopped) Deliver(*r, nullptr);
+                          });
   }
 
+  // A message from another member, on the replica's thread; `reply` as in
+  // Replica::Receive.
+  void Deliver(const std::string& body, std::function<void(std::string)> reply) {
+    if (stopped) {
+      if (reply) reply({});
+      return;
+    }
+    Message m;
+    Status st = Decode(body, &m);
+    if (st.ok() && (m.to != opt.id || !Knows(m.from) || m.from == m.to ||
+                    m.type > MsgType::kSnapshotRsp))
+      st = Error(Code::kProtocol, "misaddressed or unknown raft message");
+    if (st.ok() && m.type == MsgType::kSnapshot &&
+        (m.data.size() > kMaxSnapshotChunk || m.index == 0 ||
+         m.offset > std::numeric_limits<uint64_t>::max() - m.data.size()))
+      st = Error(Code::kProtocol, "malformed snapshot chunk (" + std::to_string(m.data.size()) +
+                                      " bytes at offset " + std::to_string(m.offset) + ")");
+    for (const Entry& e : m.entries)
+      if (st.ok() && e.type > EntryType::kConfig) st = Error(Code::kProtocol, "unknown entry type");
+    if (!st.ok()) AMLFS_LOG(kWarn) << "raft " << opt.id << ": dropped a message: " << st.ToString();
+    if (!st.ok() || !failed.ok()) {
+      if (reply) reply({});
+      return;
+    }
+    if (reply) {
+      // Only the latest request of a sender waits for an answer.
+      if (auto old = replies.find(m.from); old != replies.end()) old->second({});
+      replies[m.from] = std::move(reply);
+    }
+    if (m.type == MsgType::kSnapshot)
+      OnSnapshotChunk(m);
+    else if (m.type == MsgType::kSnapshotRsp)
+      OnSnapshotAck(m);
+    else
+      node->Step(m);
+    Kick();
+  }
+
+  // Entry `e` is applied: its proposal is answered.
   void Applied(const Entry& e) {
-    sm.apply(e);
     auto it = proposals.find(e.index);
     if (it == proposals.end()) return;
     Pending p = std::move(it->second);
@@ -482,42 +553,53 @@ Result<std::unique_ptr<Replica>> Replica::Open(Options o, Index applied, StateMa
   impl->opt = std::move(o);
   impl->sm = std::move(sm);
   impl->net = std::make_unique<NetContext>(1);
+  impl->io = &impl->net->io();
+  impl->timer = std::make_unique<asio::steady_timer>(*impl->io);
   impl->SyncPeers();
   return std::unique_ptr<Replica>(new Replica(std::move(impl)));
 }
 
 Replica::Replica(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Replica::~Replica() { Stop(); }
+Replica::~Replica() {
+  Stop();
+  impl_->timer.reset();
+  impl_->net.reset();  // joins the thread: queued handlers are destroyed unrun
+}
 
 void Replica::Start() {
   if (impl_->running) return;
   impl_->running = true;
-  asio::post(impl_->io, [i = impl_.get()] {
+  asio::post(*impl_->io, [i = impl_.get()] {
+    if (i->stopped) return;
     i->Process();
     i->Arm();
-  });
-  impl_->thread = std::thread([i = impl_.get()] {
-    auto guard = asio::make_work_guard(i->io);
-    i->io.run();
   });
 }
 
 void Replica::Stop() {
-  if (!impl_->running) return;
+  if (impl_->stop_requested) return;
+  impl_->stop_requested = true;
   impl_->running = false;
-  asio::post(impl_->io, [i = impl_.get()] {
-    i->timer.cancel();
+  std::promise<void> done;
+  asio::post(*impl_->io, [i = impl_.get(), &done] {
+    i->stopped = true;
+    i->timer->cancel();
     i->FailAll(Error(Code::kUnavailable, "the metadata replica is stopping"));
-    i->io.stop();
+    auto replies = std::move(i->replies);
+    i->replies.clear();
+    for (auto& [from, reply] : replies) reply({});
+    done.set_value();
   });
-  impl_->thread.join();
+  done.get_future().wait();
+  // From this thread: an RpcClient's destructor waits for the replica's.
+  // Handlers that still run see `stopped` and touch nothing.
   impl_->peers.clear();
-  impl_->net.reset();
 }
 
 void Replica::Propose(std::string data, Term term, Done done) {
-  asio::post(impl_->io, [i = impl_.get(), data = std::move(data), term, done = std::move(done)]() mutable {
+  asio::post(*impl_->io, [i = impl_.get(), data = std::move(data), term, done = std::move(done)]() mutable {
+    if (i->stopped) return done(Error(Code::kUnavailable, "the metadata replica is stopping"));
     if (!i->failed.ok()) return done(i->failed);
     if (term != 0 && i->node->term() != term) return done(i->NotLeader());
     auto idx = i->node->Propose(std::move(data));
@@ -528,8 +610,9 @@ void Replica::Propose(std::string data, Term term, Done done) {
 }
 
 void Replica::ChangeMembers(NodeId id, std::string address, Done done) {
-  asio::post(impl_->io, [i = impl_.get(), id, address = std::move(address),
-                         done = std::move(done)]() mutable {
+  asio::post(*impl_->io, [i = impl_.get(), id, address = std::move(address),
+                          done = std::move(done)]() mutable {
+    if (i->stopped) return done(Error(Code::kUnavailable, "the metadata replica is stopping"));
     if (!i->failed.ok()) return done(i->failed);
     if (i->node->role() != Role::kLeader) return done(i->NotLeader());
     Members next = i->node->members();
@@ -551,7 +634,8 @@ void Replica::ChangeMembers(NodeId id, std::string address, Done done) {
 }
 
 void Replica::ReadBarrier(std::function<void(Status)> done) {
-  asio::post(impl_->io, [i = impl_.get(), done = std::move(done)]() mutable {
+  asio::post(*impl_->io, [i = impl_.get(), done = std::move(done)]() mutable {
+    if (i->stopped) return done(Error(Code::kUnavailable, "the metadata replica is stopping"));
     if (!i->failed.ok()) return done(i->failed);
     const uint64_t ctx = i->next_ctx++;
     i->barriers[ctx] = std::move(done);
@@ -560,32 +644,9 @@ void Replica::ReadBarrier(std::function<void(Status)> done) {
   });
 }
 
-void Replica::Receive(std::string body) {
-  asio::post(impl_->io, [i = impl_.get(), body = std::move(body)] {
-    Message m;
-    Status st = Decode(body, &m);
-    if (st.ok() && (m.to != i->opt.id || !i->Knows(m.from) || m.from == m.to ||
-                    m.type > MsgType::kSnapshotRsp))
-      st = Error(Code::kProtocol, "misaddressed or unknown raft message");
-    if (st.ok() && m.type == MsgType::kSnapshot &&
-        (m.data.size() > kMaxSnapshotChunk || m.index == 0 ||
-         m.offset > std::numeric_limits<uint64_t>::max() - m.data.size()))
-      st = Error(Code::kProtocol, "malformed snapshot chunk (" + std::to_string(m.data.size()) +
-                                      " bytes at offset " + std::to_string(m.offset) + ")");
-    for (const Entry& e : m.entries)
-      if (st.ok() && e.type > EntryType::kConfig) st = Error(Code::kProtocol, "unknown entry type");
-    if (!st.ok()) {
-      AMLFS_LOG(kWarn) << "raft " << i->opt.id << ": dropped a message: " << st.ToString();
-      return;
-    }
-    if (!i->failed.ok()) return;
-    if (m.type == MsgType::kSnapshot)
-      i->OnSnapshotChunk(m);
-    else if (m.type == MsgType::kSnapshotRsp)
-      i->OnSnapshotAck(m);
-    else
-      i->node->Step(m);
-    i->Kick();
+void Replica::Receive(std::string body, std::function<void(std::string)> reply) {
+  asio::post(*impl_->io, [i = impl_.get(), body = std::move(body), reply = std::move(reply)]() mutable {
+    i->Deliver(body, std::move(reply));
   });
 }
 

@@ -2,7 +2,12 @@
 // raft::Node (node.h) on its own thread with a LogStore (log_store.h) on
 // disk and a timer, sends the Node's messages to the other members as kRaft
 // requests, and hands committed entries to the owner's apply function in
-// log order. The owner routes kRaft requests it receives to Receive().
+// log order. The owner routes kRaft requests it receives to Receive(), and
+// answers each with what Receive's `reply` gets: this replica's own message
+// back to the sender (an Append's answer rides on the Append's RPC response,
+// so a round of replication costs one request and one response per member).
+// The same thread runs the connections to the other members: their answers
+// reach the Node with no hand-off between threads.
 //
 // This is the narrow interface the rest of the MDS sees: propose an entry
 // and learn when it is committed and applied here; a read barrier; who
@@ -72,6 +77,9 @@ class Replica {
 
   struct StateMachine {
     Apply apply;
+    // When set, used instead of `apply`: the entries committed together
+    // (never none), in order, applied at once.
+    std::function<void(const std::vector<Entry>&)> apply_all;
     // Writes the state (which is exactly that of applied index `index`)
     // into a new file at `path`. The replica fsyncs and renames it. Null:
     // no snapshots are taken (snapshot_entries is ignored).
@@ -115,8 +123,10 @@ class Replica {
   // a known one to add, and kBusy while another change is in progress.
   void ChangeMembers(NodeId id, std::string address, Done done);
   // A kRaft request body from another member. Malformed or misaddressed
-  // messages are dropped with a log line.
-  void Receive(std::string body);
+  // messages are dropped with a log line. `reply` (may be null) gets the
+  // kRaft response body, once: this replica's first message to the sender
+  // from handling it, or empty when there is none.
+  void Receive(std::string body, std::function<void(std::string)> reply);
 
   struct Info {
     NodeId id = 0;
