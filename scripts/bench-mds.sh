@@ -4,7 +4,9 @@
 # OSTs, one mount): P processes (1 and 8 by default) each create, stat and
 # unlink BENCH_MDS_FILES files (default 2,000) in their own directory. The
 # kernel's caches are dropped before the stats, so that each reaches the MDS.
-# Prints a table with the 3/1 ratios; not a test.
+# A single MDS runs twice: as by default (its LevelDB writes are not
+# synced) and with --sync-writes (each change fsynced before the answer, as
+# each replica's log is). Prints a table with the 3 / 1 ratios; not a test.
 #
 #   scripts/bench-mds.sh [--write-doc]
 #
@@ -30,11 +32,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# run MDS_COUNT PROCS -> "create/s stat/s unlink/s"
+# run MDS_COUNT PROCS [local-cluster.sh options] -> "create/s stat/s unlink/s"
 run() {
   local mds=$1 procs=$2
+  shift 2
   ROOT=$(mktemp -d /var/tmp/amlfs-bench-mds.XXXXXX)
-  bash scripts/local-cluster.sh up --root "$ROOT" --osts 2 --mds "$mds" >/dev/null
+  bash scripts/local-cluster.sh up --root "$ROOT" --osts 2 --mds "$mds" "$@" >/dev/null
   python3 - "$ROOT/mnt" "$procs" "$NFILES" <<'PY'
 import os, sys, time
 from multiprocessing import Barrier, Process, Queue
@@ -81,18 +84,21 @@ PY
 
 TABLE=$(mktemp)
 {
-  echo "| processes | operation | 1 MDS | 3 replicas | 3 / 1 |"
-  echo "|---:|---|---:|---:|---:|"
+  echo "| processes | operation | 1 MDS | 1 MDS, synced | 3 replicas | 3 / 1 | 3 / 1 synced |"
+  echo "|---:|---|---:|---:|---:|---:|---:|"
 } >"$TABLE"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
 for p in $PROCS; do
   echo "-- $p process(es), $NFILES files each: 1 MDS" >&2
   read -r c1 s1 u1 < <(run 1 "$p")
+  echo "-- $p process(es), $NFILES files each: 1 MDS, --sync-writes" >&2
+  read -r cs ss us < <(run 1 "$p" --sync-writes)
   echo "-- $p process(es), $NFILES files each: 3 replicas" >&2
   read -r c3 s3 u3 < <(run 3 "$p")
-  for row in "create $c1 $c3" "stat $s1 $s3" "unlink $u1 $u3"; do
-    read -r op a b <<<"$row"
-    printf '| %s | %s | %s/s | %s/s | %s |\n' "$p" "$op" "$a" "$b" \
-      "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }')" >>"$TABLE"
+  for row in "create $c1 $cs $c3" "stat $s1 $ss $s3" "unlink $u1 $us $u3"; do
+    read -r op a s b <<<"$row"
+    printf '| %s | %s | %s/s | %s/s | %s/s | %s | %s |\n' "$p" "$op" "$a" "$s" "$b" \
+      "$(ratio "$a" "$b")" "$(ratio "$s" "$b")" >>"$TABLE"
   done
 done
 cat "$TABLE"

@@ -4,7 +4,7 @@
 #
 #   local-cluster.sh up     [--root DIR] [--osts N] [--mount DIR] [--nodes K] [--mds N]
 #                           [--stripe-count N] [--stripe-size S] [--lock-lease SECONDS]
-#                           [--snapshot-entries N] [-- amlfs-fuse options]
+#                           [--snapshot-entries N] [--sync-writes] [-- amlfs-fuse options]
 #   local-cluster.sh add-mds --id I [--root DIR]
 #   local-cluster.sh down   [--root DIR] [--purge]
 #   local-cluster.sh status [--root DIR]
@@ -27,6 +27,8 @@
 # makes a new replica a member (and `amlfs mds remove` takes one out).
 # --snapshot-entries N: the replicas snapshot and compact their log every N
 # entries (amlfs-mds --snapshot-entries; N/10 are kept behind).
+# --sync-writes: a single MDS fsyncs each change before answering
+# (amlfs-mds --sync-writes; a replicated MDS always syncs its log).
 #
 # Everything lives under ROOT (default /var/tmp/amlfs):
 #   cluster.env         addresses, ports and options of this cluster (reused by `up`)
@@ -295,6 +297,7 @@ save_env() {
     printf 'CL_STRIPE_SIZE=%q\n' "${CL_STRIPE_SIZE:-}"
     printf 'CL_LOCK_LEASE=%q\n' "${CL_LOCK_LEASE:-}"
     printf 'CL_SNAPSHOT_ENTRIES=%q\n' "${CL_SNAPSHOT_ENTRIES:-}"
+    printf 'CL_SYNC_WRITES=%q\n' "${CL_SYNC_WRITES:-}"
     printf 'CL_FUSE_ARGS=('
     if ((${#CL_FUSE_ARGS[@]} > 0)); then printf '%q ' "${CL_FUSE_ARGS[@]}"; fi
     printf ')\n'
@@ -368,6 +371,10 @@ mds_options() {
   [[ -n "${CL_STRIPE_COUNT:-}" ]] && mds_args+=(--default-stripe-count "$CL_STRIPE_COUNT")
   [[ -n "${CL_STRIPE_SIZE:-}" ]] && mds_args+=(--default-stripe-size "$CL_STRIPE_SIZE")
   [[ -n "${CL_LOCK_LEASE:-}" ]] && mds_args+=(--lock-lease "$CL_LOCK_LEASE")
+  if [[ -n "${CL_SYNC_WRITES:-}" ]]; then
+    ((CL_MDS <= 1)) || die "--sync-writes is for a single MDS (a replicated one always syncs its log)"
+    mds_args+=(--sync-writes)
+  fi
   if [[ -n "${CL_SNAPSHOT_ENTRIES:-}" ]]; then
     [[ "$CL_SNAPSHOT_ENTRIES" =~ ^[0-9]+$ ]] || die "--snapshot-entries needs a number"
     ((CL_MDS > 1)) || die "--snapshot-entries needs a replicated MDS (--mds 3 or 5)"
@@ -437,6 +444,7 @@ cmd_up() {
   CL_STRIPE_SIZE=${OPT_STRIPE_SIZE:-${CL_STRIPE_SIZE:-}}
   CL_LOCK_LEASE=${OPT_LOCK_LEASE:-${CL_LOCK_LEASE:-}}
   CL_SNAPSHOT_ENTRIES=${OPT_SNAPSHOT_ENTRIES:-${CL_SNAPSHOT_ENTRIES:-}}
+  CL_SYNC_WRITES=${OPT_SYNC_WRITES:-${CL_SYNC_WRITES:-}}
   if ((OPT_FUSE_ARGS_SET)); then CL_FUSE_ARGS=("${OPT_FUSE_ARGS[@]}"); fi
   if ! declare -p CL_FUSE_ARGS >/dev/null 2>&1; then CL_FUSE_ARGS=(); fi
   [[ "$CL_OSTS" =~ ^[0-9]+$ && "$CL_OSTS" -ge 1 ]] || die "--osts must be a positive number"
@@ -612,7 +620,7 @@ CMD=$1
 shift
 case $CMD in -h | --help | help) usage; exit 0 ;; esac
 ROOT=/var/tmp/amlfs
-OPT_OSTS="" OPT_NODES="" OPT_MDS="" OPT_LOCK_LEASE="" OPT_SNAPSHOT_ENTRIES="" OPT_MOUNT="" OPT_STRIPE_COUNT="" OPT_STRIPE_SIZE="" OPT_PURGE=0
+OPT_OSTS="" OPT_NODES="" OPT_MDS="" OPT_LOCK_LEASE="" OPT_SNAPSHOT_ENTRIES="" OPT_SYNC_WRITES="" OPT_MOUNT="" OPT_STRIPE_COUNT="" OPT_STRIPE_SIZE="" OPT_PURGE=0
 OPT_FUSE_ARGS=() OPT_FUSE_ARGS_SET=0 OPT_ID=""
 while (($#)); do
   case $1 in
@@ -625,6 +633,7 @@ while (($#)); do
     --mount) OPT_MOUNT=${2:?--mount needs a directory}; shift 2 ;;
     --stripe-count) OPT_STRIPE_COUNT=${2:?}; shift 2 ;;
     --stripe-size) OPT_STRIPE_SIZE=${2:?}; shift 2 ;;
+    --sync-writes) OPT_SYNC_WRITES=1; shift ;;
     --purge) OPT_PURGE=1; shift ;;
     --id) OPT_ID=${2:?--id needs a number}; shift 2 ;;
     --) shift; OPT_FUSE_ARGS=("$@"); OPT_FUSE_ARGS_SET=1; break ;;

@@ -82,9 +82,9 @@ int main(int argc, char** argv) {
   app.add_option("--ost-rpc-timeout,--ost_rpc_timeout", ost_rpc_timeout,
                  "Seconds to wait for an OST when truncating or destroying objects")
       ->capture_default_str();
-  app.add_option("--sync-writes,--sync_writes", sync_writes,
-                 "fsync the metadata log on every change (survives power loss, slower)")
-      ->capture_default_str();
+  app.add_flag("--sync-writes,--sync_writes", sync_writes,
+               "fsync the metadata database on every change (survives power loss, slower; "
+               "a replicated MDS always syncs its log)");
   app.add_option("--lock-lease,--lock_lease", lock_lease,
                  "Seconds a silent client keeps its fcntl/flock locks")->capture_default_str();
   app.add_option("--workers", workers, "Worker threads")->capture_default_str();
