@@ -45,6 +45,7 @@ const char* OpcodeName(Opcode op) {
     case Opcode::kLockRenew: return "lock_renew";
     case Opcode::kAppend: return "append";
     case Opcode::kRaft: return "raft";
+    case Opcode::kAuth: return "auth";
     case Opcode::kMdsStatus: return "mds_status";
     case Opcode::kMdsDigest: return "mds_digest";
     case Opcode::kMdsMembers: return "mds_members";

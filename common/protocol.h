@@ -21,6 +21,7 @@ namespace amlfs {
 
 enum class Opcode : uint16_t {
   kHello = 1,
+  kAuth = 2,  // the client's proof of the cluster key (common/net/auth.h)
   // Metadata server: namespace.
   kFsInfo = 10,
   kLookup = 11,
@@ -80,10 +81,15 @@ const char* OpcodeName(Opcode op);
 
 // Sent first on every connection, by the connecting side.
 // HelloReq: u16 version, string role ("client"|"ost"|"mds"), string name
+// The handshake, first on every connection; with a cluster key it carries
+// the challenge-response of common/net/auth.h (nonces of
+// ClusterKey::kNonceBytes; empty without a key).
 struct HelloRsp {
   uint16_t version = 0;
-  std::string role;  // "mds" | "ost"
-  AMLFS_FIELDS(version, role)
+  std::string role;   // "mds" | "ost"
+  std::string nonce;  // the server's
+  std::string proof;  // the server's proof over both nonces
+  AMLFS_FIELDS(version, role, nonce, proof)
 };
 struct HelloReq {
   static constexpr Opcode kOp = Opcode::kHello;
@@ -91,7 +97,8 @@ struct HelloReq {
   uint16_t version = 0;
   std::string role;
   std::string name;
-  AMLFS_FIELDS(version, role, name)
+  std::string nonce;  // the client's
+  AMLFS_FIELDS(version, role, name, nonce)
 };
 
 // Who is asking, and which request this is (at-most-once): carried first
@@ -164,6 +171,12 @@ struct AttrRsp {
 };
 struct EmptyRsp {
   AMLFS_FIELDS()
+};
+struct AuthReq {
+  static constexpr Opcode kOp = Opcode::kAuth;
+  using Response = EmptyRsp;
+  std::string proof;  // the client's proof over both nonces
+  AMLFS_FIELDS(proof)
 };
 
 struct LookupReq {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/config.h"
+#include "common/net/auth.h"
 #include "common/daemon.h"
 #include "common/log.h"
 #include "fuse/client.h"
@@ -111,6 +112,8 @@ int main(int argc, char** argv) {
   bool foreground = false;
   CLI::App app{"amlfs client: mounts the file system with FUSE", kProg};
   AddCommonOptions(app, "/etc/amlfs/amlfs.conf");
+  std::string key_file;
+  AddKeyOption(app, &key_file);
   app.add_option("--mds", mds_list, "Metadata server(s), HOST:PORT[,HOST:PORT...]");
   app.add_option("--io-timeout,--io_timeout", mo.io_timeout,
                  "Seconds before I/O to an unreachable OST fails with EIO")->capture_default_str();
@@ -159,6 +162,7 @@ int main(int argc, char** argv) {
         else if (key == "entry_timeout") mo.entry_timeout = std::stod(val);
         else if (key == "negative_timeout") mo.negative_timeout = std::stod(val);
         else if (key == "log_file") log_file = val;
+        else if (key == "key_file") key_file = val;
         else if (key == "log_level") log_level = val;
         else if (key == "write_behind_mb") mo.write_behind_mb = std::stoull(val);
         else if (key == "writeback_cache") g_writeback_cache = val != "0" && val != "no";
@@ -176,6 +180,7 @@ int main(int argc, char** argv) {
   SetLogLevel(level);
   SetLogComponent("fuse");
   if (!SetLogFile(log_file)) return Fail("log_file: cannot open " + log_file);
+  if (Status st = LoadProcessKey(key_file); !st.ok()) return Fail(st.message());
   if (mds_list.empty())
     return Fail("no MDS address: give --mds HOST:PORT or set mds in /etc/amlfs/amlfs.conf");
   mo.mds = Split(mds_list, ',');
@@ -196,6 +201,7 @@ int main(int argc, char** argv) {
     MdsClient probe(net, mo.mds, std::chrono::milliseconds(static_cast<int64_t>(
                                      std::min(mo.mds_timeout, 8.0) * 1000)), "probe");
     auto r = probe.Call(FsInfoReq{}, Creds{});
+    if (r.status().code() == Code::kNotPermitted) return Fail(r.status().message());
     if (!r.ok())
       return Fail("cannot reach MDS at " + mds_list + ": " + r.status().message());
   }

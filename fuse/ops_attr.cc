@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 
 #include "common/client/migrate.h"
+#include "common/net/auth.h"
 #include "fuse/client.h"
 #include "fuse/guard.h"
 
@@ -169,6 +170,13 @@ void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
       std::string list;
       for (const auto& a : ClientOf(req).options().mds) list += (list.empty() ? "" : ",") + a;
       return ReplySized(req, list, size);
+    }
+    // "amlfs.key_file": where this mount's cluster key is (not the key), so
+    // that the lfs tools of whoever may read it use the same one.
+    if (std::strcmp(name, "amlfs.key_file") == 0) {
+      const std::string file = ProcessKeyFile();
+      if (file.empty()) return (void)fuse_reply_err(req, ENODATA);
+      return ReplySized(req, file, size);
     }
     Client& c = ClientOf(req);
     if ((std::strncmp(name, "security.", 9) == 0 || std::strncmp(name, "system.", 7) == 0) &&

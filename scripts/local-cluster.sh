@@ -32,6 +32,8 @@
 #
 # Everything lives under ROOT (default /var/tmp/amlfs):
 #   cluster.env         addresses, ports and options of this cluster (reused by `up`)
+#   cluster.key         the cluster key (amlfs keygen, mode 0600): every daemon,
+#                       mount and command of this cluster gets it as $AMLFS_KEY_FILE
 #   mds/ ost0/ ost1/ …  the daemons' data directories
 #   log/*.log           the daemons' and the client's output
 #   run/*.pid           PIDs of what `up` started; `down` stops exactly these
@@ -266,6 +268,19 @@ load_env() {
     # shellcheck source=/dev/null
     source "$ENV_FILE"
   fi
+  # The daemons, mounts and commands started from here use this cluster's key.
+  if [[ -n "${CL_KEY_FILE:-}" ]]; then export AMLFS_KEY_FILE=$CL_KEY_FILE; fi
+}
+
+# make_key: the cluster's key file, made on the first `up`.
+make_key() {
+  CL_KEY_FILE=${CL_KEY_FILE:-$ROOT/cluster.key}
+  if [[ ! -s "$CL_KEY_FILE" ]]; then
+    local tmp="$CL_KEY_FILE.tmp.$$"
+    (umask 077 && "$(find_bin amlfs)" keygen >"$tmp") || die "amlfs keygen failed"
+    mv "$tmp" "$CL_KEY_FILE"
+  fi
+  export AMLFS_KEY_FILE=$CL_KEY_FILE
 }
 
 save_env() {
@@ -298,6 +313,7 @@ save_env() {
     printf 'CL_LOCK_LEASE=%q\n' "${CL_LOCK_LEASE:-}"
     printf 'CL_SNAPSHOT_ENTRIES=%q\n' "${CL_SNAPSHOT_ENTRIES:-}"
     printf 'CL_SYNC_WRITES=%q\n' "${CL_SYNC_WRITES:-}"
+    printf 'CL_KEY_FILE=%q\n' "${CL_KEY_FILE:-}"
     printf 'CL_FUSE_ARGS=('
     if ((${#CL_FUSE_ARGS[@]} > 0)); then printf '%q ' "${CL_FUSE_ARGS[@]}"; fi
     printf ')\n'
@@ -320,7 +336,8 @@ mount_client() {
   if ! is_mounted "$dir"; then
     stop_pid "$RUN_DIR/$name.pid" amlfs-fuse  # a client left without its mount
     # shellcheck disable=SC2046
-    start_daemon "$name" "" $(in_ns "$role") "$fuse_bin" --mds "$CL_MDS_ADDR" -f "${CL_FUSE_ARGS[@]}" "$dir"
+    start_daemon "$name" "" $(in_ns "$role") "$fuse_bin" --mds "$CL_MDS_ADDR" --key-file "$CL_KEY_FILE" \
+      -f "${CL_FUSE_ARGS[@]}" "$dir"
     for ((i = 0; i < READY_TIMEOUT_S * 10; i++)); do
       is_mounted "$dir" && break
       if ! pid_alive "$RUN_DIR/$name.pid"; then
@@ -368,6 +385,8 @@ start_mds_replicas() {
 
 # mds_options: the recorded MDS options, into the caller's mds_args.
 mds_options() {
+  # Given explicitly, so that no key_file of a config file in /etc wins.
+  mds_args+=(--key-file "$CL_KEY_FILE")
   [[ -n "${CL_STRIPE_COUNT:-}" ]] && mds_args+=(--default-stripe-count "$CL_STRIPE_COUNT")
   [[ -n "${CL_STRIPE_SIZE:-}" ]] && mds_args+=(--default-stripe-size "$CL_STRIPE_SIZE")
   [[ -n "${CL_LOCK_LEASE:-}" ]] && mds_args+=(--lock-lease "$CL_LOCK_LEASE")
@@ -452,6 +471,7 @@ cmd_up() {
   mkdir -p "$(dirname "$CL_MOUNT")"
   CL_MOUNT="$(cd "$(dirname "$CL_MOUNT")" && pwd -P)/$(basename "$CL_MOUNT")"
   is_mounted "$CL_MOUNT" || mkdir -p "$CL_MOUNT"
+  make_key
   save_env
   ((CL_NODES == 0)) || net_up
 
@@ -483,7 +503,7 @@ cmd_up() {
     mkdir -p "$ROOT/$name"
     # shellcheck disable=SC2046
     start_daemon "$name" "$RUN_DIR/$name.ready" $(in_ns "$name") "$ost_bin" --data "$ROOT/$name" \
-      --listen "${!v:-$(host_of "$name"):0}" --mds "$CL_MDS_ADDR" --index "$i" \
+      --listen "${!v:-$(host_of "$name"):0}" --mds "$CL_MDS_ADDR" --index "$i" --key-file "$CL_KEY_FILE" \
       --ready-file "$RUN_DIR/$name.ready"
     started+=("$i")
   done

@@ -47,14 +47,16 @@ AMLFS_BIN="$PREFIX/bin" bash scripts/local-cluster.sh up --root "$ROOT" --osts 4
 # shellcheck source=/dev/null
 source "$ROOT/cluster.env"
 
-if [[ ! -e /etc/amlfs/amlfs.conf ]]; then
+# Ours (from an earlier run) is rewritten; someone else's is left alone.
+if [[ ! -e /etc/amlfs/amlfs.conf ]] || grep -q "Written by scripts/quickstart.sh" /etc/amlfs/amlfs.conf; then
   mkdir -p /etc/amlfs
   {
     echo "# amlfs-fuse client configuration (see conf/amlfs.conf for every key)."
     echo "# Written by scripts/quickstart.sh for the local cluster in $ROOT."
     echo "mds = $CL_MDS_ADDR"
+    echo "key_file = $CL_KEY_FILE"
   } >/etc/amlfs/amlfs.conf
-  echo "wrote /etc/amlfs/amlfs.conf (mds = $CL_MDS_ADDR): 'amlfs-fuse DIR' now mounts this cluster"
+  echo "wrote /etc/amlfs/amlfs.conf (mds = $CL_MDS_ADDR, key_file = $CL_KEY_FILE): 'amlfs-fuse DIR' now mounts this cluster"
 fi
 
 say "Writing a 64 MiB file striped over all 4 OSTs (stripe_size 1M)"

@@ -318,6 +318,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
         else cec = std::get<0>(std::get<0>(r));
       }
       std::string error;
+      bool refused = false;  // authentication failed: retrying will not help the calls waiting
       if (!cec) {
         Status hs = co_await Handshake(self, *sock);
         if (hs.ok()) {
@@ -340,6 +341,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
           co_return;
         }
         error = hs.message();
+        refused = hs.code() == Code::kNotPermitted;
       } else {
         error = cec.message();
       }
@@ -347,13 +349,15 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
       {
         std::lock_guard lk(self->mu);
         self->last_error = error;
-        if (self->options.fail_fast)
+        if (self->options.fail_fast || refused)
           for (auto& [id, p] : self->pending) failed_ids.push_back(id);
       }
       if (!failed_ids.empty()) {
-        // The caller has other servers to try: tell it now.
+        // The caller has other servers to try, or no retry would succeed:
+        // tell it now.
         for (auto id : failed_ids)
-          self->Finish(id, Error(Code::kUnavailable, self->address + ": " + error));
+          self->Finish(id, refused ? Error(Code::kNotPermitted, error)
+                                   : Error(Code::kUnavailable, self->address + ": " + error));
         continue;
       }
       asio::steady_timer t(ex, backoff);
@@ -374,12 +378,29 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     co_return Status::Ok();
   }
 
+  // One request and its response, on a connection not yet handed to the
+  // Reader: the response payload (status first).
+  static awaitable<Result<std::string>> Exchange(tcp::socket& sock, Opcode op, std::string body) {
+    std::string frame = MakeFrame(static_cast<uint16_t>(op), 0, 0, body);
+    auto [ec, n] = co_await asio::async_write(sock, asio::buffer(frame), kTuple);
+    if (ec) co_return Error(Code::kUnavailable, "handshake: " + ec.message());
+    FrameHeader h;
+    std::string payload;
+    Status st = co_await ReadFrame(sock, &h, &payload);
+    if (!st.ok()) co_return Error(st.code(), "handshake: " + st.message());
+    co_return payload;
+  }
+
+  // The Hello exchange and, with a cluster key, the mutual proof of it
+  // (common/net/auth.h). Fails with kNotPermitted when either side's proof
+  // is missing or wrong.
   static awaitable<Status> Handshake(std::shared_ptr<Impl> self, tcp::socket& sock) {
+    const ClusterKey* key = self->options.key.get();
     HelloReq hello;
     hello.version = kProtocolVersion;
     hello.role = self->options.role;
     hello.name = self->options.name;
-    std::string frame = MakeFrame(static_cast<uint16_t>(Opcode::kHello), 0, 0, Encode(hello));
+    if (key) hello.nonce = NewNonce();
     asio::steady_timer t(sock.get_executor(), self->options.connect_timeout);
     t.async_wait([&sock](boost::system::error_code ec) {
       if (!ec) {
@@ -387,15 +408,39 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
         sock.cancel(ignored);
       }
     });
-    auto [ec, n] = co_await asio::async_write(sock, asio::buffer(frame), kTuple);
-    if (ec) co_return Error(Code::kUnavailable, "handshake: " + ec.message());
-    FrameHeader h;
-    std::string payload;
-    Status st = co_await ReadFrame(sock, &h, &payload);
+    Status out = co_await Greet(self, sock, key, hello);
     t.cancel();
-    if (!st.ok()) co_return Error(st.code(), "handshake: " + st.message());
-    auto rsp = DecodeResponseAs<HelloReq>(payload);
-    if (!rsp.ok()) co_return Error(rsp.status().code(), "handshake refused: " + rsp.status().message());
+    co_return out;
+  }
+
+  static awaitable<Status> Greet(std::shared_ptr<Impl> self, tcp::socket& sock,
+                                 const ClusterKey* key, const HelloReq& hello) {
+    auto r = co_await Exchange(sock, Opcode::kHello, Encode(hello));
+    if (!r.ok()) co_return r.status();
+    auto rsp = DecodeResponseAs<HelloReq>(*r);
+    if (!rsp.ok()) {
+      if (rsp.status().code() == Code::kNotPermitted)
+        co_return Error(Code::kNotPermitted, rsp.status().message() + " (" + self->address + ")");
+      co_return Error(rsp.status().code(), "handshake refused: " + rsp.status().message());
+    }
+    if (!key) co_return Status::Ok();
+    if (rsp->proof.empty())
+      co_return Error(Code::kNotPermitted, "authentication failed: " + self->address +
+                                               " does not use a cluster key");
+    // A server that fails its proof gets none from us: it could hand ours
+    // on to a real server.
+    if (rsp->nonce.size() != ClusterKey::kNonceBytes ||
+        !ProofsEqual(rsp->proof, key->Proof("amlfs-server", hello.nonce, rsp->nonce)))
+      co_return Error(Code::kNotPermitted, "authentication failed: " + self->address +
+                                               " does not hold this cluster key");
+    AuthReq auth;
+    auth.proof = key->Proof("amlfs-client", rsp->nonce, hello.nonce);
+    r = co_await Exchange(sock, Opcode::kAuth, Encode(auth));
+    if (!r.ok()) co_return r.status();
+    auto ok = DecodeResponseAs<AuthReq>(*r);
+    if (!ok.ok()) {
+      co_return Error(ok.status().code(), ok.status().message() + " (" + self->address + ")");
+    }
     co_return Status::Ok();
   }
 

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "common/codec.h"
+#include "common/net/auth.h"
 #include "common/protocol.h"
 #include "common/status.h"
 
@@ -34,6 +35,10 @@ class RpcClient {
     // (kUnavailable) instead of retrying until their deadlines: for callers
     // with other servers to turn to (the replicas of an MDS).
     bool fail_fast = false;
+    // The cluster key it proves it holds, and asks the server to prove
+    // (common/net/auth.h); null: none. A refused proof fails the waiting
+    // calls with kNotPermitted ("authentication failed: ...").
+    std::shared_ptr<const ClusterKey> key = ProcessKey();
   };
   using Callback = std::function<void(Result<std::string>)>;
 

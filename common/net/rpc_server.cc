@@ -39,13 +39,16 @@ constexpr auto kPayloadDeadline = std::chrono::seconds(30);
 // Requests of one connection being handled at once; past it the reader
 // stops reading, so one client cannot queue unbounded work and memory.
 constexpr int kMaxInflight = 256;
+// Before the handshake is done a peer may send no more than this.
+constexpr uint32_t kMaxHandshakePayload = 4096;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket sock, RpcServer::Handler* handler, asio::thread_pool* pool,
-          const std::string* role, const std::function<bool(Opcode)>* run_inline)
+          const RpcServer::Options* options)
       : sock_(std::move(sock)), strand_(sock_.get_executor()), wake_(strand_),
-        handler_(handler), pool_(pool), role_(role), run_inline_(run_inline) {
+        handler_(handler), pool_(pool), role_(&options->role), run_inline_(&options->run_inline),
+        key_(options->key.get()) {
     boost::system::error_code ec;
     auto ep = sock_.remote_endpoint(ec);
     peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -121,6 +124,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   static awaitable<void> Reader(std::shared_ptr<Session> self);
+  // The handshake's frames (kHello, then kAuth with a key). Returns false
+  // when the connection must close (the refusal is queued first).
+  bool Greet(const FrameHeader& h, const std::string& payload);
+
+  enum class Greeting { kHello, kAuth, kDone };
+  Greeting greeting_ = Greeting::kHello;
+  std::string client_nonce_, server_nonce_;
   static awaitable<void> Writer(std::shared_ptr<Session> self);
 
   tcp::socket sock_;
@@ -130,6 +140,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::thread_pool* pool_;
   const std::string* role_;
   const std::function<bool(Opcode)>* run_inline_;
+  const ClusterKey* key_;  // null: no authentication
   std::string peer_;
   // The send side. Whoever holds out_mu_ with nothing queued and no write
   // in progress may write to the socket; the socket is closed under it too.
@@ -179,8 +190,59 @@ class Call : public RpcCall {
   bool replied_ = false;
 };
 
+bool Session::Greet(const FrameHeader& h, const std::string& payload) {
+  auto answer = [&](const Status& st, const std::string& body) {
+    Send(MakeFrame(h.opcode, h.request_id, kFlagResponse, EncodeResponse(st, body)));
+  };
+  // `why` is logged here; `told` is what the peer is told.
+  auto refuse = [&](const std::string& why, const std::string& told) {
+    AMLFS_LOG(kWarn) << "refused connection from " << peer_ << ": " << why;
+    answer(Error(Code::kNotPermitted, "authentication failed: " + told), {});
+    return false;
+  };
+  if (greeting_ == Greeting::kHello) {
+    if (h.opcode != static_cast<uint16_t>(Opcode::kHello)) {
+      AMLFS_LOG(kWarn) << "closing connection from " << peer_ << ": no handshake";
+      return false;
+    }
+    HelloReq hello;
+    Status ds = Decode(payload, &hello);
+    if (!ds.ok() || hello.version != kProtocolVersion) {
+      answer(ds.ok() ? Error(Code::kProtocol, "protocol version " + std::to_string(hello.version) +
+                                                  " not supported")
+                     : ds,
+             {});
+      return false;
+    }
+    HelloRsp rsp;
+    rsp.version = kProtocolVersion;
+    rsp.role = *role_;
+    if (key_) {
+      if (hello.nonce.size() != ClusterKey::kNonceBytes)
+        return refuse("it has no cluster key", "this " + *role_ + " requires the cluster key");
+      client_nonce_ = hello.nonce;
+      server_nonce_ = NewNonce();
+      rsp.nonce = server_nonce_;
+      rsp.proof = key_->Proof("amlfs-server", client_nonce_, server_nonce_);
+      greeting_ = Greeting::kAuth;
+    } else {
+      greeting_ = Greeting::kDone;
+    }
+    answer(Status::Ok(), Encode(rsp));
+    return true;
+  }
+  // Greeting::kAuth
+  AuthReq auth;
+  if (h.opcode != static_cast<uint16_t>(Opcode::kAuth) || !Decode(payload, &auth).ok())
+    return refuse("no proof of the cluster key", "no proof of the cluster key");
+  if (!ProofsEqual(auth.proof, key_->Proof("amlfs-client", server_nonce_, client_nonce_)))
+    return refuse("wrong cluster key", "the cluster key does not match");
+  greeting_ = Greeting::kDone;
+  answer(Status::Ok(), Encode(EmptyRsp{}));
+  return true;
+}
+
 awaitable<void> Session::Reader(std::shared_ptr<Session> self) {
-  bool greeted = false;
   for (;;) {
     char hdr[kFrameHeaderSize];
     auto [ec, n] = co_await asio::async_read(self->sock_, asio::buffer(hdr), kTuple);
@@ -195,6 +257,11 @@ awaitable<void> Session::Reader(std::shared_ptr<Session> self) {
       AMLFS_LOG(kWarn) << "closing connection from " << self->peer_ << ": unexpected response frame";
       break;
     }
+    if (self->greeting_ != Greeting::kDone && h.payload_len > kMaxHandshakePayload) {
+      AMLFS_LOG(kWarn) << "closing connection from " << self->peer_ << ": a handshake frame of "
+                       << h.payload_len << " bytes";
+      break;
+    }
     std::string payload(h.payload_len, '\0');
     // The payload must follow promptly: a peer trickling bytes is cut off.
     asio::steady_timer deadline(self->strand_, kPayloadDeadline);
@@ -204,27 +271,8 @@ awaitable<void> Session::Reader(std::shared_ptr<Session> self) {
     auto [ec2, n2] = co_await asio::async_read(self->sock_, asio::buffer(payload), kTuple);
     deadline.cancel();
     if (ec2) break;
-    if (!greeted) {
-      if (h.opcode != static_cast<uint16_t>(Opcode::kHello)) {
-        AMLFS_LOG(kWarn) << "closing connection from " << self->peer_ << ": no handshake";
-        break;
-      }
-      HelloReq hello;
-      Status ds = Decode(payload, &hello);
-      HelloRsp rsp;
-      rsp.version = kProtocolVersion;
-      rsp.role = *self->role_;
-      if (!ds.ok() || hello.version != kProtocolVersion) {
-        Status bad = ds.ok() ? Error(Code::kProtocol, "protocol version " +
-                                                          std::to_string(hello.version) +
-                                                          " not supported")
-                             : ds;
-        self->Send(MakeFrame(h.opcode, h.request_id, kFlagResponse, EncodeResponse(bad, {})));
-        break;
-      }
-      greeted = true;
-      self->Send(
-          MakeFrame(h.opcode, h.request_id, kFlagResponse, EncodeResponse(Status::Ok(), Encode(rsp))));
+    if (self->greeting_ != Greeting::kDone) {
+      if (!self->Greet(h, payload)) break;
       continue;
     }
     while (self->inflight_.load() >= kMaxInflight && !self->closed_) {
@@ -249,6 +297,9 @@ awaitable<void> Session::Reader(std::shared_ptr<Session> self) {
       }
     });
   }
+  if (self->greeting_ == Greeting::kAuth)  // a client with another key gives up here
+    AMLFS_LOG(kWarn) << "refused connection from " << self->peer_
+                     << ": it left without proving the cluster key (another key?)";
   // Let queued replies (e.g. a refused handshake) go out before closing.
   {
     std::lock_guard lk(self->out_mu_);
@@ -321,7 +372,7 @@ struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
       }
       sock.set_option(tcp::no_delay(true));
       auto s = std::make_shared<Session>(std::move(sock), &self->handler, self->pool.get(),
-                                         &self->options.role, &self->options.run_inline);
+                                         &self->options);
       {
         std::lock_guard lk(self->mu);
         std::erase_if(self->sessions, [](auto& w) { return w.expired(); });

@@ -1,7 +1,10 @@
 // RpcServer: accepts connections and hands each request to a handler.
 //
 // The first frame on a connection must be a Hello with our protocol
-// version; the server answers it itself. A malformed frame (bad magic,
+// version; the server answers it itself. With a cluster key, the client
+// must then prove it holds the key (kAuth, see common/net/auth.h) before
+// anything else; a connection that fails is logged with its address and
+// closed. A malformed frame (bad magic,
 // version, header checksum, oversized length) closes that connection and
 // nothing else. Handlers run on a worker pool (they may block on disk) and
 // answer through RpcCall::Reply, from any thread, exactly once; replies may
@@ -15,6 +18,7 @@
 #include <string_view>
 
 #include "common/config.h"
+#include "common/net/auth.h"
 #include "common/protocol.h"
 #include "common/status.h"
 
@@ -52,6 +56,8 @@ class RpcServer {
     // Requests for which this is true run on the connection's network
     // thread, saving two thread hops: for quick, non-blocking handlers only.
     std::function<bool(Opcode)> run_inline;
+    // Connections must prove they hold it (null: no authentication).
+    std::shared_ptr<const ClusterKey> key = ProcessKey();
   };
   using Handler = std::function<void(std::shared_ptr<RpcCall>)>;
 

@@ -11,6 +11,7 @@
 #include "common/daemon.h"
 #include "common/layout.h"
 #include "common/log.h"
+#include "common/net/auth.h"
 #include "common/net/net_context.h"
 #include "common/net/rpc_server.h"
 #include "server/mds/mds.h"
@@ -68,6 +69,8 @@ int main(int argc, char** argv) {
   bool sync_writes = false;
   CLI::App app{"amlfs metadata server: the namespace, layouts and the OST table", "amlfs-mds"};
   AddCommonOptions(app, "/etc/amlfs/mds.conf");
+  std::string key_file;
+  AddKeyOption(app, &key_file);
   app.add_option("--data", data, "Data directory (created if missing)")->required();
   app.add_option("--listen", listen, "Address to serve on, HOST:PORT (port 0 = any free)")
       ->capture_default_str();
@@ -120,6 +123,7 @@ int main(int argc, char** argv) {
   SetLogLevel(level);
   if (!SetLogFile(log_file)) return fail("log_file: cannot open " + log_file);
   SetLogComponent("mds");
+  if (Status st = LoadProcessKey(key_file); !st.ok()) return fail(st.message());
   auto size = ParseSize(stripe_size);
   if (!size.ok()) return fail("default_stripe_size: " + size.status().message());
   if (Status st = ValidateStripeSize(*size); !st.ok()) return fail("default_stripe_size: " + st.message());
@@ -302,6 +306,9 @@ int main(int argc, char** argv) {
   }
   std::string bound = where->host + ":" + std::to_string(server.port());
   AMLFS_LOG(kInfo) << "listening on " << bound << " (data " << data << ")";
+  if (!ProcessKey())
+    AMLFS_LOG(kWarn) << "no cluster key: anyone who can reach this server may use it "
+                        "(amlfs keygen, --key-file)";
   if (Status st = WriteReadyFile(ready_file, bound); !st.ok()) AMLFS_LOG(kWarn) << st.message();
   WaitForStopSignal();
   AMLFS_LOG(kInfo) << "stopping";

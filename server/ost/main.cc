@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/net/auth.h"
 #include "common/net/net_context.h"
 #include "common/client/mds_client.h"
 #include "common/net/rpc_server.h"
@@ -70,6 +71,8 @@ int main(int argc, char** argv) {
   CLI::App app{"amlfs object storage target: stores file stripes as checksummed objects",
                "amlfs-ost"};
   AddCommonOptions(app, "/etc/amlfs/ost.conf");
+  std::string key_file;
+  AddKeyOption(app, &key_file);
   app.add_option("--data", o.data, "Data directory (created if missing)")->required();
   app.add_option("--listen", o.listen, "Address to serve on, HOST:PORT (port 0 = any free)")
       ->capture_default_str();
@@ -93,6 +96,7 @@ int main(int argc, char** argv) {
   if (!ParseLogLevel(o.log_level, &level)) return PrintFatal(prog, "log_level: '" + o.log_level + "' is not debug|info|warn|error"), 1;
   SetLogLevel(level);
   if (!SetLogFile(o.log_file)) return PrintFatal(prog, "cannot open log file " + o.log_file), 1;
+  if (Status st = LoadProcessKey(key_file); !st.ok()) return PrintFatal(prog, st.message()), 1;
   if (o.index < 0 || o.index > 65535) return PrintFatal(prog, "index: must be 0..65535"), 1;
   if (o.heartbeat_interval <= 0 || o.heartbeat_interval > 60)
     return PrintFatal(prog, "heartbeat_interval: must be in (0, 60] seconds"), 1;
@@ -125,6 +129,9 @@ int main(int argc, char** argv) {
   server.Start();
   AMLFS_LOG(kInfo) << "listening on " << listen->host << ":" << server.port() << " (index "
                    << o.index << ", data " << o.data << ")";
+  if (!ProcessKey())
+    AMLFS_LOG(kWarn) << "no cluster key: anyone who can reach this server may use it "
+                        "(amlfs keygen, --key-file)";
 
   // Registration and heartbeats run until shutdown.
   std::mutex mu;

@@ -99,6 +99,43 @@ rm -rf "$ROOT"
 # --- with a cluster ----------------------------------------------------------
 start_cluster --osts 4
 
+check "the cluster key: a mount with no key or another key is refused in one line, and the MDS logs who"
+M2="$ROOT/m2"
+mkdir -p "$M2"
+EXTRA_MOUNTS+=("$M2")
+other="$ROOT/other.key"
+(umask 077 && "$AMLFS_BIN/amlfs" keygen >"$other")
+for k in none "$other"; do
+  rc=0
+  err=$(timeout 30 "$AMLFS_BIN/amlfs-fuse" --key-file "$k" --mds "$MDS_ADDR" "$M2" 2>&1 >/dev/null) || rc=$?
+  log "--key-file $k: exit $rc: $err"
+  ((rc != 0 && rc != 124)) || fail "amlfs-fuse --key-file $k: exit $rc"
+  one_line "$err" "amlfs-fuse --key-file $k"
+  [[ "$err" == *"authentication failed"* ]] || fail "amlfs-fuse --key-file $k: $err"
+  ! mountpoint -q "$M2" || fail "mounted with --key-file $k"
+done
+grep -Eq "refused connection from 127\.0\.0\.1:[0-9]+: it has no cluster key" "$ROOT/log/mds.log" ||
+  fail "the MDS did not log the connection without a key"
+grep -Eq "refused connection from 127\.0\.0\.1:[0-9]+: it left without proving the cluster key" "$ROOT/log/mds.log" ||
+  fail "the MDS did not log the connection with another key"
+
+check "a key file others may read: amlfs-mds, amlfs-ost and amlfs-fuse refuse to start, in one line"
+chmod 644 "$other"
+for cmd in "amlfs-mds --data $ROOT/never" "amlfs-ost --data $ROOT/never --mds $MDS_ADDR --index 9" \
+           "amlfs-fuse --mds $MDS_ADDR $M2"; do
+  rc=0
+  # shellcheck disable=SC2086
+  err=$(timeout 30 "$AMLFS_BIN"/$cmd --key-file "$other" 2>&1 >/dev/null) || rc=$?
+  ((rc != 0 && rc != 124)) || fail "$cmd: exit $rc"
+  one_line "$err" "$cmd"
+  [[ "$err" == *"chmod 600"* ]] || fail "$cmd: $err"
+done
+[[ ! -e "$ROOT/never" ]] || fail "a refused server created its data directory"
+
+check "lfs on a mount uses the mount's key when it is given none"
+touch "$MNT/keyed"
+(unset AMLFS_KEY_FILE && "$AMLFS_BIN/lfs" getstripe -c "$MNT/keyed") >/dev/null || fail "lfs getstripe without a key"
+
 check "a name of 256 bytes: File name too long; 255 bytes work"
 long=$(printf 'n%.0s' $(seq 1 256))
 expect_fail_with "File name too long" touch "$MNT/$long"

@@ -111,6 +111,8 @@ start_cluster() {
 load_cluster_env() {
   # shellcheck source=/dev/null
   source "$ROOT/cluster.env"
+  # What the test runs against the cluster (amlfs, lfs, daemons) proves the key.
+  export AMLFS_KEY_FILE=$CL_KEY_FILE
   MNT=$CL_MOUNT
   MDS_ADDR=$CL_MDS_ADDR
 }

@@ -10,7 +10,7 @@ B="$ROOT/mnt2"
 mkdir -p "$B"
 EXTRA_MOUNTS+=("$B")
 check "a second client (amlfs-fuse --mds $MDS_ADDR DIR, daemonizing) mounts the same cluster"
-"$AMLFS_BIN/amlfs-fuse" --mds "$MDS_ADDR" "$B" || fail "second amlfs-fuse exited $?"
+"$AMLFS_BIN/amlfs-fuse" --mds "$MDS_ADDR" --key-file "$CL_KEY_FILE" "$B" || fail "second amlfs-fuse exited $?"
 is_mounted "$B" || fail "amlfs-fuse returned but $B is not mounted"
 
 WAIT=4  # seconds: attr/entry caches are 1 s; leave room for a slow machine

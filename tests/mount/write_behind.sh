@@ -45,7 +45,7 @@ PY
 check "data closed on this node is what a second mount reads"
 M2="$ROOT/mnt2"
 mkdir -p "$M2"
-"$AMLFS_BIN/amlfs-fuse" --mds "$MDS_ADDR" "$M2" || fail "second mount failed"
+"$AMLFS_BIN/amlfs-fuse" --mds "$MDS_ADDR" --key-file "$CL_KEY_FILE" "$M2" || fail "second mount failed"
 CLEANUPS+=("unmount_extra '$M2'")
 head -c $((40 << 20)) /dev/urandom >"$ROOT/src"
 dd if="$ROOT/src" of="$MNT/closed" bs=256k status=none || fail "dd failed"

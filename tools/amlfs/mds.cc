@@ -99,10 +99,12 @@ Result<std::vector<std::string>> AddressesOf(const Options& o) {
   }
   if (!o.path.empty()) {
     AMLFS_ASSIGN_OR_RETURN(Mount m, MountOf(o.path));
+    AMLFS_RETURN_IF_ERROR(UseMountKey(m));
     return m.mds;
   }
   auto all = AllMounts();
   if (all.empty()) return Error(Code::kInvalid, "no amlfs file system is mounted (give a PATH or --mds)");
+  AMLFS_RETURN_IF_ERROR(UseMountKey(all.front()));
   return all.front().mds;
 }
 

@@ -11,6 +11,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/net/auth.h"
+
 namespace amlfs::tools {
 
 std::string g_prog = "lfs";
@@ -117,6 +119,16 @@ std::vector<Mount> AllMounts() {
   return out;
 }
 
+Status UseMountKey(const Mount& m) {
+  if (ProcessKey()) return Status::Ok();
+  char file[PATH_MAX];
+  ssize_t n = getxattr(m.root.c_str(), "amlfs.key_file", file, sizeof(file) - 1);
+  if (n <= 0) return Status::Ok();  // a mount without a key
+  Status st = LoadProcessKey(std::string(file, static_cast<size_t>(n)));
+  if (!st.ok()) return Error(Code::kNotPermitted, "the mount's cluster key: " + st.message());
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<Session>> Session::Connect(const Mount& m) {
   std::unique_ptr<Session> s(new Session());
   s->mount_ = m;
@@ -128,6 +140,7 @@ Result<std::unique_ptr<Session>> Session::Connect(const Mount& m) {
     n = getgroups(n, g.data());
     for (int i = 0; i < n; ++i) s->creds_.groups.push_back(g[static_cast<size_t>(i)]);
   }
+  AMLFS_RETURN_IF_ERROR(UseMountKey(m));
   s->net_ = std::make_unique<NetContext>(1);
   s->mds_ = std::make_unique<MdsClient>(*s->net_, m.mds, std::chrono::seconds(30), "lfs");
   AMLFS_ASSIGN_OR_RETURN(s->info_, s->Call(FsInfoReq{}));

@@ -34,6 +34,11 @@ Result<Mount> MountOf(const std::string& path);
 // Every amlfs mount on this node, in mount order.
 std::vector<Mount> AllMounts();
 
+// When no key was given (--key-file, $AMLFS_KEY_FILE, the default file),
+// loads the one mount `m` uses, if it has one (it says where in its
+// "amlfs.key_file" attribute) and this user may read it.
+Status UseMountKey(const Mount& m);
+
 class Session {
  public:
   static Result<std::unique_ptr<Session>> Connect(const Mount& m);
