@@ -360,6 +360,25 @@ struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
   std::vector<std::weak_ptr<Session>> sessions;
   bool stopped = false;
 
+  // Logs a connection closed at accept; at most one line a second, with
+  // how many more there were, so that a flood cannot fill the log.
+  std::chrono::steady_clock::time_point last_dropped_log{};
+  uint64_t dropped_unlogged = 0;
+  void Dropped(const std::string& from) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_dropped_log < std::chrono::seconds(1)) {
+      ++dropped_unlogged;
+      return;
+    }
+    AMLFS_LOG(kWarn) << "dropped a connection from " << from << ": not in the allow list ("
+                     << options.allow.ToString() << ")"
+                     << (dropped_unlogged ? " (and " + std::to_string(dropped_unlogged) +
+                                                " more since the last such line)"
+                                          : std::string());
+    last_dropped_log = now;
+    dropped_unlogged = 0;
+  }
+
   // Takes a raw pointer: the coroutine frame lives in `io`, which Impl owns.
   static awaitable<void> Accept(Impl* self) {
     for (;;) {
@@ -368,6 +387,14 @@ struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
       if (ec) {
         if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) co_return;
         AMLFS_LOG(kWarn) << "accept: " << ec.message();
+        continue;
+      }
+      boost::system::error_code rec;
+      const auto remote = sock.remote_endpoint(rec);
+      if (rec || !self->options.allow.Allows(remote.address())) {
+        self->Dropped(rec ? std::string("an unknown address") : remote.address().to_string());
+        boost::system::error_code ignored;
+        sock.close(ignored);
         continue;
       }
       sock.set_option(tcp::no_delay(true));

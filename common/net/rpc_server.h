@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "common/config.h"
+#include "common/net/allow_list.h"
 #include "common/net/auth.h"
 #include "common/protocol.h"
 #include "common/status.h"
@@ -58,6 +59,8 @@ class RpcServer {
     std::function<bool(Opcode)> run_inline;
     // Connections must prove they hold it (null: no authentication).
     std::shared_ptr<const ClusterKey> key = ProcessKey();
+    // Connections from elsewhere are closed at accept (empty: any address).
+    AllowList allow;
   };
   using Handler = std::function<void(std::shared_ptr<RpcCall>)>;
 

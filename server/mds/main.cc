@@ -69,8 +69,9 @@ int main(int argc, char** argv) {
   bool sync_writes = false;
   CLI::App app{"amlfs metadata server: the namespace, layouts and the OST table", "amlfs-mds"};
   AddCommonOptions(app, "/etc/amlfs/mds.conf");
-  std::string key_file;
+  std::string key_file, allow_text;
   AddKeyOption(app, &key_file);
+  AddAllowOption(app, &allow_text);
   app.add_option("--data", data, "Data directory (created if missing)")->required();
   app.add_option("--listen", listen, "Address to serve on, HOST:PORT (port 0 = any free)")
       ->capture_default_str();
@@ -124,6 +125,8 @@ int main(int argc, char** argv) {
   if (!SetLogFile(log_file)) return fail("log_file: cannot open " + log_file);
   SetLogComponent("mds");
   if (Status st = LoadProcessKey(key_file); !st.ok()) return fail(st.message());
+  auto allow = AllowList::Parse(allow_text);
+  if (!allow.ok()) return fail("allow: " + allow.status().message());
   auto size = ParseSize(stripe_size);
   if (!size.ok()) return fail("default_stripe_size: " + size.status().message());
   if (Status st = ValidateStripeSize(*size); !st.ok()) return fail("default_stripe_size: " + st.message());
@@ -272,7 +275,9 @@ int main(int argc, char** argv) {
         return false;
     }
   };
-  RpcServer server(RpcServer::Options{"mds", 2, workers, quick},
+  RpcServer::Options server_options{"mds", 2, workers, quick};
+  server_options.allow = *allow;
+  RpcServer server(std::move(server_options),
                    [&service](std::shared_ptr<RpcCall> call) { service.Handle(std::move(call)); });
   if (Status st = server.Listen(*where); !st.ok()) return fail(st.message());
   server.Start();
@@ -306,6 +311,7 @@ int main(int argc, char** argv) {
   }
   std::string bound = where->host + ":" + std::to_string(server.port());
   AMLFS_LOG(kInfo) << "listening on " << bound << " (data " << data << ")";
+  if (!allow->empty()) AMLFS_LOG(kInfo) << "accepting connections only from " << allow->ToString();
   if (!ProcessKey())
     AMLFS_LOG(kWarn) << "no cluster key: anyone who can reach this server may use it "
                         "(amlfs keygen, --key-file)";

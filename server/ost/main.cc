@@ -71,8 +71,9 @@ int main(int argc, char** argv) {
   CLI::App app{"amlfs object storage target: stores file stripes as checksummed objects",
                "amlfs-ost"};
   AddCommonOptions(app, "/etc/amlfs/ost.conf");
-  std::string key_file;
+  std::string key_file, allow_text;
   AddKeyOption(app, &key_file);
+  AddAllowOption(app, &allow_text);
   app.add_option("--data", o.data, "Data directory (created if missing)")->required();
   app.add_option("--listen", o.listen, "Address to serve on, HOST:PORT (port 0 = any free)")
       ->capture_default_str();
@@ -97,6 +98,8 @@ int main(int argc, char** argv) {
   SetLogLevel(level);
   if (!SetLogFile(o.log_file)) return PrintFatal(prog, "cannot open log file " + o.log_file), 1;
   if (Status st = LoadProcessKey(key_file); !st.ok()) return PrintFatal(prog, st.message()), 1;
+  auto allow = AllowList::Parse(allow_text);
+  if (!allow.ok()) return PrintFatal(prog, "allow: " + allow.status().message()), 1;
   if (o.index < 0 || o.index > 65535) return PrintFatal(prog, "index: must be 0..65535"), 1;
   if (o.heartbeat_interval <= 0 || o.heartbeat_interval > 60)
     return PrintFatal(prog, "heartbeat_interval: must be in (0, 60] seconds"), 1;
@@ -115,7 +118,9 @@ int main(int argc, char** argv) {
 
   ObjectStore store(o.data, static_cast<uint32_t>(o.index));
   OstService service(&store);
-  RpcServer server(RpcServer::Options{"ost", 2, o.workers, {}},
+  RpcServer::Options server_options{"ost", 2, o.workers, {}};
+  server_options.allow = *allow;
+  RpcServer server(std::move(server_options),
                    [&service](std::shared_ptr<RpcCall> call) { service.Handle(std::move(call)); });
   if (Status st = server.Listen(*listen); !st.ok()) return PrintFatal(prog, st.message()), 1;
   std::string advertise = o.advertise;
@@ -129,6 +134,7 @@ int main(int argc, char** argv) {
   server.Start();
   AMLFS_LOG(kInfo) << "listening on " << listen->host << ":" << server.port() << " (index "
                    << o.index << ", data " << o.data << ")";
+  if (!allow->empty()) AMLFS_LOG(kInfo) << "accepting connections only from " << allow->ToString();
   if (!ProcessKey())
     AMLFS_LOG(kWarn) << "no cluster key: anyone who can reach this server may use it "
                         "(amlfs keygen, --key-file)";

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Failure and bad-input behaviour: unreachable MDS, bad config files, a bad
-# stripe size, object removal after unlink (also with an OST down), and
+# stripe size, allow lists, the cluster key, object removal after unlink (also with an OST down), and
 # names over 255 bytes.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -86,6 +86,33 @@ check "bad command-line values: --listen without a port, --index not a number"
 expect_fail_with listen timeout 20 "$AMLFS_BIN/amlfs-mds" --data "$ROOT/mds-bad" --listen nohost
 expect_fail_with index timeout 20 "$AMLFS_BIN/amlfs-ost" --data "$ROOT/ost-bad" \
   --listen 127.0.0.1:0 --mds "127.0.0.1:$port" --index x
+
+check "allow lists: a bad one stops a server in one line; a mount from elsewhere is dropped and logged"
+expect_fail_with "allow: '10.0.0.0/33'" timeout 20 "$AMLFS_BIN/amlfs-mds" --data "$ROOT/mds-allow" \
+  --listen 127.0.0.1:0 --allow "10.0.0.0/33"
+expect_fail_with "allow: 'nowhere'" timeout 20 "$AMLFS_BIN/amlfs-ost" --data "$ROOT/ost-allow" \
+  --listen 127.0.0.1:0 --mds "127.0.0.1:$port" --index 0 --allow nowhere
+[[ ! -e "$ROOT/mds-allow" && ! -e "$ROOT/ost-allow" ]] || fail "a refused start created its data directory"
+aport=$(free_port)
+"$AMLFS_BIN/amlfs-mds" --data "$ROOT/mds-allow" --listen "127.0.0.1:$aport" --allow "10.0.0.0/8" \
+  --key-file none >"$ROOT/mds-allow.log" 2>&1 &
+apid=$!
+# Expanded at cleanup: empty once it is reaped below, so that a PID reused
+# since by another process is never signalled.
+CLEANUPS+=('[[ -z "${apid:-}" ]] || kill "$apid" 2>/dev/null || true')
+for _ in $(seq 100); do grep -q "listening on" "$ROOT/mds-allow.log" && break; sleep 0.1; done
+grep -q "accepting connections only from 10.0.0.0/8" "$ROOT/mds-allow.log" || fail "no allow-list line in the MDS log"
+rc=0
+err=$(timeout 30 "$AMLFS_BIN/amlfs-fuse" --key-file none --mds "127.0.0.1:$aport" "$M" 2>&1 >/dev/null) || rc=$?
+log "exit $rc: $err"
+((rc != 0 && rc != 124)) || fail "amlfs-fuse from outside the allow list: exit $rc"
+one_line "$err" "mount from outside the allow list"
+! mountpoint -q "$M" || fail "mounted from outside the allow list"
+grep -q "dropped a connection from 127.0.0.1: not in the allow list (10.0.0.0/8)" "$ROOT/mds-allow.log" ||
+  fail "the MDS did not log the dropped connection: $(tail -3 "$ROOT/mds-allow.log")"
+kill "$apid"
+wait "$apid" 2>/dev/null || true
+apid=""
 
 check "--help and --version of every binary exit 0"
 for b in amlfs-mds amlfs-ost amlfs-fuse; do

@@ -1,6 +1,8 @@
-// The cluster key: key files, and the handshake's mutual proof over real
-// loopback connections (right key, no key on either side, wrong key, and a
-// recorded handshake replayed on a new connection).
+// Who may talk to a server. The cluster key: key files, and the
+// handshake's mutual proof over real loopback connections (right key, no
+// key on either side, wrong key, and a recorded handshake replayed on a new
+// connection). Allow lists: parsing, matching, and a connection from
+// elsewhere closed at accept.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -14,7 +16,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include <boost/asio/ip/address.hpp>
+
 #include "common/frame.h"
+#include "common/net/allow_list.h"
 #include "common/net/auth.h"
 #include "common/net/net_context.h"
 #include "common/net/rpc_client.h"
@@ -28,9 +33,11 @@ namespace {
 std::shared_ptr<const ClusterKey> NewKey() { return std::make_shared<const ClusterKey>(ClusterKey::Generate()); }
 
 // Answers every request with OK (an empty body).
-std::unique_ptr<RpcServer> StartServer(std::shared_ptr<const ClusterKey> key) {
+std::unique_ptr<RpcServer> StartServer(std::shared_ptr<const ClusterKey> key,
+                                       AllowList allow = {}) {
   RpcServer::Options o{"mds", 1, 1, {}};
   o.key = std::move(key);
+  o.allow = std::move(allow);
   auto server = std::make_unique<RpcServer>(
       o, [](std::shared_ptr<RpcCall> call) { call->Reply(Status::Ok(), {}); });
   REQUIRE(server->Listen(HostPort{"127.0.0.1", 0}).ok());
@@ -211,4 +218,46 @@ TEST_CASE("before the proof, nothing but the proof is served, and handshake fram
   }
   // The server still serves a client with the key.
   CHECK(CallWith(*server, key).ok());
+}
+
+TEST_CASE("allow lists: addresses and networks, IPv4 and IPv6, and what is refused") {
+  auto ip = [](const char* a) { return boost::asio::ip::make_address(a); };
+  auto l = AllowList::Parse(" 10.1.0.0/16, 127.0.0.1 ,fd00::/8,192.168.7.9/31");
+  REQUIRE(l.ok());
+  CHECK(l->Allows(ip("10.1.200.3")));
+  CHECK_FALSE(l->Allows(ip("10.2.0.1")));
+  CHECK(l->Allows(ip("127.0.0.1")));
+  CHECK_FALSE(l->Allows(ip("127.0.0.2")));
+  CHECK(l->Allows(ip("::ffff:127.0.0.1")));  // IPv4 through an IPv6 socket
+  CHECK(l->Allows(ip("fd12::1")));
+  CHECK_FALSE(l->Allows(ip("fe80::1")));
+  CHECK_FALSE(l->Allows(ip("::1")));
+  CHECK(l->Allows(ip("192.168.7.8")));
+  CHECK_FALSE(l->Allows(ip("192.168.7.10")));
+  CHECK(l->ToString() == "10.1.0.0/16, 127.0.0.1/32, fd00::/8, 192.168.7.9/31");
+  auto all = AllowList::Parse("");
+  REQUIRE(all.ok());
+  CHECK(all->empty());
+  CHECK(all->Allows(ip("203.0.113.5")));
+  for (const char* bad : {"10.0.0.0/33", "10.0.0.0/", "10.0.0/8", "host.example", "::1/129", "1.2.3.4/-1"}) {
+    auto r = AllowList::Parse(bad);
+    CHECK(r.status().code() == Code::kInvalid);
+    CHECK(r.status().message().find(bad) != std::string::npos);
+  }
+}
+
+TEST_CASE("a server closes connections from addresses outside its allow list at accept") {
+  auto far = AllowList::Parse("10.0.0.0/8");
+  auto near = AllowList::Parse("10.0.0.0/8, 127.0.0.0/8");
+  REQUIRE(far.ok());
+  REQUIRE(near.ok());
+  auto elsewhere = StartServer(nullptr, *far);
+  auto here = StartServer(nullptr, *near);
+  CHECK(CallWith(*here, nullptr).ok());
+  auto r = CallWith(*elsewhere, nullptr);
+  CHECK_FALSE(r.ok());
+  CHECK(r.status().code() != Code::kOk);
+  // Nothing is read from it: not even a handshake is answered.
+  RawConn c(elsewhere->port());
+  CHECK_FALSE(c.Exchange(Opcode::kHello, Encode(HelloReq{kProtocolVersion, "client", "t", ""})));
 }
