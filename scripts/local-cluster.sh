@@ -4,7 +4,8 @@
 #
 #   local-cluster.sh up     [--root DIR] [--osts N] [--mount DIR] [--nodes K] [--mds N]
 #                           [--stripe-count N] [--stripe-size S] [--lock-lease SECONDS]
-#                           [--snapshot-entries N] [--sync-writes] [-- amlfs-fuse options]
+#                           [--snapshot-entries N] [--sync-writes] [--mds-option OPT]...
+#                           [-- amlfs-fuse options]
 #   local-cluster.sh add-mds --id I [--root DIR]
 #   local-cluster.sh down   [--root DIR] [--purge]
 #   local-cluster.sh status [--root DIR]
@@ -27,6 +28,9 @@
 # makes a new replica a member (and `amlfs mds remove` takes one out).
 # --snapshot-entries N: the replicas snapshot and compact their log every N
 # entries (amlfs-mds --snapshot-entries; N/10 are kept behind).
+# --mds-option OPT (repeatable): one more amlfs-mds argument, e.g.
+# --mds-option --root-squash=65534:65534; given to `up` again, the list
+# replaces the recorded one for the MDSs it (re)starts.
 # --sync-writes: a single MDS fsyncs each change before answering
 # (amlfs-mds --sync-writes; a replicated MDS always syncs its log).
 #
@@ -270,6 +274,7 @@ load_env() {
   fi
   # The daemons, mounts and commands started from here use this cluster's key.
   if [[ -n "${CL_KEY_FILE:-}" ]]; then export AMLFS_KEY_FILE=$CL_KEY_FILE; fi
+  if ! declare -p CL_MDS_OPTIONS >/dev/null 2>&1; then CL_MDS_OPTIONS=(); fi
 }
 
 # make_key: the cluster's key file, made on the first `up`.
@@ -316,6 +321,9 @@ save_env() {
     printf 'CL_KEY_FILE=%q\n' "${CL_KEY_FILE:-}"
     printf 'CL_FUSE_ARGS=('
     if ((${#CL_FUSE_ARGS[@]} > 0)); then printf '%q ' "${CL_FUSE_ARGS[@]}"; fi
+    printf ')\n'
+    printf 'CL_MDS_OPTIONS=('
+    if ((${#CL_MDS_OPTIONS[@]} > 0)); then printf '%q ' "${CL_MDS_OPTIONS[@]}"; fi
     printf ')\n'
   } >"$tmp"
   mv -f "$tmp" "$ENV_FILE"
@@ -387,6 +395,7 @@ start_mds_replicas() {
 mds_options() {
   # Given explicitly, so that no key_file of a config file in /etc wins.
   mds_args+=(--key-file "$CL_KEY_FILE")
+  if ((${#CL_MDS_OPTIONS[@]} > 0)); then mds_args+=("${CL_MDS_OPTIONS[@]}"); fi
   [[ -n "${CL_STRIPE_COUNT:-}" ]] && mds_args+=(--default-stripe-count "$CL_STRIPE_COUNT")
   [[ -n "${CL_STRIPE_SIZE:-}" ]] && mds_args+=(--default-stripe-size "$CL_STRIPE_SIZE")
   [[ -n "${CL_LOCK_LEASE:-}" ]] && mds_args+=(--lock-lease "$CL_LOCK_LEASE")
@@ -465,6 +474,8 @@ cmd_up() {
   CL_SNAPSHOT_ENTRIES=${OPT_SNAPSHOT_ENTRIES:-${CL_SNAPSHOT_ENTRIES:-}}
   CL_SYNC_WRITES=${OPT_SYNC_WRITES:-${CL_SYNC_WRITES:-}}
   if ((OPT_FUSE_ARGS_SET)); then CL_FUSE_ARGS=("${OPT_FUSE_ARGS[@]}"); fi
+  if ((OPT_MDS_OPTIONS_SET)); then CL_MDS_OPTIONS=("${OPT_MDS_OPTIONS[@]}"); fi
+  if ! declare -p CL_MDS_OPTIONS >/dev/null 2>&1; then CL_MDS_OPTIONS=(); fi
   if ! declare -p CL_FUSE_ARGS >/dev/null 2>&1; then CL_FUSE_ARGS=(); fi
   [[ "$CL_OSTS" =~ ^[0-9]+$ && "$CL_OSTS" -ge 1 ]] || die "--osts must be a positive number"
   # Canonical path, without touching the mount point itself (it may be stale).
@@ -641,7 +652,7 @@ shift
 case $CMD in -h | --help | help) usage; exit 0 ;; esac
 ROOT=/var/tmp/amlfs
 OPT_OSTS="" OPT_NODES="" OPT_MDS="" OPT_LOCK_LEASE="" OPT_SNAPSHOT_ENTRIES="" OPT_SYNC_WRITES="" OPT_MOUNT="" OPT_STRIPE_COUNT="" OPT_STRIPE_SIZE="" OPT_PURGE=0
-OPT_FUSE_ARGS=() OPT_FUSE_ARGS_SET=0 OPT_ID=""
+OPT_FUSE_ARGS=() OPT_FUSE_ARGS_SET=0 OPT_ID="" OPT_MDS_OPTIONS=() OPT_MDS_OPTIONS_SET=0
 while (($#)); do
   case $1 in
     --root) ROOT=${2:?--root needs a directory}; shift 2 ;;
@@ -654,6 +665,7 @@ while (($#)); do
     --stripe-count) OPT_STRIPE_COUNT=${2:?}; shift 2 ;;
     --stripe-size) OPT_STRIPE_SIZE=${2:?}; shift 2 ;;
     --sync-writes) OPT_SYNC_WRITES=1; shift ;;
+    --mds-option) OPT_MDS_OPTIONS+=("${2:?--mds-option needs an amlfs-mds argument}"); OPT_MDS_OPTIONS_SET=1; shift 2 ;;
     --purge) OPT_PURGE=1; shift ;;
     --id) OPT_ID=${2:?--id needs a number}; shift 2 ;;
     --) shift; OPT_FUSE_ARGS=("$@"); OPT_FUSE_ARGS_SET=1; break ;;

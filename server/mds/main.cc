@@ -72,6 +72,13 @@ int main(int argc, char** argv) {
   std::string key_file, allow_text;
   AddKeyOption(app, &key_file);
   AddAllowOption(app, &allow_text);
+  std::string root_squash, squash_mode = "root", nosquash_nets;
+  app.add_option("--root-squash,--root_squash", root_squash,
+                 "UID:GID that root on a client (or every caller, --squash-mode all) is "
+                 "treated as (default: no squashing)");
+  app.add_option("--squash-mode,--squash_mode", squash_mode, "root | all")->capture_default_str();
+  app.add_option("--nosquash-nets,--nosquash_nets", nosquash_nets,
+                 "Client networks exempt from squashing, e.g. '10.1.0.0/16'");
   app.add_option("--data", data, "Data directory (created if missing)")->required();
   app.add_option("--listen", listen, "Address to serve on, HOST:PORT (port 0 = any free)")
       ->capture_default_str();
@@ -127,6 +134,8 @@ int main(int argc, char** argv) {
   if (Status st = LoadProcessKey(key_file); !st.ok()) return fail(st.message());
   auto allow = AllowList::Parse(allow_text);
   if (!allow.ok()) return fail("allow: " + allow.status().message());
+  auto squash = mds::SquashPolicy::Parse(root_squash, squash_mode, nosquash_nets);
+  if (!squash.ok()) return fail(squash.status().message());
   auto size = ParseSize(stripe_size);
   if (!size.ok()) return fail("default_stripe_size: " + size.status().message());
   if (Status st = ValidateStripeSize(*size); !st.ok()) return fail("default_stripe_size: " + st.message());
@@ -174,6 +183,7 @@ int main(int argc, char** argv) {
   if (!m.ok()) return fail(m.status().message());
   mds::Mds* mds = m->get();
   mds::MdsService service(mds);
+  service.SetSquash(*squash);
   std::unique_ptr<raft::Replica> replica;
   std::atomic<raft::Term> leading_term{0};  // the term in which this replica serves as the MDS
   if (!members.empty()) {
@@ -312,6 +322,8 @@ int main(int argc, char** argv) {
   std::string bound = where->host + ":" + std::to_string(server.port());
   AMLFS_LOG(kInfo) << "listening on " << bound << " (data " << data << ")";
   if (!allow->empty()) AMLFS_LOG(kInfo) << "accepting connections only from " << allow->ToString();
+  if (squash->mode != mds::SquashPolicy::Mode::kNone)
+    AMLFS_LOG(kInfo) << "squashing " << squash->ToString();
   if (!ProcessKey())
     AMLFS_LOG(kWarn) << "no cluster key: anyone who can reach this server may use it "
                         "(amlfs keygen, --key-file)";

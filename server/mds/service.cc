@@ -3,24 +3,21 @@
 #include "common/log.h"
 
 namespace amlfs::mds {
-namespace {
-
 // A mutation's answer leaves once the log holds its batch (a replicated
 // MDS), without this thread waiting for that.
 template <typename Req, typename Rsp>
-void Serve(const std::shared_ptr<RpcCall>& call, Mds* mds, Result<Rsp> (Mds::*method)(const Req&)) {
+void MdsService::Serve(const std::shared_ptr<RpcCall>& call, Result<Rsp> (Mds::*method)(const Req&)) {
   Req req;
   Status st = call->DecodeRequest(&req);
   if (!st.ok()) return call->Reply(st, {});
+  if constexpr (requires { req.caller; }) squash_.Apply(&req.caller, call->peer());
   Mds::Deferral deferral;
-  Result<Rsp> r = (mds->*method)(req);
+  Result<Rsp> r = (mds_->*method)(req);
   if (deferral.seq() == 0) return call->ReplyWith(r);
-  mds->WhenCommitted(deferral.seq(), [call, r = std::move(r)](Status committed) {
+  mds_->WhenCommitted(deferral.seq(), [call, r = std::move(r)](Status committed) {
     call->ReplyWith(committed.ok() ? r : Result<Rsp>(committed));
   });
 }
-
-}  // namespace
 
 void MdsService::Handle(std::shared_ptr<RpcCall> call) {
   RpcCall& c = *call;
@@ -44,7 +41,7 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
       }
       return c.ReplyWith(Result<MdsStatusRsp>(std::move(rsp)));
     }
-    case Opcode::kMdsDigest: return Serve(call, m, &Mds::DigestNow);
+    case Opcode::kMdsDigest: return Serve(call, &Mds::DigestNow);
     default:
       break;
   }
@@ -52,36 +49,36 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
     if (Status st = repl_.gate(); !st.ok()) return c.Reply(st, {});
   }
   switch (c.op()) {
-    case Opcode::kFsInfo: return Serve(call, m, &Mds::FsInfo);
-    case Opcode::kLookup: return Serve(call, m, &Mds::Lookup);
-    case Opcode::kGetAttr: return Serve(call, m, &Mds::GetAttr);
-    case Opcode::kSetAttr: return Serve(call, m, &Mds::SetAttr);
-    case Opcode::kMknod: return Serve(call, m, &Mds::Mknod);
-    case Opcode::kMkdir: return Serve(call, m, &Mds::Mkdir);
-    case Opcode::kUnlink: return Serve(call, m, &Mds::Unlink);
-    case Opcode::kRmdir: return Serve(call, m, &Mds::Rmdir);
-    case Opcode::kRename: return Serve(call, m, &Mds::Rename);
-    case Opcode::kLink: return Serve(call, m, &Mds::Link);
-    case Opcode::kSymlink: return Serve(call, m, &Mds::Symlink);
-    case Opcode::kReadlink: return Serve(call, m, &Mds::Readlink);
-    case Opcode::kOpen: return Serve(call, m, &Mds::OpenFile);
-    case Opcode::kCreate: return Serve(call, m, &Mds::Create);
-    case Opcode::kRelease: return Serve(call, m, &Mds::Release);
-    case Opcode::kReadDir: return Serve(call, m, &Mds::ReadDir);
-    case Opcode::kStatFs: return Serve(call, m, &Mds::StatFs);
-    case Opcode::kSetXattr: return Serve(call, m, &Mds::SetXattr);
-    case Opcode::kGetXattr: return Serve(call, m, &Mds::GetXattr);
-    case Opcode::kListXattr: return Serve(call, m, &Mds::ListXattr);
-    case Opcode::kRemoveXattr: return Serve(call, m, &Mds::RemoveXattr);
-    case Opcode::kAccess: return Serve(call, m, &Mds::Access);
-    case Opcode::kUpdateSize: return Serve(call, m, &Mds::UpdateSize);
-    case Opcode::kGetLayout: return Serve(call, m, &Mds::GetLayout);
-    case Opcode::kSetLayout: return Serve(call, m, &Mds::SetLayout);
-    case Opcode::kMigrateBegin: return Serve(call, m, &Mds::MigrateBegin);
-    case Opcode::kMigrateCommit: return Serve(call, m, &Mds::MigrateCommit);
-    case Opcode::kFid2Path: return Serve(call, m, &Mds::Fid2Path);
-    case Opcode::kAppend: return Serve(call, m, &Mds::Append);
-    case Opcode::kGetLk: return Serve(call, m, &Mds::GetLk);
+    case Opcode::kFsInfo: return Serve(call, &Mds::FsInfo);
+    case Opcode::kLookup: return Serve(call, &Mds::Lookup);
+    case Opcode::kGetAttr: return Serve(call, &Mds::GetAttr);
+    case Opcode::kSetAttr: return Serve(call, &Mds::SetAttr);
+    case Opcode::kMknod: return Serve(call, &Mds::Mknod);
+    case Opcode::kMkdir: return Serve(call, &Mds::Mkdir);
+    case Opcode::kUnlink: return Serve(call, &Mds::Unlink);
+    case Opcode::kRmdir: return Serve(call, &Mds::Rmdir);
+    case Opcode::kRename: return Serve(call, &Mds::Rename);
+    case Opcode::kLink: return Serve(call, &Mds::Link);
+    case Opcode::kSymlink: return Serve(call, &Mds::Symlink);
+    case Opcode::kReadlink: return Serve(call, &Mds::Readlink);
+    case Opcode::kOpen: return Serve(call, &Mds::OpenFile);
+    case Opcode::kCreate: return Serve(call, &Mds::Create);
+    case Opcode::kRelease: return Serve(call, &Mds::Release);
+    case Opcode::kReadDir: return Serve(call, &Mds::ReadDir);
+    case Opcode::kStatFs: return Serve(call, &Mds::StatFs);
+    case Opcode::kSetXattr: return Serve(call, &Mds::SetXattr);
+    case Opcode::kGetXattr: return Serve(call, &Mds::GetXattr);
+    case Opcode::kListXattr: return Serve(call, &Mds::ListXattr);
+    case Opcode::kRemoveXattr: return Serve(call, &Mds::RemoveXattr);
+    case Opcode::kAccess: return Serve(call, &Mds::Access);
+    case Opcode::kUpdateSize: return Serve(call, &Mds::UpdateSize);
+    case Opcode::kGetLayout: return Serve(call, &Mds::GetLayout);
+    case Opcode::kSetLayout: return Serve(call, &Mds::SetLayout);
+    case Opcode::kMigrateBegin: return Serve(call, &Mds::MigrateBegin);
+    case Opcode::kMigrateCommit: return Serve(call, &Mds::MigrateCommit);
+    case Opcode::kFid2Path: return Serve(call, &Mds::Fid2Path);
+    case Opcode::kAppend: return Serve(call, &Mds::Append);
+    case Opcode::kGetLk: return Serve(call, &Mds::GetLk);
     case Opcode::kSetLk: {
       SetLkReq req;
       if (Status st = c.DecodeRequest(&req); !st.ok()) return c.Reply(st, {});
@@ -90,9 +87,9 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
         call->ReplyWith(st.ok() ? Result<EmptyRsp>(EmptyRsp{}) : Result<EmptyRsp>(st));
       });
     }
-    case Opcode::kLockCancel: return Serve(call, m, &Mds::LockCancel);
-    case Opcode::kLockRelease: return Serve(call, m, &Mds::LockRelease);
-    case Opcode::kLockRenew: return Serve(call, m, &Mds::LockRenew);
+    case Opcode::kLockCancel: return Serve(call, &Mds::LockCancel);
+    case Opcode::kLockRelease: return Serve(call, &Mds::LockRelease);
+    case Opcode::kLockRenew: return Serve(call, &Mds::LockRenew);
     case Opcode::kMdsMembers: {
       MdsMembersReq req;
       if (Status st = c.DecodeRequest(&req); !st.ok()) return c.Reply(st, {});
@@ -102,8 +99,8 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
         call->ReplyWith(st.ok() ? Result<EmptyRsp>(EmptyRsp{}) : Result<EmptyRsp>(st));
       });
     }
-    case Opcode::kOstRegister: return Serve(call, m, &Mds::OstRegister);
-    case Opcode::kOstMap: return Serve(call, m, &Mds::OstMap);
+    case Opcode::kOstRegister: return Serve(call, &Mds::OstRegister);
+    case Opcode::kOstMap: return Serve(call, &Mds::OstMap);
     default:
       AMLFS_LOG(kWarn) << "unknown opcode " << static_cast<int>(c.op()) << " from " << c.peer();
       c.Reply(Error(Code::kNotSupported, "opcode not served by the MDS"), {});

@@ -7,6 +7,7 @@
 
 #include "common/net/rpc_server.h"
 #include "server/mds/mds.h"
+#include "server/mds/squash.h"
 
 namespace amlfs::mds {
 
@@ -32,9 +33,15 @@ class MdsService {
         members;
   };
   void SetReplication(Replication r) { repl_ = std::move(r); }
+  // Applied to the caller of every request before it is served.
+  void SetSquash(SquashPolicy p) { squash_ = std::move(p); }
 
  private:
+  template <typename Req, typename Rsp>
+  void Serve(const std::shared_ptr<RpcCall>& call, Result<Rsp> (Mds::*method)(const Req&));
+
   Mds* mds_;
+  SquashPolicy squash_;
   Replication repl_;
 };
 
