@@ -114,6 +114,30 @@ kill "$apid"
 wait "$apid" 2>/dev/null || true
 apid=""
 
+check "an MDS whose database is damaged or not a directory refuses to start in one line"
+mport=$(free_port)
+"$AMLFS_BIN/amlfs-mds" --data "$ROOT/mds-damaged" --listen "127.0.0.1:$mport" --key-file none \
+  >"$ROOT/mds-damaged.log" 2>&1 &
+mpid=$!
+CLEANUPS+=('[[ -z "${mpid:-}" ]] || kill "$mpid" 2>/dev/null || true')
+for _ in $(seq 100); do grep -q "listening on" "$ROOT/mds-damaged.log" && break; sleep 0.1; done
+kill "$mpid"
+wait "$mpid" 2>/dev/null || true
+mpid=""
+echo garbage >"$ROOT/mds-damaged/db/CURRENT"
+rm -rf "$ROOT/mds-notdir"
+mkdir -p "$ROOT/mds-notdir"
+echo x >"$ROOT/mds-notdir/db"
+for d in mds-damaged mds-notdir; do
+  rc=0
+  err=$(timeout 20 "$AMLFS_BIN/amlfs-mds" --data "$ROOT/$d" --listen "127.0.0.1:$mport" \
+    --key-file none 2>&1 >/dev/null) || rc=$?
+  log "$d: exit $rc: $err"
+  ((rc != 0 && rc != 124)) || fail "amlfs-mds started on $d (exit $rc)"
+  one_line "$err" "amlfs-mds on $d"
+  [[ "$err" == *"cannot open metadata database"* ]] || fail "amlfs-mds on $d: $err"
+done
+
 check "--help and --version of every binary exit 0"
 for b in amlfs-mds amlfs-ost amlfs-fuse; do
   timeout 10 "$AMLFS_BIN/$b" --help >/dev/null || fail "$b --help failed"
