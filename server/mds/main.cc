@@ -194,9 +194,6 @@ int main(int argc, char** argv) {
     ro.snapshot_entries = snapshot_entries;
     ro.keep_entries = snapshot_keep;
     raft::Replica::StateMachine sm;
-    sm.apply = [mds](const raft::Entry& e) {
-      mds->ApplyLogged(e.index, e.type == raft::EntryType::kCommand ? e.data : std::string());
-    };
     // The entries committed together go into the database in one write.
     sm.apply_all = [mds](const std::vector<raft::Entry>& entries) {
       std::vector<std::string_view> ops;
