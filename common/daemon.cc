@@ -1,5 +1,7 @@
-#include <malloc.h>
 #include "common/daemon.h"
+
+#include <malloc.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <cerrno>
@@ -46,6 +48,13 @@ Status MakeDirs(const std::string& dir) {
   std::filesystem::create_directories(dir, ec);
   if (ec) return Error(Code::kIo, "cannot create " + dir + ": " + ec.message());
   return Status::Ok();
+}
+
+void RaiseOpenFileLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 void TuneMallocForIo() {

@@ -15,6 +15,10 @@ void BlockStopSignals();
 // returning them to the kernel: otherwise every request over 128 KiB maps,
 // faults in and zeroes fresh pages, which costs more than the I/O itself.
 void TuneMallocForIo();
+// Raises the soft open-file limit to the hard limit: a server holds one
+// descriptor per client connection, and the usual soft limit of 1024 is
+// below what a cluster of clients needs.
+void RaiseOpenFileLimit();
 // Waits until SIGINT or SIGTERM arrives. REQUIRES: BlockStopSignals().
 int WaitForStopSignal();
 // Writes "<text>\n" to `path` atomically (temp file + rename). No-op if

@@ -296,6 +296,12 @@ Result<LayoutTemplate> ParseTemplate(const std::string& text) {
     std::string key = tok.substr(0, eq), val = tok.substr(eq + 1);
     long n = 0;
     if (key == "comp_start") {
+      // Each component starts where the one before it ends.
+      const uint64_t expected = cur_any ? cur.end : t.comps.empty() ? 0 : t.comps.back().end;
+      auto start = ParseSize(val);
+      if (!start.ok() || (cur_any && !cur_has_end) || start.value() != expected)
+        return Error(Code::kInvalid, "bad comp_start '" + val + "': components start where " +
+                                         "the one before ends (0 for the first)");
       if (cur_any) next_comp();
     } else if (key == "comp_end") {
       if (cur_has_end) next_comp();

@@ -59,6 +59,8 @@ const char* OpcodeName(Opcode op) {
     case Opcode::kObjExtents: return "obj_extents";
     case Opcode::kObjFallocate: return "obj_fallocate";
     case Opcode::kOstStatFs: return "ost_statfs";
+    case Opcode::kObjList: return "obj_list";
+    case Opcode::kObjVerify: return "obj_verify";
   }
   return "unknown";
 }

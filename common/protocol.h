@@ -73,6 +73,8 @@ enum class Opcode : uint16_t {
   kObjExtents = 105,
   kObjFallocate = 106,
   kOstStatFs = 107,
+  kObjList = 108,
+  kObjVerify = 109,
 };
 
 const char* OpcodeName(Opcode op);

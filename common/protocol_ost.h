@@ -107,6 +107,45 @@ struct OstStatFsReq {
   AMLFS_FIELDS()
 };
 
+// The objects of an OST in (ino, comp, stripe) order, from just after
+// `after` (from the first when !has_after), at most `max` (`amlfs scrub`).
+struct ObjEntry {
+  ObjectId object;
+  uint64_t size = 0;
+  AMLFS_FIELDS(object, size)
+};
+struct ObjListRsp {
+  std::vector<ObjEntry> objects;
+  bool done = false;  // no object follows the last one listed
+  AMLFS_FIELDS(objects, done)
+};
+struct ObjListReq {
+  static constexpr Opcode kOp = Opcode::kObjList;
+  using Response = ObjListRsp;
+  bool has_after = false;
+  ObjectId after;
+  uint32_t max = 0;
+  AMLFS_FIELDS(has_after, after, max)
+};
+
+// Checks the checksum of every block of [offset, offset + length) of an
+// object against the data on disk. A mismatch is an answer, not an error
+// (and the OST logs it, naming the object and offset).
+struct ObjVerifyRsp {
+  uint64_t verified = 0;  // bytes checked (short at the object's end)
+  bool damaged = false;
+  uint64_t bad_offset = 0;  // the first damaged block, when damaged
+  AMLFS_FIELDS(verified, damaged, bad_offset)
+};
+struct ObjVerifyReq {
+  static constexpr Opcode kOp = Opcode::kObjVerify;
+  using Response = ObjVerifyRsp;
+  ObjectId object;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  AMLFS_FIELDS(object, offset, length)
+};
+
 // In-place forms of the bulk data messages, byte for byte the same as
 // ObjWriteReq and ObjReadRsp, so that data is copied once on each side.
 

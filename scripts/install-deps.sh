@@ -14,6 +14,8 @@ PACKAGES=(
   procps rsync tar
   # workloads: MPI-IO programs, a PyTorch training job
   openmpi-bin libopenmpi-dev python3-torch
+  # fuzzing (scripts/fuzz.sh): clang's libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 
 missing=()

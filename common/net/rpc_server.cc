@@ -36,17 +36,48 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 constexpr auto kPayloadDeadline = std::chrono::seconds(30);
+// A connection must finish its handshake within this, or it is closed: a
+// peer that connects and says nothing, or trickles its Hello a byte at a
+// time, holds a socket for no longer than this.
+constexpr auto kHandshakeDeadline = std::chrono::seconds(10);
 // Requests of one connection being handled at once; past it the reader
 // stops reading, so one client cannot queue unbounded work and memory.
 constexpr int kMaxInflight = 256;
 // Before the handshake is done a peer may send no more than this.
 constexpr uint32_t kMaxHandshakePayload = 4096;
 
+// Logs a line about a refused or closed connection: at most 10 such lines a
+// second in the process, so that a flood of bad connections cannot fill the
+// log; the next line logged says how many were left out.
+void LogRefusal(const std::string& line) {
+  static std::mutex mu;
+  static std::chrono::steady_clock::time_point window{};
+  static int in_window = 0;
+  static uint64_t left_out = 0;
+  std::lock_guard lk(mu);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - window >= std::chrono::seconds(1)) {
+    window = now;
+    in_window = 0;
+  }
+  if (++in_window > 10) {
+    ++left_out;
+    return;
+  }
+  if (left_out) {
+    AMLFS_LOG(kWarn) << line << " (and " << left_out << " such lines left out before it)";
+    left_out = 0;
+  } else {
+    AMLFS_LOG(kWarn) << line;
+  }
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket sock, RpcServer::Handler* handler, asio::thread_pool* pool,
           const RpcServer::Options* options)
       : sock_(std::move(sock)), strand_(sock_.get_executor()), wake_(strand_),
+        handshake_deadline_(strand_),
         handler_(handler), pool_(pool), role_(&options->role), run_inline_(&options->run_inline),
         key_(options->key.get()) {
     boost::system::error_code ec;
@@ -57,6 +88,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Start() {
     auto self = shared_from_this();
+    handshake_deadline_.expires_after(kHandshakeDeadline);
+    handshake_deadline_.async_wait([self](boost::system::error_code ec) {
+      if (ec || self->greeting_ == Greeting::kDone) return;
+      LogRefusal("closing connection from " + self->peer_ + ": no handshake within " +
+                 std::to_string(kHandshakeDeadline.count()) + " s");
+      self->CloseNow();
+    });
     asio::co_spawn(strand_, Reader(self), asio::detached);
     asio::co_spawn(strand_, Writer(self), asio::detached);
   }
@@ -121,6 +159,7 @@ class Session : public std::enable_shared_from_this<Session> {
       sock_.close(ignored);
     }
     wake_.cancel();
+    handshake_deadline_.cancel();
   }
 
   static awaitable<void> Reader(std::shared_ptr<Session> self);
@@ -136,6 +175,7 @@ class Session : public std::enable_shared_from_this<Session> {
   tcp::socket sock_;
   asio::strand<asio::any_io_executor> strand_;
   asio::steady_timer wake_;
+  asio::steady_timer handshake_deadline_;
   RpcServer::Handler* handler_;
   asio::thread_pool* pool_;
   const std::string* role_;
@@ -196,13 +236,13 @@ bool Session::Greet(const FrameHeader& h, const std::string& payload) {
   };
   // `why` is logged here; `told` is what the peer is told.
   auto refuse = [&](const std::string& why, const std::string& told) {
-    AMLFS_LOG(kWarn) << "refused connection from " << peer_ << ": " << why;
+    LogRefusal("refused connection from " + peer_ + ": " + why);
     answer(Error(Code::kNotPermitted, "authentication failed: " + told), {});
     return false;
   };
   if (greeting_ == Greeting::kHello) {
     if (h.opcode != static_cast<uint16_t>(Opcode::kHello)) {
-      AMLFS_LOG(kWarn) << "closing connection from " << peer_ << ": no handshake";
+      LogRefusal("closing connection from " + peer_ + ": no handshake");
       return false;
     }
     HelloReq hello;
@@ -227,6 +267,7 @@ bool Session::Greet(const FrameHeader& h, const std::string& payload) {
       greeting_ = Greeting::kAuth;
     } else {
       greeting_ = Greeting::kDone;
+      handshake_deadline_.cancel();
     }
     answer(Status::Ok(), Encode(rsp));
     return true;
@@ -238,6 +279,7 @@ bool Session::Greet(const FrameHeader& h, const std::string& payload) {
   if (!ProofsEqual(auth.proof, key_->Proof("amlfs-client", server_nonce_, client_nonce_)))
     return refuse("wrong cluster key", "the cluster key does not match");
   greeting_ = Greeting::kDone;
+  handshake_deadline_.cancel();
   answer(Status::Ok(), Encode(EmptyRsp{}));
   return true;
 }
@@ -250,16 +292,16 @@ awaitable<void> Session::Reader(std::shared_ptr<Session> self) {
     FrameHeader h;
     Status st = DecodeFrameHeader(std::string_view(hdr, sizeof(hdr)), &h);
     if (!st.ok()) {
-      AMLFS_LOG(kWarn) << "closing connection from " << self->peer_ << ": " << st.message();
+      LogRefusal("closing connection from " + self->peer_ + ": " + st.message());
       break;
     }
     if (h.flags & kFlagResponse) {
-      AMLFS_LOG(kWarn) << "closing connection from " << self->peer_ << ": unexpected response frame";
+      LogRefusal("closing connection from " + self->peer_ + ": unexpected response frame");
       break;
     }
     if (self->greeting_ != Greeting::kDone && h.payload_len > kMaxHandshakePayload) {
-      AMLFS_LOG(kWarn) << "closing connection from " << self->peer_ << ": a handshake frame of "
-                       << h.payload_len << " bytes";
+      LogRefusal("closing connection from " + self->peer_ + ": a handshake frame of " +
+                 std::to_string(h.payload_len) + " bytes");
       break;
     }
     std::string payload(h.payload_len, '\0');
@@ -298,8 +340,8 @@ awaitable<void> Session::Reader(std::shared_ptr<Session> self) {
     });
   }
   if (self->greeting_ == Greeting::kAuth)  // a client with another key gives up here
-    AMLFS_LOG(kWarn) << "refused connection from " << self->peer_
-                     << ": it left without proving the cluster key (another key?)";
+    LogRefusal("refused connection from " + self->peer_ +
+               ": it left without proving the cluster key (another key?)");
   // Let queued replies (e.g. a refused handshake) go out before closing.
   {
     std::lock_guard lk(self->out_mu_);
@@ -360,23 +402,20 @@ struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
   std::vector<std::weak_ptr<Session>> sessions;
   bool stopped = false;
 
-  // Logs a connection closed at accept; at most one line a second, with
-  // how many more there were, so that a flood cannot fill the log.
-  std::chrono::steady_clock::time_point last_dropped_log{};
-  uint64_t dropped_unlogged = 0;
   void Dropped(const std::string& from) {
+    LogRefusal("dropped a connection from " + from + ": not in the allow list (" +
+               options.allow.ToString() + ")");
+  }
+
+  std::chrono::steady_clock::time_point last_accept_log{};
+  void AcceptFailed(const boost::system::error_code& ec) {
     const auto now = std::chrono::steady_clock::now();
-    if (now - last_dropped_log < std::chrono::seconds(1)) {
-      ++dropped_unlogged;
-      return;
-    }
-    AMLFS_LOG(kWarn) << "dropped a connection from " << from << ": not in the allow list ("
-                     << options.allow.ToString() << ")"
-                     << (dropped_unlogged ? " (and " + std::to_string(dropped_unlogged) +
-                                                " more since the last such line)"
-                                          : std::string());
-    last_dropped_log = now;
-    dropped_unlogged = 0;
+    if (now - last_accept_log < std::chrono::seconds(10)) return;
+    AMLFS_LOG(kWarn) << "cannot accept connections: " << ec.message()
+                     << (ec == asio::error::no_descriptors
+                             ? " (raise the open-file limit, ulimit -n)"
+                             : std::string());
+    last_accept_log = now;
   }
 
   // Takes a raw pointer: the coroutine frame lives in `io`, which Impl owns.
@@ -386,7 +425,11 @@ struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
       auto [ec, sock] = co_await self->acceptor.async_accept(asio::make_strand(io), kTuple);
       if (ec) {
         if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) co_return;
-        AMLFS_LOG(kWarn) << "accept: " << ec.message();
+        // Out of descriptors (or memory): the pending connection stays in
+        // the backlog. Pause instead of spinning on it, and log rarely.
+        self->AcceptFailed(ec);
+        asio::steady_timer pause(self->io, std::chrono::milliseconds(100));
+        co_await pause.async_wait(kTuple);
         continue;
       }
       boost::system::error_code rec;

@@ -59,6 +59,7 @@ Result<std::map<raft::NodeId, std::string>> ParsePeers(const std::string& text) 
 
 int main(int argc, char** argv) {
   TuneMallocForIo();
+  RaiseOpenFileLimit();
   BlockStopSignals();
   std::string data, listen = "0.0.0.0:9400", fs_name = "amlfs", stripe_size = "1M";
   std::string log_level = "info", log_file, ready_file;

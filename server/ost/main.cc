@@ -66,6 +66,7 @@ Result<std::string> FormatOrCheck(const std::string& dir, int index) {
 
 int main(int argc, char** argv) {
   TuneMallocForIo();
+  RaiseOpenFileLimit();
   BlockStopSignals();
   Options o;
   CLI::App app{"amlfs object storage target: stores file stripes as checksummed objects",

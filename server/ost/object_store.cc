@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <mutex>
 
 #include "common/checksum.h"
@@ -71,6 +72,18 @@ uint64_t FileSize(int fd) {
 bool AllZero(const char* p, size_t n) {
   for (size_t i = 0; i < n; ++i)
     if (p[i]) return false;
+  return true;
+}
+
+// "<ino>.<comp>.<stripe>" (no ".sum"): the object it names.
+bool ParseObjName(const char* name, ObjectId* o) {
+  unsigned long long ino = 0;
+  unsigned comp = 0, stripe = 0;
+  int end = 0;
+  if (name[0] < '0' || name[0] > '9') return false;
+  if (std::sscanf(name, "%llu.%u.%u%n", &ino, &comp, &stripe, &end) != 3 || name[end] != '\0')
+    return false;
+  *o = ObjectId{ino, comp, stripe};
   return true;
 }
 
@@ -319,6 +332,64 @@ Result<OstStatFsRsp> ObjectStore::StatFs() {
   rsp.avail_bytes = static_cast<uint64_t>(sv.f_bavail) * sv.f_frsize;
   rsp.total_inodes = sv.f_files;
   rsp.free_inodes = sv.f_ffree;
+  return rsp;
+}
+
+Result<ObjListRsp> ObjectStore::List(const ObjectId* after, uint32_t max) {
+  std::vector<ObjEntry> found;
+  const std::string root = dir_ + "/objects";
+  std::unique_ptr<DIR, int (*)(DIR*)> top(::opendir(root.c_str()), ::closedir);
+  if (!top) return FromErrno(errno, "opendir " + root);
+  while (dirent* sub = ::readdir(top.get())) {
+    if (sub->d_name[0] == '.') continue;
+    const std::string subdir = root + "/" + sub->d_name;
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(subdir.c_str()), ::closedir);
+    if (!d) continue;
+    while (dirent* e = ::readdir(d.get())) {
+      ObjEntry entry;
+      if (!ParseObjName(e->d_name, &entry.object)) continue;  // ".", "..", sums
+      if (after && !(*after < entry.object)) continue;
+      struct stat st;
+      if (::stat((subdir + "/" + e->d_name).c_str(), &st) != 0) continue;  // just removed
+      entry.size = static_cast<uint64_t>(st.st_size);
+      found.push_back(entry);
+    }
+  }
+  std::sort(found.begin(), found.end(),
+            [](const ObjEntry& a, const ObjEntry& b) { return a.object < b.object; });
+  ObjListRsp rsp;
+  rsp.done = found.size() <= max;
+  if (!rsp.done) found.resize(max);
+  rsp.objects = std::move(found);
+  return rsp;
+}
+
+Result<ObjVerifyRsp> ObjectStore::Verify(const ObjectId& obj, uint64_t offset, uint64_t length) {
+  // Read() verifies every block it touches: read in 4 MiB steps, and find
+  // the block of a step that fails.
+  constexpr uint64_t kStep = 4 << 20;
+  ObjVerifyRsp rsp;
+  std::string buf;
+  const uint64_t end = offset + std::min(length, ~uint64_t{0} - offset);
+  for (uint64_t pos = offset; pos < end;) {
+    const uint64_t len = std::min(kStep, end - pos);
+    buf.clear();
+    Status st = ReadAppend(obj, pos, len, &buf);
+    if (st.code() == Code::kCorrupt) {
+      for (uint64_t b = pos / kB * kB; b < pos + len; b += kB) {
+        buf.clear();
+        if (ReadAppend(obj, b, kB, &buf).code() == Code::kCorrupt) {
+          rsp.damaged = true;
+          rsp.bad_offset = b;
+          return rsp;
+        }
+      }
+    }
+    if (!st.ok()) return st;
+    rsp.verified += buf.size();
+    if (buf.size() < len) break;  // the object's end
+    pos += len;
+  }
   return rsp;
 }
 

@@ -48,6 +48,11 @@ class ObjectStore {
   Result<ObjExtentsRsp> Extents(const ObjectId& obj);
   Status Fallocate(const ObjectId& obj, uint64_t offset, uint64_t length);
   Result<OstStatFsRsp> StatFs();
+  // The objects after `after` (all when null) in ObjectId order, at most
+  // `max`. Each call reads every directory: for a scrub, not for I/O.
+  Result<ObjListRsp> List(const ObjectId* after, uint32_t max);
+  // Verifies the checksums of [offset, offset + length) of `obj`.
+  Result<ObjVerifyRsp> Verify(const ObjectId& obj, uint64_t offset, uint64_t length);
 
   std::string DataPath(const ObjectId& obj) const;
 

@@ -1,5 +1,7 @@
 #include "server/ost/ost_service.h"
 
+#include <algorithm>
+
 #include "common/checksum.h"
 
 namespace amlfs {
@@ -63,6 +65,14 @@ void OstService::Handle(std::shared_ptr<RpcCall> call) {
       });
     case Opcode::kOstStatFs:
       return Serve<OstStatFsReq>(*call, [&](const OstStatFsReq&) { return s.StatFs(); });
+    case Opcode::kObjList:
+      return Serve<ObjListReq>(*call, [&](const ObjListReq& r) {
+        return s.List(r.has_after ? &r.after : nullptr, std::clamp<uint32_t>(r.max, 1, 10000));
+      });
+    case Opcode::kObjVerify:
+      return Serve<ObjVerifyReq>(*call, [&](const ObjVerifyReq& r) {
+        return s.Verify(r.object, r.offset, std::min<uint64_t>(r.length, 1ull << 30));
+      });
     default:
       call->Reply(Error(Code::kNotSupported, std::string("opcode ") + OpcodeName(call->op()) +
                                                  " not served by an OST"),

@@ -193,6 +193,11 @@ TEST_CASE("progressive layout templates: parse, format, validate") {
   CHECK_FALSE(ParseTemplate("comp_end=100000 stripe_count=1 comp_end=EOF").ok());
   CHECK_FALSE(ParseTemplate("comp_end=1G stripe_count=1").ok());
   CHECK_FALSE(ParseTemplate("comp_end=1M stripe_size=4M comp_end=EOF").ok());
+  // comp_start, when given, is where the component before ends.
+  CHECK(ParseTemplate("comp_start=0 comp_end=1M c=1 comp_start=1M comp_end=EOF c=2").ok());
+  CHECK_FALSE(ParseTemplate("comp_start=0 comp_end=1M c=1 comp_start=2M comp_end=EOF c=2").ok());
+  CHECK_FALSE(ParseTemplate("comp_start=64K comp_end=1M c=1 comp_start=1M comp_end=EOF").ok());
+  CHECK_FALSE(ParseTemplate("comp_start=\xff\x05 c=1").ok());
   // A file layout's text pins its OSTs.
   Layout l;
   l.comps.push_back(LayoutComponent{0, 1 << 20, 1 << 20, {OstIndex(2)}, 0});

@@ -6,42 +6,13 @@
 #include "common/checksum.h"
 #include "common/frame.h"
 #include "common/protocol.h"
+#include "tests/fuzz/message_types.h"
 
 using namespace amlfs;
 
 namespace {
 
-// Gives every field of a message a distinct non-default value.
-struct Filler {
-  uint64_t next = 1;
-  template <typename... T>
-  void operator()(T&... fields) { (Fill(fields), ...); }
-  template <typename T>
-  void Fill(T& v) {
-    if constexpr (std::is_same_v<T, bool>) {
-      v = true;
-    } else if constexpr (std::is_enum_v<T> || std::is_integral_v<T>) {
-      v = static_cast<T>(next++);
-    } else if constexpr (std::is_same_v<T, std::string>) {
-      v = "name-" + std::to_string(next++);
-    } else if constexpr (StrongIdType<T>) {
-      v = T(static_cast<typename T::ValueType>(next++));
-    } else if constexpr (Visitable<T>) {
-      v.Visit(*this);
-    } else {
-      v.resize(2);
-      for (auto& e : v) Fill(e);
-    }
-  }
-};
-
-template <typename T>
-T Filled() {
-  T msg;
-  Filler f;
-  f.Fill(msg);
-  return msg;
-}
+using fuzz::Filled;
 
 template <typename T>
 void CheckMessage() {
@@ -60,22 +31,10 @@ void CheckMessage() {
   CHECK(Decode(bytes + "x", &extra).code() == Code::kProtocol);
 }
 
-template <typename... Ts>
-void CheckAll() {
-  (CheckMessage<Ts>(), ...);
-}
-
 }  // namespace
 
 TEST_CASE("every message round-trips and refuses truncated or trailing bytes") {
-  CheckAll<HelloReq, HelloRsp, FsInfoReq, FsInfoRsp, LookupReq, EntryRsp, GetAttrReq, AttrRsp,
-           SetAttrReq, MknodReq, MkdirReq, UnlinkReq, RmdirReq, RenameReq, LinkReq, SymlinkReq,
-           ReadlinkReq, ReadlinkRsp, OpenReq, CreateReq, OpenRsp, ReleaseReq, ReadDirReq,
-           ReadDirRsp, StatFsReq, StatFsRsp, SetXattrReq, GetXattrReq, XattrValueRsp,
-           ListXattrReq, XattrListRsp, RemoveXattrReq, AccessReq, UpdateSizeReq, OstRegisterReq,
-           OstRegisterRsp, OstMapReq, OstMapRsp, ObjWriteReq, ObjReadReq, ObjReadRsp,
-           ObjTruncateReq, ObjSyncReq, ObjDestroyReq, ObjExtentsReq, ObjExtentsRsp,
-           ObjFallocateReq, OstStatFsReq, OstStatFsRsp, Layout, LayoutTemplate>();
+  fuzz::MessageTypes::Each([]<typename T>() { CheckMessage<T>(); });
 }
 
 TEST_CASE("a vector count larger than the remaining bytes is refused before allocating") {

@@ -27,5 +27,6 @@ void AddFid2Path(CLI::App& app, int* rc);
 void AddOsts(CLI::App& app, int* rc);
 void AddMdts(CLI::App& app, int* rc);
 void AddMds(CLI::App& app, int* rc);
+void AddScrub(CLI::App& app, int* rc);
 
 }  // namespace amlfs::tools

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   AddOsts(app, &rc);
   AddMdts(app, &rc);
   AddMds(app, &rc);
+  AddScrub(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

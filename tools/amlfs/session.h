@@ -48,8 +48,9 @@ class Session {
   const FsInfoRsp& info() const { return info_; }
   MdsClient& mds() { return *mds_; }
   const Creds& creds() const { return creds_; }
-  // The OSTs' I/O path (migrate).
+  // The OSTs' I/O path (migrate), and each OST's client (scrub).
   StripedIo& io() { return *io_; }
+  OstPool& osts() { return *pool_; }
 
   template <typename Req>
   Result<typename Req::Response> Call(Req r) { return mds_->Call(std::move(r), creds_); }
