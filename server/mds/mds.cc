@@ -285,6 +285,11 @@ LayoutTemplate Mds::InheritedTemplate(const InodeRec& dir) {
   return LayoutTemplate{};
 }
 
+bool Mds::IsFull(const OstInfo& o) {
+  if (o.capacity_bytes == 0) return false;  // not reported yet
+  return o.avail_bytes < std::max<uint64_t>(o.capacity_bytes / 100, kOstFullBytes);
+}
+
 std::vector<OstInfo> Mds::OstsLocked() {
   std::vector<OstInfo> out;
   auto now = std::chrono::steady_clock::now();
@@ -303,11 +308,15 @@ Result<Layout> Mds::NewLayout(const LayoutTemplate& requested, uint32_t first_id
   std::lock_guard lk(state_mu_);
   std::vector<OstInfo> all = OstsLocked();
   if (all.empty()) return Error(Code::kNoSpace, "no OSTs registered");
-  std::vector<OstInfo> up;
-  for (auto& o : all)
-    if (o.up) up.push_back(o);
-  const std::vector<OstInfo>& cand = up.empty() ? all : up;
-  const size_t n = cand.size();
+  // New files go to OSTs that are up and have room; to full ones only when
+  // every OST is full, and to down ones only when none is up.
+  std::vector<OstInfo> up, roomy;
+  for (auto& o : all) {
+    if (!o.up) continue;
+    up.push_back(o);
+    if (!IsFull(o)) roomy.push_back(o);
+  }
+  const std::vector<OstInfo>& any = up.empty() ? all : up;
   auto exists = [&](uint32_t idx) {
     return std::any_of(all.begin(), all.end(), [&](const OstInfo& o) { return o.index.value() == idx; });
   };
@@ -326,6 +335,9 @@ Result<Layout> Mds::NewLayout(const LayoutTemplate& requested, uint32_t first_id
           return Error(Code::kInvalid, "OST index " + std::to_string(o.value()) + " does not exist");
       c.osts = ct.osts;
     } else {
+      // An OST asked for by index is used full or not.
+      const std::vector<OstInfo>& cand = ct.stripe_offset >= 0 || roomy.empty() ? any : roomy;
+      const size_t n = cand.size();
       int32_t want = ct.stripe_count ? ct.stripe_count : config_.default_stripe_count;
       size_t count = want < 0 ? n : std::min<size_t>(static_cast<size_t>(want), n);
       if (count == 0) count = 1;

@@ -245,6 +245,11 @@ class Mds {
     std::chrono::steady_clock::time_point last_seen{};
   };
   std::vector<OstInfo> OstsLocked();
+  // An OST with less room than 1% of its capacity or kOstFullBytes is full:
+  // new files avoid it while another OST has room, as Lustre's allocator
+  // avoids full OSTs.
+  static constexpr uint64_t kOstFullBytes = 8ull << 20;
+  static bool IsFull(const OstInfo& o);
 
   MdsConfig config_;
   std::unique_ptr<leveldb::DB> db_;
