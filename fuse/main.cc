@@ -14,6 +14,7 @@
 
 #include "common/config.h"
 #include "common/net/auth.h"
+#include "common/net/tls.h"
 #include "common/daemon.h"
 #include "common/log.h"
 #include "fuse/client.h"
@@ -114,6 +115,8 @@ int main(int argc, char** argv) {
   AddCommonOptions(app, "/etc/amlfs/amlfs.conf");
   std::string key_file;
   AddKeyOption(app, &key_file);
+  bool tls = false;
+  AddTlsOption(app, &tls);
   app.add_option("--mds", mds_list, "Metadata server(s), HOST:PORT[,HOST:PORT...]");
   app.add_option("--io-timeout,--io_timeout", mo.io_timeout,
                  "Seconds before I/O to an unreachable OST fails with EIO")->capture_default_str();
@@ -163,6 +166,7 @@ int main(int argc, char** argv) {
         else if (key == "negative_timeout") mo.negative_timeout = std::stod(val);
         else if (key == "log_file") log_file = val;
         else if (key == "key_file") key_file = val;
+        else if (key == "tls") tls = val != "0" && val != "no" && val != "false";
         else if (key == "log_level") log_level = val;
         else if (key == "write_behind_mb") mo.write_behind_mb = std::stoull(val);
         else if (key == "writeback_cache") g_writeback_cache = val != "0" && val != "no";
@@ -181,6 +185,7 @@ int main(int argc, char** argv) {
   SetLogComponent("fuse");
   if (!SetLogFile(log_file)) return Fail("log_file: cannot open " + log_file);
   if (Status st = LoadProcessKey(key_file); !st.ok()) return Fail(st.message());
+  if (Status st = SetProcessTls(tls); !st.ok()) return Fail(st.message());
   if (mds_list.empty())
     return Fail("no MDS address: give --mds HOST:PORT or set mds in /etc/amlfs/amlfs.conf");
   mo.mds = Split(mds_list, ',');

@@ -5,6 +5,7 @@
 
 #include "common/client/migrate.h"
 #include "common/net/auth.h"
+#include "common/net/tls.h"
 #include "fuse/client.h"
 #include "fuse/guard.h"
 
@@ -177,6 +178,11 @@ void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
       const std::string file = ProcessKeyFile();
       if (file.empty()) return (void)fuse_reply_err(req, ENODATA);
       return ReplySized(req, file, size);
+    }
+    // "amlfs.tls": "1" when this mount's connections use TLS, for the tools.
+    if (std::strcmp(name, "amlfs.tls") == 0) {
+      if (!ProcessTls()) return (void)fuse_reply_err(req, ENODATA);
+      return ReplySized(req, "1", size);
     }
     Client& c = ClientOf(req);
     if ((std::strncmp(name, "security.", 9) == 0 || std::strncmp(name, "system.", 7) == 0) &&

@@ -16,6 +16,14 @@ build_release() {
 
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
+# down_root: stops and removes the cluster under $ROOT, if any (the EXIT
+# trap of the scripts that run one cluster at a time there).
+down_root() {
+  set +e
+  [[ -n "${ROOT:-}" ]] && bash "$SRC/scripts/local-cluster.sh" down --root "$ROOT" --purge >/dev/null 2>&1
+  ROOT=""
+}
+
 # seconds_since T0 -> elapsed seconds since T0 (from `date +%s.%N`)
 seconds_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'; }
 

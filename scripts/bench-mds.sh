@@ -26,11 +26,7 @@ build_release
 BIN=$AMLFS_BIN
 
 ROOT=""
-cleanup() {
-  set +e
-  [[ -n "$ROOT" ]] && bash "$SRC/scripts/local-cluster.sh" down --root "$ROOT" --purge >/dev/null 2>&1
-}
-trap cleanup EXIT
+trap down_root EXIT
 
 # run MDS_COUNT PROCS [local-cluster.sh options] -> "create/s stat/s unlink/s"
 run() {
@@ -78,7 +74,7 @@ for p in ps:
 print(" ".join(f"{procs * n / (max(b for _, b in spans[ph]) - min(a for a, _ in spans[ph])):.0f}"
                for ph in phases))
 PY
-  bash scripts/local-cluster.sh down --root "$ROOT" --purge >/dev/null 2>&1
+  (down_root)
   ROOT=""
 }
 

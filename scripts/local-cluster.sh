@@ -4,7 +4,7 @@
 #
 #   local-cluster.sh up     [--root DIR] [--osts N] [--mount DIR] [--nodes K] [--mds N]
 #                           [--stripe-count N] [--stripe-size S] [--lock-lease SECONDS]
-#                           [--snapshot-entries N] [--sync-writes] [--mds-option OPT]...
+#                           [--snapshot-entries N] [--sync-writes] [--tls] [--mds-option OPT]...
 #                           [-- amlfs-fuse options]
 #   local-cluster.sh add-mds --id I [--root DIR]
 #   local-cluster.sh down   [--root DIR] [--purge]
@@ -33,6 +33,8 @@
 # replaces the recorded one for the MDSs it (re)starts.
 # --sync-writes: a single MDS fsyncs each change before answering
 # (amlfs-mds --sync-writes; a replicated MDS always syncs its log).
+# --tls: every daemon and the mount encrypt their connections (--tls: TLS
+# 1.3 keyed by the cluster key); the lfs tools learn it from the mount.
 #
 # Everything lives under ROOT (default /var/tmp/amlfs):
 #   cluster.env         addresses, ports and options of this cluster (reused by `up`)
@@ -318,6 +320,7 @@ save_env() {
     printf 'CL_LOCK_LEASE=%q\n' "${CL_LOCK_LEASE:-}"
     printf 'CL_SNAPSHOT_ENTRIES=%q\n' "${CL_SNAPSHOT_ENTRIES:-}"
     printf 'CL_SYNC_WRITES=%q\n' "${CL_SYNC_WRITES:-}"
+    printf 'CL_TLS=%q\n' "${CL_TLS:-}"
     printf 'CL_KEY_FILE=%q\n' "${CL_KEY_FILE:-}"
     printf 'CL_FUSE_ARGS=('
     if ((${#CL_FUSE_ARGS[@]} > 0)); then printf '%q ' "${CL_FUSE_ARGS[@]}"; fi
@@ -345,7 +348,7 @@ mount_client() {
     stop_pid "$RUN_DIR/$name.pid" amlfs-fuse  # a client left without its mount
     # shellcheck disable=SC2046
     start_daemon "$name" "" $(in_ns "$role") "$fuse_bin" --mds "$CL_MDS_ADDR" --key-file "$CL_KEY_FILE" \
-      -f "${CL_FUSE_ARGS[@]}" "$dir"
+      $(tls_flag) -f "${CL_FUSE_ARGS[@]}" "$dir"
     for ((i = 0; i < READY_TIMEOUT_S * 10; i++)); do
       is_mounted "$dir" && break
       if ! pid_alive "$RUN_DIR/$name.pid"; then
@@ -391,10 +394,14 @@ start_mds_replicas() {
   done
 }
 
+# tls_flag: --tls when the cluster uses TLS.
+tls_flag() { [[ -z "${CL_TLS:-}" ]] || echo --tls; }
+
 # mds_options: the recorded MDS options, into the caller's mds_args.
 mds_options() {
   # Given explicitly, so that no key_file of a config file in /etc wins.
   mds_args+=(--key-file "$CL_KEY_FILE")
+  [[ -n "${CL_TLS:-}" ]] && mds_args+=(--tls)
   if ((${#CL_MDS_OPTIONS[@]} > 0)); then mds_args+=("${CL_MDS_OPTIONS[@]}"); fi
   [[ -n "${CL_STRIPE_COUNT:-}" ]] && mds_args+=(--default-stripe-count "$CL_STRIPE_COUNT")
   [[ -n "${CL_STRIPE_SIZE:-}" ]] && mds_args+=(--default-stripe-size "$CL_STRIPE_SIZE")
@@ -473,6 +480,7 @@ cmd_up() {
   CL_LOCK_LEASE=${OPT_LOCK_LEASE:-${CL_LOCK_LEASE:-}}
   CL_SNAPSHOT_ENTRIES=${OPT_SNAPSHOT_ENTRIES:-${CL_SNAPSHOT_ENTRIES:-}}
   CL_SYNC_WRITES=${OPT_SYNC_WRITES:-${CL_SYNC_WRITES:-}}
+  CL_TLS=${OPT_TLS:-${CL_TLS:-}}
   if ((OPT_FUSE_ARGS_SET)); then CL_FUSE_ARGS=("${OPT_FUSE_ARGS[@]}"); fi
   if ((OPT_MDS_OPTIONS_SET)); then CL_MDS_OPTIONS=("${OPT_MDS_OPTIONS[@]}"); fi
   if ! declare -p CL_MDS_OPTIONS >/dev/null 2>&1; then CL_MDS_OPTIONS=(); fi
@@ -515,7 +523,7 @@ cmd_up() {
     # shellcheck disable=SC2046
     start_daemon "$name" "$RUN_DIR/$name.ready" $(in_ns "$name") "$ost_bin" --data "$ROOT/$name" \
       --listen "${!v:-$(host_of "$name"):0}" --mds "$CL_MDS_ADDR" --index "$i" --key-file "$CL_KEY_FILE" \
-      --ready-file "$RUN_DIR/$name.ready"
+      $(tls_flag) --ready-file "$RUN_DIR/$name.ready"
     started+=("$i")
   done
   for i in "${started[@]}"; do
@@ -651,7 +659,7 @@ CMD=$1
 shift
 case $CMD in -h | --help | help) usage; exit 0 ;; esac
 ROOT=/var/tmp/amlfs
-OPT_OSTS="" OPT_NODES="" OPT_MDS="" OPT_LOCK_LEASE="" OPT_SNAPSHOT_ENTRIES="" OPT_SYNC_WRITES="" OPT_MOUNT="" OPT_STRIPE_COUNT="" OPT_STRIPE_SIZE="" OPT_PURGE=0
+OPT_OSTS="" OPT_NODES="" OPT_MDS="" OPT_LOCK_LEASE="" OPT_SNAPSHOT_ENTRIES="" OPT_SYNC_WRITES="" OPT_TLS="" OPT_MOUNT="" OPT_STRIPE_COUNT="" OPT_STRIPE_SIZE="" OPT_PURGE=0
 OPT_FUSE_ARGS=() OPT_FUSE_ARGS_SET=0 OPT_ID="" OPT_MDS_OPTIONS=() OPT_MDS_OPTIONS_SET=0
 while (($#)); do
   case $1 in
@@ -665,6 +673,7 @@ while (($#)); do
     --stripe-count) OPT_STRIPE_COUNT=${2:?}; shift 2 ;;
     --stripe-size) OPT_STRIPE_SIZE=${2:?}; shift 2 ;;
     --sync-writes) OPT_SYNC_WRITES=1; shift ;;
+    --tls) OPT_TLS=1; shift ;;
     --mds-option) OPT_MDS_OPTIONS+=("${2:?--mds-option needs an amlfs-mds argument}"); OPT_MDS_OPTIONS_SET=1; shift 2 ;;
     --purge) OPT_PURGE=1; shift ;;
     --id) OPT_ID=${2:?--id needs a number}; shift 2 ;;

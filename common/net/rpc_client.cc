@@ -52,11 +52,13 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
       : strand(asio::make_strand(net.io())), address(std::move(addr)), options(std::move(opts)),
         wake(strand), sweeper(strand) {
     wake.expires_at(asio::steady_timer::time_point::max());
+    if (options.tls && options.key) tls = MakeTlsContext(*options.key, /*server=*/false);
   }
 
   asio::strand<asio::io_context::executor_type> strand;
   std::string address;
   Options options;
+  std::shared_ptr<TlsContext> tls;  // with options.tls
 
   // Guarded by `mu`; `socket` is opened and closed only on `strand`, under
   // `mu`. Only one writer owns the socket's send side at a time: a calling
@@ -70,7 +72,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<const std::string> partial;
   size_t partial_sent = 0;
   bool writer_active = false;  // the Writer coroutine owns the send side
-  std::shared_ptr<tcp::socket> socket;
+  std::shared_ptr<Stream> socket;
   bool connecting = false;
   bool is_connected = false;
   bool stopped = false;
@@ -170,7 +172,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
   // `frame` with non-blocking sends. Returns the bytes sent, or nullopt
   // when the connection failed (`*error` says why).
   std::optional<size_t> SendNowLocked(const std::string& frame, std::string* error) {
-    int fd = socket->native_handle();
+    int fd = socket->socket().native_handle();
     size_t sent = 0;
     while (sent < frame.size()) {
       ssize_t n = ::send(fd, frame.data() + sent, frame.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -220,7 +222,10 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
       auto& ref = pending.emplace(id, std::move(p)).first->second;
       if (is_connected) {
         gen = generation;
-        if (!writer_active && write_queue.empty() && ref.frame->size() <= kDirectSendMax) {
+        // TLS records are written by the Writer only (a TLS stream is not
+        // thread-safe).
+        if (!tls && !writer_active && write_queue.empty() &&
+            ref.frame->size() <= kDirectSendMax) {
           std::string error;
           auto sent = SendNowLocked(*ref.frame, &error);
           if (!sent) {
@@ -272,7 +277,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
       connected_flag = false;
       ++generation;
       boost::system::error_code ignored;
-      if (socket) socket->close(ignored);
+      if (socket) socket->socket().close(ignored);
       socket.reset();
       write_queue.clear();
       partial.reset();
@@ -307,13 +312,26 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
         for (auto id : ids) self->Finish(id, Error(Code::kInvalid, hp.status().message()));
         continue;
       }
-      auto sock = std::make_shared<tcp::socket>(ex);
+      if (self->options.tls && !self->tls) {
+        // Fail everything now: without a key there is no TLS.
+        std::vector<uint64_t> ids;
+        {
+          std::lock_guard lk(self->mu);
+          for (auto& [id, p] : self->pending) ids.push_back(id);
+        }
+        for (auto id : ids)
+          self->Finish(id, Error(Code::kNotPermitted, "tls needs the cluster key"));
+        continue;
+      }
+      auto sock = self->tls ? std::make_shared<Stream>(tcp::socket(ex), *self->tls)
+                            : std::make_shared<Stream>(tcp::socket(ex));
       tcp::resolver resolver(ex);
       auto [rec, results] = co_await resolver.async_resolve(hp->host, std::to_string(hp->port), kTuple);
       boost::system::error_code cec = rec;
       if (!rec) {
         asio::steady_timer t(ex, self->options.connect_timeout);
-        auto r = co_await (asio::async_connect(*sock, results, kTuple) || t.async_wait(kTuple));
+        auto r = co_await (asio::async_connect(sock->socket(), results, kTuple) ||
+                           t.async_wait(kTuple));
         if (r.index() == 1) cec = asio::error::timed_out;
         else cec = std::get<0>(std::get<0>(r));
       }
@@ -322,7 +340,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
       if (!cec) {
         Status hs = co_await Handshake(self, *sock);
         if (hs.ok()) {
-          sock->set_option(tcp::no_delay(true));
+          sock->socket().set_option(tcp::no_delay(true));
           uint64_t gen;
           {
             std::lock_guard lk(self->mu);
@@ -366,23 +384,32 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  static awaitable<Status> ReadFrame(tcp::socket& sock, FrameHeader* h, std::string* payload) {
+  static awaitable<Status> ReadFrame(Stream& sock, FrameHeader* h, std::string* payload) {
     char hdr[kFrameHeaderSize];
-    auto [ec, n] = co_await asio::async_read(sock, asio::buffer(hdr), kTuple);
+    auto [ec, n] = co_await OnStream(sock, [&](auto& s) {
+      return asio::async_read(s, asio::buffer(hdr), kTuple);
+    });
     if (ec) co_return Error(Code::kUnavailable, ec.message());
     Status hs = DecodeFrameHeader(std::string_view(hdr, sizeof(hdr)), h);
+    if (!hs.ok() && !sock.tls() && LooksLikeTls(hdr))
+      co_return Error(Code::kNotPermitted,
+                      "the server uses TLS: this client needs tls = true (--tls)");
     if (!hs.ok()) co_return hs;
     payload->resize(h->payload_len);
-    auto [ec2, n2] = co_await asio::async_read(sock, asio::buffer(*payload), kTuple);
+    auto [ec2, n2] = co_await OnStream(sock, [&](auto& s) {
+      return asio::async_read(s, asio::buffer(*payload), kTuple);
+    });
     if (ec2) co_return Error(Code::kUnavailable, ec2.message());
     co_return Status::Ok();
   }
 
   // One request and its response, on a connection not yet handed to the
   // Reader: the response payload (status first).
-  static awaitable<Result<std::string>> Exchange(tcp::socket& sock, Opcode op, std::string body) {
+  static awaitable<Result<std::string>> Exchange(Stream& sock, Opcode op, std::string body) {
     std::string frame = MakeFrame(static_cast<uint16_t>(op), 0, 0, body);
-    auto [ec, n] = co_await asio::async_write(sock, asio::buffer(frame), kTuple);
+    auto [ec, n] = co_await OnStream(sock, [&](auto& s) {
+      return asio::async_write(s, asio::buffer(frame), kTuple);
+    });
     if (ec) co_return Error(Code::kUnavailable, "handshake: " + ec.message());
     FrameHeader h;
     std::string payload;
@@ -394,26 +421,34 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
   // The Hello exchange and, with a cluster key, the mutual proof of it
   // (common/net/auth.h). Fails with kNotPermitted when either side's proof
   // is missing or wrong.
-  static awaitable<Status> Handshake(std::shared_ptr<Impl> self, tcp::socket& sock) {
+  static awaitable<Status> Handshake(std::shared_ptr<Impl> self, Stream& sock) {
     const ClusterKey* key = self->options.key.get();
     HelloReq hello;
     hello.version = kProtocolVersion;
     hello.role = self->options.role;
     hello.name = self->options.name;
     if (key) hello.nonce = NewNonce();
-    asio::steady_timer t(sock.get_executor(), self->options.connect_timeout);
+    asio::steady_timer t(sock.socket().get_executor(), self->options.connect_timeout);
     t.async_wait([&sock](boost::system::error_code ec) {
       if (!ec) {
         boost::system::error_code ignored;
-        sock.cancel(ignored);
+        sock.socket().cancel(ignored);
       }
     });
-    Status out = co_await Greet(self, sock, key, hello);
+    Status out = Status::Ok();
+    if (sock.tls()) {
+      auto [ec] = co_await sock.tls_stream().async_handshake(asio::ssl::stream_base::client, kTuple);
+      if (ec)
+        out = Error(Code::kNotPermitted, "authentication failed: TLS handshake with " +
+                                             self->address + " failed: " + ec.message() +
+                                             " (does the server use tls, with this cluster key?)");
+    }
+    if (out.ok()) out = co_await Greet(self, sock, key, hello);
     t.cancel();
     co_return out;
   }
 
-  static awaitable<Status> Greet(std::shared_ptr<Impl> self, tcp::socket& sock,
+  static awaitable<Status> Greet(std::shared_ptr<Impl> self, Stream& sock,
                                  const ClusterKey* key, const HelloReq& hello) {
     auto r = co_await Exchange(sock, Opcode::kHello, Encode(hello));
     if (!r.ok()) co_return r.status();
@@ -444,7 +479,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     co_return Status::Ok();
   }
 
-  static awaitable<void> Reader(std::shared_ptr<Impl> self, std::shared_ptr<tcp::socket> sock,
+  static awaitable<void> Reader(std::shared_ptr<Impl> self, std::shared_ptr<Stream> sock,
                                 uint64_t gen) {
     for (;;) {
       FrameHeader h;
@@ -465,7 +500,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // Writes what the calling threads could not send themselves, in batches.
-  static awaitable<void> Writer(std::shared_ptr<Impl> self, std::shared_ptr<tcp::socket> sock,
+  static awaitable<void> Writer(std::shared_ptr<Impl> self, std::shared_ptr<Stream> sock,
                                 uint64_t gen) {
     std::vector<std::shared_ptr<const std::string>> batch;
     std::vector<asio::const_buffer> bufs;
@@ -498,7 +533,9 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
         co_await self->wake.async_wait(kTuple);
         continue;
       }
-      auto [ec, n] = co_await asio::async_write(*sock, bufs, kTuple);
+      auto [ec, n] = co_await OnStream(*sock, [&](auto& s) {
+        return asio::async_write(s, bufs, kTuple);
+      });
       if (ec) {
         self->Disconnect(gen, ec.message());
         co_return;
@@ -525,7 +562,7 @@ RpcClient::~RpcClient() {
       std::lock_guard lk(impl->mu);
       ++impl->generation;
       boost::system::error_code ignored;
-      if (impl->socket) impl->socket->close(ignored);
+      if (impl->socket) impl->socket->socket().close(ignored);
       impl->armed = std::chrono::steady_clock::time_point::min();
     }
     impl->wake.cancel();

@@ -18,6 +18,7 @@
 
 #include "common/codec.h"
 #include "common/net/auth.h"
+#include "common/net/tls.h"
 #include "common/protocol.h"
 #include "common/status.h"
 
@@ -39,6 +40,8 @@ class RpcClient {
     // (common/net/auth.h); null: none. A refused proof fails the waiting
     // calls with kNotPermitted ("authentication failed: ...").
     std::shared_ptr<const ClusterKey> key = ProcessKey();
+    // Run the connection inside TLS keyed by `key` (common/net/tls.h).
+    bool tls = ProcessTls();
   };
   using Callback = std::function<void(Result<std::string>)>;
 

@@ -74,9 +74,10 @@ void LogRefusal(const std::string& line) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket sock, RpcServer::Handler* handler, asio::thread_pool* pool,
+  Session(Stream stream, RpcServer::Handler* handler, asio::thread_pool* pool,
           const RpcServer::Options* options)
-      : sock_(std::move(sock)), strand_(sock_.get_executor()), wake_(strand_),
+      : stream_(std::move(stream)), sock_(stream_.socket()), strand_(sock_.get_executor()),
+        wake_(strand_),
         handshake_deadline_(strand_),
         handler_(handler), pool_(pool), role_(&options->role), run_inline_(&options->run_inline),
         key_(options->key.get()) {
@@ -117,7 +118,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void Send(std::string frame) {
     std::unique_lock lk(out_mu_);
     if (closed_) return;
-    if (!writing_ && out_.empty()) {
+    // TLS records are written by the Writer only (a TLS stream is not
+    // thread-safe).
+    if (!stream_.tls() && !writing_ && out_.empty()) {
       size_t sent = 0;
       while (sent < frame.size()) {
         ssize_t n = ::send(sock_.native_handle(), frame.data() + sent, frame.size() - sent,
@@ -163,6 +166,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   static awaitable<void> Reader(std::shared_ptr<Session> self);
+  // With TLS: a peer that sends a frame in clear is told, in clear, that it
+  // needs TLS, and is closed. Returns true when it did so.
+  awaitable<bool> RefusePlainPeer();
   // The handshake's frames (kHello, then kAuth with a key). Returns false
   // when the connection must close (the refusal is queued first).
   bool Greet(const FrameHeader& h, const std::string& payload);
@@ -172,7 +178,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string client_nonce_, server_nonce_;
   static awaitable<void> Writer(std::shared_ptr<Session> self);
 
-  tcp::socket sock_;
+  Stream stream_;
+  tcp::socket& sock_;  // stream_'s TCP socket
   asio::strand<asio::any_io_executor> strand_;
   asio::steady_timer wake_;
   asio::steady_timer handshake_deadline_;
@@ -284,15 +291,57 @@ bool Session::Greet(const FrameHeader& h, const std::string& payload) {
   return true;
 }
 
+awaitable<bool> Session::RefusePlainPeer() {
+  auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, kTuple);
+  if (wec) co_return false;
+  uint32_t magic = 0;
+  if (::recv(sock_.native_handle(), &magic, sizeof(magic), MSG_PEEK | MSG_DONTWAIT) !=
+          static_cast<ssize_t>(sizeof(magic)) ||
+      magic != kFrameMagic)
+    co_return false;  // a TLS ClientHello, or too little to tell: the handshake decides
+  // A frame in clear: answer it in clear, so that the client can say why.
+  char hdr[kFrameHeaderSize];
+  auto [ec, n] = co_await asio::async_read(sock_, asio::buffer(hdr), kTuple);
+  FrameHeader h;
+  if (!ec && DecodeFrameHeader(std::string_view(hdr, sizeof(hdr)), &h).ok()) {
+    const std::string frame = MakeFrame(
+        h.opcode, h.request_id, kFlagResponse,
+        EncodeResponse(Error(Code::kNotPermitted, "authentication failed: this " + *role_ +
+                                                      " uses TLS: the client needs tls = true (--tls)"),
+                       {}));
+    co_await asio::async_write(sock_, asio::buffer(frame), kTuple);
+  }
+  LogRefusal("refused connection from " + peer_ + ": it does not use TLS, which this server requires");
+  CloseNow();
+  co_return true;
+}
+
 awaitable<void> Session::Reader(std::shared_ptr<Session> self) {
+  if (self->stream_.tls()) {
+    if (co_await self->RefusePlainPeer()) co_return;
+    // The handshake deadline covers the TLS handshake too.
+    auto [ec] = co_await self->stream_.tls_stream().async_handshake(
+        asio::ssl::stream_base::server, kTuple);
+    if (ec) {
+      LogRefusal("refused connection from " + self->peer_ + ": TLS handshake failed: " +
+                 ec.message() + " (a client without tls, or with another cluster key?)");
+      self->CloseNow();
+      co_return;
+    }
+  }
   for (;;) {
     char hdr[kFrameHeaderSize];
-    auto [ec, n] = co_await asio::async_read(self->sock_, asio::buffer(hdr), kTuple);
+    auto [ec, n] = co_await OnStream(self->stream_, [&](auto& s) {
+      return asio::async_read(s, asio::buffer(hdr), kTuple);
+    });
     if (ec) break;
     FrameHeader h;
     Status st = DecodeFrameHeader(std::string_view(hdr, sizeof(hdr)), &h);
     if (!st.ok()) {
-      LogRefusal("closing connection from " + self->peer_ + ": " + st.message());
+      LogRefusal("closing connection from " + self->peer_ + ": " +
+                 (self->greeting_ == Greeting::kHello && LooksLikeTls(hdr)
+                      ? std::string("it speaks TLS, and this server does not use tls")
+                      : st.message()));
       break;
     }
     if (h.flags & kFlagResponse) {
@@ -310,7 +359,9 @@ awaitable<void> Session::Reader(std::shared_ptr<Session> self) {
     deadline.async_wait([self](boost::system::error_code e) {
       if (!e) self->CloseNow();
     });
-    auto [ec2, n2] = co_await asio::async_read(self->sock_, asio::buffer(payload), kTuple);
+    auto [ec2, n2] = co_await OnStream(self->stream_, [&](auto& s) {
+      return asio::async_read(s, asio::buffer(payload), kTuple);
+    });
     deadline.cancel();
     if (ec2) break;
     if (self->greeting_ != Greeting::kDone) {
@@ -378,7 +429,9 @@ awaitable<void> Session::Writer(std::shared_ptr<Session> self) {
       co_await self->wake_.async_wait(kTuple);
       continue;
     }
-    auto [ec, n] = co_await asio::async_write(self->sock_, bufs, kTuple);
+    auto [ec, n] = co_await OnStream(self->stream_, [&](auto& s) {
+      return asio::async_write(s, bufs, kTuple);
+    });
     if (ec) break;
   }
   self->CloseNow();
@@ -389,6 +442,7 @@ awaitable<void> Session::Writer(std::shared_ptr<Session> self) {
 struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
   Options options;
   Handler handler;
+  std::shared_ptr<TlsContext> tls;  // with options.tls
   // One io_context per network thread (each connection stays on one
   // thread); the first also runs the acceptor.
   std::vector<std::unique_ptr<asio::io_context>> ios;
@@ -441,8 +495,9 @@ struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
         continue;
       }
       sock.set_option(tcp::no_delay(true));
-      auto s = std::make_shared<Session>(std::move(sock), &self->handler, self->pool.get(),
-                                         &self->options);
+      auto s = std::make_shared<Session>(
+          self->tls ? Stream(std::move(sock), *self->tls) : Stream(std::move(sock)),
+          &self->handler, self->pool.get(), &self->options);
       {
         std::lock_guard lk(self->mu);
         std::erase_if(self->sessions, [](auto& w) { return w.expired(); });
@@ -456,12 +511,16 @@ struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
 RpcServer::RpcServer(Options options, Handler handler) : impl_(std::make_shared<Impl>()) {
   impl_->options = std::move(options);
   impl_->handler = std::move(handler);
+  if (impl_->options.tls && impl_->options.key)
+    impl_->tls = MakeTlsContext(*impl_->options.key, /*server=*/true);
   impl_->pool = std::make_unique<asio::thread_pool>(impl_->options.worker_threads);
 }
 
 RpcServer::~RpcServer() { Stop(); }
 
 Status RpcServer::Listen(const HostPort& where) {
+  if (impl_->options.tls && !impl_->options.key)
+    return Error(Code::kInvalid, "tls needs the cluster key (key_file, amlfs keygen)");
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(where.host, ec);
   if (ec) {

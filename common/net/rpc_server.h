@@ -1,7 +1,7 @@
 // RpcServer: accepts connections and hands each request to a handler.
 //
 // The first frame on a connection must be a Hello with our protocol
-// version; the server answers it itself. With a cluster key, the client
+// version (inside TLS, with tls on); the server answers it itself. With a cluster key, the client
 // must then prove it holds the key (kAuth, see common/net/auth.h) before
 // anything else; a connection that fails is logged with its address and
 // closed. A malformed frame (bad magic,
@@ -20,6 +20,7 @@
 #include "common/config.h"
 #include "common/net/allow_list.h"
 #include "common/net/auth.h"
+#include "common/net/tls.h"
 #include "common/protocol.h"
 #include "common/status.h"
 
@@ -61,6 +62,8 @@ class RpcServer {
     std::shared_ptr<const ClusterKey> key = ProcessKey();
     // Connections from elsewhere are closed at accept (empty: any address).
     AllowList allow;
+    // Every connection runs inside TLS keyed by `key` (common/net/tls.h).
+    bool tls = ProcessTls();
   };
   using Handler = std::function<void(std::shared_ptr<RpcCall>)>;
 

@@ -12,6 +12,7 @@
 #include "common/layout.h"
 #include "common/log.h"
 #include "common/net/auth.h"
+#include "common/net/tls.h"
 #include "common/net/net_context.h"
 #include "common/net/rpc_server.h"
 #include "server/mds/mds.h"
@@ -72,6 +73,8 @@ int main(int argc, char** argv) {
   AddCommonOptions(app, "/etc/amlfs/mds.conf");
   std::string key_file, allow_text;
   AddKeyOption(app, &key_file);
+  bool tls = false;
+  AddTlsOption(app, &tls);
   AddAllowOption(app, &allow_text);
   std::string root_squash, squash_mode = "root", nosquash_nets;
   app.add_option("--root-squash,--root_squash", root_squash,
@@ -133,6 +136,7 @@ int main(int argc, char** argv) {
   if (!SetLogFile(log_file)) return fail("log_file: cannot open " + log_file);
   SetLogComponent("mds");
   if (Status st = LoadProcessKey(key_file); !st.ok()) return fail(st.message());
+  if (Status st = SetProcessTls(tls); !st.ok()) return fail(st.message());
   auto allow = AllowList::Parse(allow_text);
   if (!allow.ok()) return fail("allow: " + allow.status().message());
   auto squash = mds::SquashPolicy::Parse(root_squash, squash_mode, nosquash_nets);

@@ -14,6 +14,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/net/auth.h"
+#include "common/net/tls.h"
 #include "common/net/net_context.h"
 #include "common/client/mds_client.h"
 #include "common/net/rpc_server.h"
@@ -74,6 +75,8 @@ int main(int argc, char** argv) {
   AddCommonOptions(app, "/etc/amlfs/ost.conf");
   std::string key_file, allow_text;
   AddKeyOption(app, &key_file);
+  bool tls = false;
+  AddTlsOption(app, &tls);
   AddAllowOption(app, &allow_text);
   app.add_option("--data", o.data, "Data directory (created if missing)")->required();
   app.add_option("--listen", o.listen, "Address to serve on, HOST:PORT (port 0 = any free)")
@@ -99,6 +102,7 @@ int main(int argc, char** argv) {
   SetLogLevel(level);
   if (!SetLogFile(o.log_file)) return PrintFatal(prog, "cannot open log file " + o.log_file), 1;
   if (Status st = LoadProcessKey(key_file); !st.ok()) return PrintFatal(prog, st.message()), 1;
+  if (Status st = SetProcessTls(tls); !st.ok()) return PrintFatal(prog, st.message()), 1;
   auto allow = AllowList::Parse(allow_text);
   if (!allow.ok()) return PrintFatal(prog, "allow: " + allow.status().message()), 1;
   if (o.index < 0 || o.index > 65535) return PrintFatal(prog, "index: must be 0..65535"), 1;

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "common/net/auth.h"
+#include "common/net/tls.h"
 #include "tools/amlfs/commands.h"
 #include "tools/amlfs/session.h"
 
@@ -23,8 +24,11 @@ int main(int argc, char** argv) {
                  std::string("The cluster key; default $AMLFS_KEY_FILE, else ") +
                      amlfs::kDefaultKeyFile + " if it exists")
       ->each([&](const std::string& path) { key_status = amlfs::LoadProcessKey(path); });
+  bool tls = false;
+  amlfs::AddTlsOption(app, &tls);
   app.parse_complete_callback([&] {
     if (key_file.empty()) key_status = amlfs::LoadProcessKey("");
+    if (key_status.ok() && tls) key_status = amlfs::SetProcessTls(true);
     if (!key_status.ok()) throw CLI::RuntimeError(g_prog + ": " + key_status.message(), 1);
   });
   auto* keygen = app.add_subcommand("keygen", "Print a new cluster key (for --key-file, mode 0600)");

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "common/net/auth.h"
+#include "common/net/tls.h"
 
 namespace amlfs::tools {
 
@@ -120,13 +121,15 @@ std::vector<Mount> AllMounts() {
 }
 
 Status UseMountKey(const Mount& m) {
-  if (ProcessKey()) return Status::Ok();
+  char flag[8];
+  const bool mount_tls = getxattr(m.root.c_str(), "amlfs.tls", flag, sizeof(flag)) > 0;
+  if (ProcessKey()) return mount_tls ? SetProcessTls(true) : Status::Ok();
   char file[PATH_MAX];
   ssize_t n = getxattr(m.root.c_str(), "amlfs.key_file", file, sizeof(file) - 1);
   if (n <= 0) return Status::Ok();  // a mount without a key
   Status st = LoadProcessKey(std::string(file, static_cast<size_t>(n)));
   if (!st.ok()) return Error(Code::kNotPermitted, "the mount's cluster key: " + st.message());
-  return Status::Ok();
+  return mount_tls ? SetProcessTls(true) : Status::Ok();
 }
 
 Result<std::unique_ptr<Session>> Session::Connect(const Mount& m) {

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The cost of encryption in transit: the same cluster (127.0.0.1, 1 MDS,
+# 4 OSTs, files striped 4 x 1 MiB) run plain and with --tls, measured in
+# one run: sequential write (with fsync) and cold read of one file and of 4
+# files in parallel, 4 KiB random reads, and file creates. Prints a table
+# with the TLS / plain ratios; not a test.
+#
+#   scripts/bench-tls.sh [--write-doc]
+#
+# --write-doc puts the table in docs/PERFORMANCE.md (the tls block).
+# Environment: BENCH_SIZE (1-job file, default 1G), BENCH_SIZE4 (per job of
+# the 4-job runs, default 256M), BENCH_RUNTIME (s of random reads, default
+# 10), BENCH_FILES (creates, default 2000). Binaries: $AMLFS_BIN, else a
+# Release build in build-release/.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+SRC=$(pwd)
+WRITE_DOC=0
+[[ "${1:-}" == --write-doc ]] && WRITE_DOC=1
+SIZE=${BENCH_SIZE:-1G}
+SIZE4=${BENCH_SIZE4:-256M}
+RUNTIME=${BENCH_RUNTIME:-10}
+NFILES=${BENCH_FILES:-2000}
+((EUID == 0)) || { echo "bench-tls.sh: run as root (FUSE mounts, dropping caches)" >&2; exit 1; }
+command -v fio >/dev/null || { echo "bench-tls.sh: fio missing (scripts/install-deps.sh)" >&2; exit 1; }
+source scripts/bench-lib.sh
+build_release
+
+ROOT=""
+trap down_root EXIT
+
+# measure [local-cluster.sh options] -> "sw1 sr1 sw4 sr4 rr creates" (MiB/s, IOPS, files/s)
+measure() {
+  ROOT=$(mktemp -d /var/tmp/amlfs-bench-tls.XXXXXX)
+  bash scripts/local-cluster.sh up --root "$ROOT" --osts 4 --stripe-count 4 --stripe-size 1048576 \
+    "$@" >/dev/null
+  local d="$ROOT/mnt" v sw1 sr1 sw4 sr4 rr t0 creates
+  v=$(fio_run "$d" seq1 --rw=write --bs=1M --size="$SIZE" --end_fsync=1); sw1=${v% *}
+  drop_caches
+  v=$(fio_run "$d" seq1 --rw=read --bs=1M --size="$SIZE"); sr1=${v% *}
+  v=$(fio_run "$d" seq4 --rw=write --bs=1M --size="$SIZE4" --numjobs=4 --end_fsync=1); sw4=${v% *}
+  drop_caches
+  v=$(fio_run "$d" seq4 --rw=read --bs=1M --size="$SIZE4" --numjobs=4); sr4=${v% *}
+  drop_caches
+  v=$(fio_run "$d" seq1 --rw=randread --bs=4k --size="$SIZE" --time_based --runtime="$RUNTIME")
+  rr=${v#* }
+  mkdir "$d/creates"
+  t0=$(date +%s.%N)
+  python3 -c 'import os, sys
+for i in range(int(sys.argv[2])): os.close(os.open(f"{sys.argv[1]}/f{i}", os.O_CREAT | os.O_WRONLY, 0o644))' \
+    "$d/creates" "$NFILES"
+  creates=$(awk -v n="$NFILES" -v s="$(seconds_since "$t0")" 'BEGIN { printf "%.0f", n / s }')
+  echo "$sw1 $sr1 $sw4 $sr4 $rr $creates"
+  (down_root)
+  ROOT=""
+}
+
+echo "-- plain" >&2
+read -r -a plain < <(measure)
+echo "-- tls" >&2
+read -r -a tls < <(measure --tls)
+
+TABLE=$(mktemp)
+trap 'down_root; rm -f "$TABLE"' EXIT
+names=("write 1 x $SIZE, MiB/s" "cold read 1 x $SIZE, MiB/s" "write 4 x $SIZE4, MiB/s"
+  "cold read 4 x $SIZE4, MiB/s" "4 KiB random read, IOPS" "create, files/s")
+{
+  echo "| | plain | TLS | TLS / plain |"
+  echo "|---|---:|---:|---:|"
+  for i in "${!names[@]}"; do
+    printf '| %s | %s | %s | %s |\n' "${names[i]}" "${plain[i]}" "${tls[i]}" \
+      "$(awk -v a="${tls[i]}" -v b="${plain[i]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+  done
+} >"$TABLE"
+cat "$TABLE"
+if ((WRITE_DOC)); then
+  write_doc_block tls "$TABLE" "scripts/bench-tls.sh" "OpenSSL $(openssl version | cut -d' ' -f2), fio $(fio --version)"
+fi
