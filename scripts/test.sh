@@ -37,7 +37,9 @@ if [[ $SANITIZE == ON ]]; then
   # Sanitized daemons run several times slower: fewer leader kills keep
   # mount.mds_failover within its time limit.
   export AMLFS_FAILOVER_KILLS=${AMLFS_FAILOVER_KILLS:-4}
-  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+  # A small quarantine of freed memory (default 256 MiB): the tests that
+  # bound a daemon's memory measure the program, not the sanitizer.
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:quarantine_size_mb=32}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fi
 

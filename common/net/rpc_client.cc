@@ -25,6 +25,7 @@
 #include "common/config.h"
 #include "common/frame.h"
 #include "common/log.h"
+#include "common/net/client_handshake.h"
 #include "common/net/net_context.h"
 
 namespace amlfs {
@@ -338,7 +339,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
       std::string error;
       bool refused = false;  // authentication failed: retrying will not help the calls waiting
       if (!cec) {
-        Status hs = co_await Handshake(self, *sock);
+        Status hs = co_await ClientHandshake(*sock, self->address, self->options);
         if (hs.ok()) {
           sock->socket().set_option(tcp::no_delay(true));
           uint64_t gen;
@@ -382,101 +383,6 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
       co_await t.async_wait(kTuple);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
     }
-  }
-
-  static awaitable<Status> ReadFrame(Stream& sock, FrameHeader* h, std::string* payload) {
-    char hdr[kFrameHeaderSize];
-    auto [ec, n] = co_await OnStream(sock, [&](auto& s) {
-      return asio::async_read(s, asio::buffer(hdr), kTuple);
-    });
-    if (ec) co_return Error(Code::kUnavailable, ec.message());
-    Status hs = DecodeFrameHeader(std::string_view(hdr, sizeof(hdr)), h);
-    if (!hs.ok() && !sock.tls() && LooksLikeTls(hdr))
-      co_return Error(Code::kNotPermitted,
-                      "the server uses TLS: this client needs tls = true (--tls)");
-    if (!hs.ok()) co_return hs;
-    payload->resize(h->payload_len);
-    auto [ec2, n2] = co_await OnStream(sock, [&](auto& s) {
-      return asio::async_read(s, asio::buffer(*payload), kTuple);
-    });
-    if (ec2) co_return Error(Code::kUnavailable, ec2.message());
-    co_return Status::Ok();
-  }
-
-  // One request and its response, on a connection not yet handed to the
-  // Reader: the response payload (status first).
-  static awaitable<Result<std::string>> Exchange(Stream& sock, Opcode op, std::string body) {
-    std::string frame = MakeFrame(static_cast<uint16_t>(op), 0, 0, body);
-    auto [ec, n] = co_await OnStream(sock, [&](auto& s) {
-      return asio::async_write(s, asio::buffer(frame), kTuple);
-    });
-    if (ec) co_return Error(Code::kUnavailable, "handshake: " + ec.message());
-    FrameHeader h;
-    std::string payload;
-    Status st = co_await ReadFrame(sock, &h, &payload);
-    if (!st.ok()) co_return Error(st.code(), "handshake: " + st.message());
-    co_return payload;
-  }
-
-  // The Hello exchange and, with a cluster key, the mutual proof of it
-  // (common/net/auth.h). Fails with kNotPermitted when either side's proof
-  // is missing or wrong.
-  static awaitable<Status> Handshake(std::shared_ptr<Impl> self, Stream& sock) {
-    const ClusterKey* key = self->options.key.get();
-    HelloReq hello;
-    hello.version = kProtocolVersion;
-    hello.role = self->options.role;
-    hello.name = self->options.name;
-    if (key) hello.nonce = NewNonce();
-    asio::steady_timer t(sock.socket().get_executor(), self->options.connect_timeout);
-    t.async_wait([&sock](boost::system::error_code ec) {
-      if (!ec) {
-        boost::system::error_code ignored;
-        sock.socket().cancel(ignored);
-      }
-    });
-    Status out = Status::Ok();
-    if (sock.tls()) {
-      auto [ec] = co_await sock.tls_stream().async_handshake(asio::ssl::stream_base::client, kTuple);
-      if (ec)
-        out = Error(Code::kNotPermitted, "authentication failed: TLS handshake with " +
-                                             self->address + " failed: " + ec.message() +
-                                             " (does the server use tls, with this cluster key?)");
-    }
-    if (out.ok()) out = co_await Greet(self, sock, key, hello);
-    t.cancel();
-    co_return out;
-  }
-
-  static awaitable<Status> Greet(std::shared_ptr<Impl> self, Stream& sock,
-                                 const ClusterKey* key, const HelloReq& hello) {
-    auto r = co_await Exchange(sock, Opcode::kHello, Encode(hello));
-    if (!r.ok()) co_return r.status();
-    auto rsp = DecodeResponseAs<HelloReq>(*r);
-    if (!rsp.ok()) {
-      if (rsp.status().code() == Code::kNotPermitted)
-        co_return Error(Code::kNotPermitted, rsp.status().message() + " (" + self->address + ")");
-      co_return Error(rsp.status().code(), "handshake refused: " + rsp.status().message());
-    }
-    if (!key) co_return Status::Ok();
-    if (rsp->proof.empty())
-      co_return Error(Code::kNotPermitted, "authentication failed: " + self->address +
-                                               " does not use a cluster key");
-    // A server that fails its proof gets none from us: it could hand ours
-    // on to a real server.
-    if (rsp->nonce.size() != ClusterKey::kNonceBytes ||
-        !ProofsEqual(rsp->proof, key->Proof("amlfs-server", hello.nonce, rsp->nonce)))
-      co_return Error(Code::kNotPermitted, "authentication failed: " + self->address +
-                                               " does not hold this cluster key");
-    AuthReq auth;
-    auth.proof = key->Proof("amlfs-client", rsp->nonce, hello.nonce);
-    r = co_await Exchange(sock, Opcode::kAuth, Encode(auth));
-    if (!r.ok()) co_return r.status();
-    auto ok = DecodeResponseAs<AuthReq>(*r);
-    if (!ok.ok()) {
-      co_return Error(ok.status().code(), ok.status().message() + " (" + self->address + ")");
-    }
-    co_return Status::Ok();
   }
 
   static awaitable<void> Reader(std::shared_ptr<Impl> self, std::shared_ptr<Stream> sock,
