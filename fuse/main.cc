@@ -217,6 +217,11 @@ int main(int argc, char** argv) {
   std::vector<char*> fargv;
   for (auto& a : fargs_s) fargv.push_back(a.data());
   fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(fargv.size()), fargv.data());
+  // fuse_session_new may add arguments, which it allocates.
+  struct FreeArgs {
+    fuse_args* a;
+    ~FreeArgs() { fuse_opt_free_args(a); }
+  } free_args{&fargs};
 
   fuse_lowlevel_ops ops{};
   ops.init = Init;

@@ -11,8 +11,17 @@
 
 #include "common/config.h"
 
+namespace {
+// The file each input is written to; removed when the fuzzer exits.
+struct TempFile {
+  std::string path = "/tmp/amlfs-fuzz-config." + std::to_string(getpid());
+  ~TempFile() { std::remove(path.c_str()); }
+};
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = "/tmp/amlfs-fuzz-config." + std::to_string(getpid());
+  static const TempFile file;
+  const std::string& path = file.path;
   if (size > 16384) return 0;
   FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return 0;

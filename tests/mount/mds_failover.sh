@@ -28,8 +28,9 @@ start_churn
 wait_progress "before the first kill"
 times=()
 for ((k = 1; k <= KILLS; k++)); do
+  # The restarted replica may have set off an election: wait for its end.
+  retry 15 has_leader || fail "no leader before kill $k: $(amlfs_mds status 2>&1)"
   old=$(leader)
-  [[ -n "$old" ]] || fail "no leader before kill $k: $(amlfs_mds status 2>&1)"
   kill9 "mds$old"
   t0=$(date +%s.%N)
   new=""

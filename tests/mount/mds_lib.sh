@@ -15,7 +15,8 @@ amlfs_mds() {
 
 # The replica serving now, from `amlfs mds status` (empty if none).
 leader() {
-  amlfs_mds status 2>/dev/null | awk '$NF == "yes" { print $1 }'
+  # amlfs mds status exits 1 while no replica serves (an election): no leader.
+  { amlfs_mds status 2>/dev/null || true; } | awk '$NF == "yes" { print $1 }'
 }
 
 # log_lines TEXT: log each line of TEXT.
