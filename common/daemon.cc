@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cerrno>
 #include <cstdio>
@@ -10,25 +11,49 @@
 #include <fstream>
 #include <system_error>
 
+#include "common/log.h"
+
 namespace amlfs {
 
-void BlockStopSignals() {
+namespace {
+sigset_t DaemonSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGUSR2);
+  return set;
+}
+}  // namespace
+
+void BlockStopSignals() {
+  sigset_t set = DaemonSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 }
 
+void StepLogLevel(int sig) {
+  static const char* kNames[] = {"debug", "info", "warn", "error"};
+  int level = static_cast<int>(GetLogLevel()) + (sig == SIGUSR1 ? -1 : 1);
+  level = std::clamp(level, 0, 3);
+  SetLogLevel(static_cast<LogLevel>(level));
+  // Logged whatever the new level.
+  LogLine(LogLevel::kInfo, std::string("log level now ") + kNames[level] + " (signal " +
+                               (sig == SIGUSR1 ? "USR1" : "USR2") + ")");
+}
+
 int WaitForStopSignal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  int sig = 0;
-  sigwait(&set, &sig);
-  return sig;
+  sigset_t set = DaemonSignals();
+  for (;;) {
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (sig == SIGUSR1 || sig == SIGUSR2) {
+      StepLogLevel(sig);
+      continue;
+    }
+    return sig;
+  }
 }
 
 Status WriteReadyFile(const std::string& path, const std::string& text) {

@@ -19,8 +19,12 @@ void TuneMallocForIo();
 // descriptor per client connection, and the usual soft limit of 1024 is
 // below what a cluster of clients needs.
 void RaiseOpenFileLimit();
-// Waits until SIGINT or SIGTERM arrives. REQUIRES: BlockStopSignals().
+// Waits until SIGINT or SIGTERM arrives; meanwhile SIGUSR1 makes logging
+// one step more verbose (error -> warn -> info -> debug) and SIGUSR2 one
+// step less, each change logged. REQUIRES: BlockStopSignals().
 int WaitForStopSignal();
+// Applies SIGUSR1 or SIGUSR2 to the log level, as above.
+void StepLogLevel(int sig);
 // Writes "<text>\n" to `path` atomically (temp file + rename). No-op if
 // `path` is empty.
 Status WriteReadyFile(const std::string& path, const std::string& text);

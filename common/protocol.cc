@@ -46,6 +46,7 @@ const char* OpcodeName(Opcode op) {
     case Opcode::kAppend: return "append";
     case Opcode::kRaft: return "raft";
     case Opcode::kAuth: return "auth";
+    case Opcode::kStats: return "stats";
     case Opcode::kMdsStatus: return "mds_status";
     case Opcode::kMdsDigest: return "mds_digest";
     case Opcode::kMdsMembers: return "mds_members";
@@ -115,11 +116,11 @@ void StoreAt(std::string* s, size_t at, T v) {
 }  // namespace
 
 std::string BuildObjWriteFrame(const ObjectId& object, uint64_t offset, bool sync,
-                               const std::vector<std::string_view>& pieces) {
+                               const std::vector<std::string_view>& pieces, std::string_view job) {
   size_t len = 0;
   for (auto p : pieces) len += p.size();
   std::string frame;
-  frame.reserve(kWriteDataAt + len);
+  frame.reserve(kWriteDataAt + len + 4 + job.size());
   frame.resize(kFrameHeaderSize);
   Encoder e(&frame);
   e.Put(object);
@@ -128,6 +129,7 @@ std::string BuildObjWriteFrame(const ObjectId& object, uint64_t offset, bool syn
   e.Put(sync);
   e.Put(static_cast<uint32_t>(len));
   for (auto p : pieces) frame.append(p);
+  e.Put(std::string(job));
   StoreAt(&frame, kWriteSumAt, Checksum64(frame.data() + kWriteDataAt, len));
   return frame;
 }
@@ -140,8 +142,12 @@ Status DecodeObjWrite(std::string_view payload, ObjWriteView* v) {
   d.Get(v->checksum);
   d.Get(v->sync);
   d.Get(len);
-  if (!d.ok() || d.remaining() != len) return Error(Code::kProtocol, "malformed object write");
-  v->data = payload.substr(payload.size() - len);
+  if (!d.ok() || d.remaining() < len) return Error(Code::kProtocol, "malformed object write");
+  const size_t at = payload.size() - d.remaining();
+  v->data = payload.substr(at, len);
+  Decoder tail(payload.substr(at + len));
+  tail.Get(v->job);
+  if (!tail.ok() || tail.remaining() != 0) return Error(Code::kProtocol, "malformed object write");
   return Status::Ok();
 }
 

@@ -22,6 +22,7 @@ namespace amlfs {
 enum class Opcode : uint16_t {
   kHello = 1,
   kAuth = 2,  // the client's proof of the cluster key (common/net/auth.h)
+  kStats = 3,  // the server's metrics (common/metrics.h); answered by every server
   // Metadata server: namespace.
   kFsInfo = 10,
   kLookup = 11,
@@ -111,7 +112,8 @@ struct Caller {
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::vector<uint32_t> groups;  // supplementary groups
-  AMLFS_FIELDS(client, seq, uid, gid, groups)
+  std::string job;  // the calling process's job id ("": none), for job statistics
+  AMLFS_FIELDS(client, seq, uid, gid, groups, job)
 };
 
 // Inode attributes as the MDS stores and reports them.
@@ -179,6 +181,17 @@ struct AuthReq {
   using Response = EmptyRsp;
   std::string proof;  // the client's proof over both nonces
   AMLFS_FIELDS(proof)
+};
+
+// The server's metrics, Prometheus text format (what /metrics serves).
+struct StatsRsp {
+  std::string text;
+  AMLFS_FIELDS(text)
+};
+struct StatsReq {
+  static constexpr Opcode kOp = Opcode::kStats;
+  using Response = StatsRsp;
+  AMLFS_FIELDS()
 };
 
 struct LookupReq {
@@ -557,37 +570,6 @@ struct Fid2PathReq {
   Caller caller;
   InodeId ino;
   AMLFS_FIELDS(caller, ino)
-};
-
-// An OST announces itself at start and then periodically (a heartbeat);
-// the MDS marks an OST down when its heartbeats stop.
-struct OstRegisterRsp {
-  std::string fs_uuid;
-  AMLFS_FIELDS(fs_uuid)
-};
-struct OstRegisterReq {
-  static constexpr Opcode kOp = Opcode::kOstRegister;
-  using Response = OstRegisterRsp;
-  OstIndex index;
-  std::string address;  // where clients reach it
-  std::string ost_uuid; // identifies its data directory
-  uint64_t capacity_bytes = 0;
-  uint64_t free_bytes = 0;
-  uint64_t avail_bytes = 0;
-  uint64_t total_inodes = 0;
-  uint64_t free_inodes = 0;
-  AMLFS_FIELDS(index, address, ost_uuid, capacity_bytes, free_bytes, avail_bytes, total_inodes,
-               free_inodes)
-};
-
-struct OstMapRsp {
-  std::vector<OstInfo> osts;
-  AMLFS_FIELDS(osts)
-};
-struct OstMapReq {
-  static constexpr Opcode kOp = Opcode::kOstMap;
-  using Response = OstMapRsp;
-  AMLFS_FIELDS()
 };
 
 // ---------------------------------------------------------------- framing

@@ -1,6 +1,7 @@
 // The amlfs wire protocol, object storage target half: the messages clients
-// and the MDS send to OSTs, and the in-place forms of the bulk data
-// messages. Included by common/protocol.h; see it for the conventions.
+// and the MDS send to OSTs, the OSTs' registration with the MDS, and the
+// in-place forms of the bulk data messages. Included by common/protocol.h;
+// see it for the conventions.
 #pragma once
 
 #include <string>
@@ -15,6 +16,7 @@ namespace amlfs {
 
 // Writes `data` at `offset` of the object, creating it if needed.
 // `checksum` is Checksum64(data); the OST verifies it before storing.
+// `job`: the writing process's job id ("": none), for job statistics.
 struct ObjWriteReq {
   static constexpr Opcode kOp = Opcode::kObjWrite;
   using Response = EmptyRsp;
@@ -23,7 +25,8 @@ struct ObjWriteReq {
   uint64_t checksum = 0;
   bool sync = false;  // fsync the object before answering
   std::string data;
-  AMLFS_FIELDS(object, offset, checksum, sync, data)
+  std::string job;
+  AMLFS_FIELDS(object, offset, checksum, sync, data, job)
 };
 
 // Reads up to `length` bytes; a short answer means the object ends there
@@ -39,7 +42,8 @@ struct ObjReadReq {
   ObjectId object;
   uint64_t offset = 0;
   uint64_t length = 0;
-  AMLFS_FIELDS(object, offset, length)
+  std::string job;  // as in ObjWriteReq
+  AMLFS_FIELDS(object, offset, length, job)
 };
 
 struct ObjTruncateReq {
@@ -146,19 +150,56 @@ struct ObjVerifyReq {
   AMLFS_FIELDS(object, offset, length)
 };
 
+// ---------------------------------------------------------------- OST management (MDS)
+
+// An OST announces itself at start and then periodically (a heartbeat);
+// the MDS marks an OST down when its heartbeats stop.
+struct OstRegisterRsp {
+  std::string fs_uuid;
+  AMLFS_FIELDS(fs_uuid)
+};
+struct OstRegisterReq {
+  static constexpr Opcode kOp = Opcode::kOstRegister;
+  using Response = OstRegisterRsp;
+  OstIndex index;
+  std::string address;  // where clients reach it
+  std::string ost_uuid; // identifies its data directory
+  uint64_t capacity_bytes = 0;
+  uint64_t free_bytes = 0;
+  uint64_t avail_bytes = 0;
+  uint64_t total_inodes = 0;
+  uint64_t free_inodes = 0;
+  AMLFS_FIELDS(index, address, ost_uuid, capacity_bytes, free_bytes, avail_bytes, total_inodes,
+               free_inodes)
+};
+
+struct OstMapRsp {
+  std::vector<OstInfo> osts;
+  AMLFS_FIELDS(osts)
+};
+struct OstMapReq {
+  static constexpr Opcode kOp = Opcode::kOstMap;
+  using Response = OstMapRsp;
+  AMLFS_FIELDS()
+};
+
+// ---------------------------------------------------------------- bulk data
+
 // In-place forms of the bulk data messages, byte for byte the same as
 // ObjWriteReq and ObjReadRsp, so that data is copied once on each side.
 
 // A whole ObjWriteReq frame (kFrameHeaderSize bytes left for the header,
 // see RpcClient::CallAsyncFrame) carrying `pieces` one after another.
 std::string BuildObjWriteFrame(const ObjectId& object, uint64_t offset, bool sync,
-                               const std::vector<std::string_view>& pieces);
+                               const std::vector<std::string_view>& pieces,
+                               std::string_view job = {});
 struct ObjWriteView {
   ObjectId object;
   uint64_t offset = 0;
   uint64_t checksum = 0;
   bool sync = false;
   std::string_view data;  // points into the payload
+  std::string job;
 };
 Status DecodeObjWrite(std::string_view payload, ObjWriteView* v);
 

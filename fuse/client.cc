@@ -11,10 +11,11 @@ namespace amlfs::fuse {
 
 using std::chrono::milliseconds;
 
-Client::Client(const MountOptions& o) : options_(o) {
+Client::Client(const MountOptions& o) : options_(o), jobs_(o.jobid_var) {
   net_ = std::make_unique<NetContext>(2);
-  char host[256] = "client";
-  gethostname(host, sizeof(host) - 1);
+  char hostname[256] = "client";
+  gethostname(hostname, sizeof(hostname) - 1);
+  const std::string host = o.client_name.empty() ? hostname : o.client_name;
   mds_ = std::make_unique<MdsClient>(*net_, o.mds, milliseconds(static_cast<int64_t>(o.mds_timeout * 1000)), host);
   pool_ = std::make_unique<OstPool>(*net_, host);
   io_ = std::make_unique<StripedIo>(*pool_, milliseconds(static_cast<int64_t>(o.io_timeout * 1000)));
@@ -177,8 +178,25 @@ Client::~Client() {
 
 void Client::RefreshOsts() {
   auto r = mds_->Call(OstMapReq{}, Creds{});
-  if (r.ok()) pool_->Update(r->osts);
-  else AMLFS_LOG(kDebug) << "OST map refresh: " << r.status().ToString();
+  if (r.ok()) {
+    pool_->Update(r->osts);
+    std::lock_guard lk(osts_mu_);
+    osts_ = r->osts;
+    osts_at_ = std::chrono::steady_clock::now();
+  } else {
+    AMLFS_LOG(kDebug) << "OST map refresh: " << r.status().ToString();
+  }
+}
+
+std::vector<OstInfo> Client::KnownOsts(std::chrono::steady_clock::time_point* when) {
+  std::lock_guard lk(osts_mu_);
+  *when = osts_at_;
+  return osts_;
+}
+
+std::string Client::JobOf(fuse_req_t req) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  return jobs_.Of(ctx->pid, ctx->uid);
 }
 
 void Client::KnowOstsOf(const Layout& layout) {
@@ -226,6 +244,7 @@ Creds CredsOf(fuse_req_t req) {
   Creds c;
   c.uid = ctx->uid;
   c.gid = ctx->gid;
+  c.job = ClientOf(req).JobOf(req);
   if (c.uid != 0) {
     gid_t groups[64];
     int n = fuse_req_getgroups(req, 64, groups);

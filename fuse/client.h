@@ -21,6 +21,7 @@
 #include "fuse/fuse_version.h"
 #include "fuse/guard.h"
 #include "fuse/inode_table.h"
+#include "fuse/jobid.h"
 #include "fuse/write_behind.h"
 
 namespace amlfs::fuse {
@@ -36,6 +37,11 @@ struct MountOptions {
   double negative_timeout = 0.0;
   int threads = 16;
   uint64_t write_behind_mb = 256;  // 0: every write() goes to the OSTs before it returns
+  // Where a request's job id comes from (fuse/jobid.h).
+  std::string jobid_var = "SLURM_JOB_ID";
+  // How servers name this mount in per-client statistics (default: host
+  // name and mount point).
+  std::string client_name;
 };
 
 // An open file: its layout and the MDS's open handle. The layout changes
@@ -97,6 +103,11 @@ class Client {
 
   // Reloads the OST map from the MDS.
   void RefreshOsts();
+  // The OST table as the MDS last gave it, and when (steady clock; zero
+  // before the first answer), for /healthz.
+  std::vector<OstInfo> KnownOsts(std::chrono::steady_clock::time_point* when);
+  // The job id of the process that made `req` (fuse/jobid.h).
+  std::string JobOf(fuse_req_t req);
   // Sends this node's unreported size for `ino` to the MDS, if any.
   Status ReportSize(InodeId ino, const Creds& creds);
 
@@ -137,6 +148,10 @@ class Client {
 
  private:
   MountOptions options_;
+  JobIds jobs_;
+  std::mutex osts_mu_;
+  std::vector<OstInfo> osts_;
+  std::chrono::steady_clock::time_point osts_at_{};
   std::unique_ptr<NetContext> net_;
   std::unique_ptr<MdsClient> mds_;
   std::unique_ptr<OstPool> pool_;

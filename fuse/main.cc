@@ -8,6 +8,8 @@
 #include <CLI/CLI.hpp>
 #include <cstring>
 #include <climits>
+#include <csignal>
+#include <optional>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -17,7 +19,10 @@
 #include "common/net/tls.h"
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/metrics.h"
+#include "common/net/http_server.h"
 #include "fuse/client.h"
+#include "fuse/observe.h"
 
 using namespace amlfs;
 using namespace amlfs::fuse;
@@ -96,6 +101,15 @@ void Init(void*, fuse_conn_info* conn) {
 
 int main(int argc, char** argv) {
   TuneMallocForIo();
+  {
+    // For the thread that changes the log level (below): blocked in every thread.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  }
   // "-o config=FILE" must be known before the config file is read.
   std::vector<std::string> args(argv, argv + argc);
   for (size_t i = 1; i + 1 < args.size(); ++i) {
@@ -108,7 +122,7 @@ int main(int argc, char** argv) {
   }
 
   MountOptions mo;
-  std::string mds_list, log_level = "warn", log_file;
+  std::string mds_list, log_level = "warn", log_file, metrics_listen;
   std::vector<std::string> positionals, o_opts;
   bool foreground = false;
   CLI::App app{"amlfs client: mounts the file system with FUSE", kProg};
@@ -138,6 +152,15 @@ int main(int argc, char** argv) {
   app.add_option("--log-level,--log_level", log_level, "debug|info|warn|error")
       ->capture_default_str();
   app.add_option("--log-file,--log_file", log_file, "Log to this file");
+  app.add_option("--metrics-listen,--metrics_listen", metrics_listen,
+                 "Serve /metrics and /healthz over HTTP on HOST:PORT (default: off)");
+  app.add_option("--jobid-var,--jobid_var", mo.jobid_var,
+                 "Environment variable holding a process's job id (procname_uid: "
+                 "COMMAND.UID; disable: none)")
+      ->capture_default_str();
+  app.add_option("--client-name,--client_name", mo.client_name,
+                 "How servers name this mount in per-client statistics (default: "
+                 "HOST:MOUNTPOINT)");
   app.add_option("-o", o_opts, "Mount options: mds=, io_timeout=, and FUSE options");
   app.add_flag("-f,--foreground", foreground, "Stay in the foreground");
   app.add_option("mount", positionals, "[SOURCE] MOUNTPOINT")->required()->expected(1, 2);
@@ -168,6 +191,9 @@ int main(int argc, char** argv) {
         else if (key == "key_file") key_file = val;
         else if (key == "tls") tls = val != "0" && val != "no" && val != "false";
         else if (key == "log_level") log_level = val;
+        else if (key == "metrics_listen") metrics_listen = val;
+        else if (key == "jobid_var") mo.jobid_var = val;
+        else if (key == "client_name") mo.client_name = val;
         else if (key == "write_behind_mb") mo.write_behind_mb = std::stoull(val);
         else if (key == "writeback_cache") g_writeback_cache = val != "0" && val != "no";
         else if (key == "no_writeback_cache") g_writeback_cache = false;
@@ -194,6 +220,17 @@ int main(int argc, char** argv) {
   if (mo.io_timeout <= 0 || mo.mds_timeout <= 0) return Fail("timeouts must be positive");
   if (mo.attr_timeout < 0 || mo.entry_timeout < 0 || mo.negative_timeout < 0) return Fail("cache timeouts must be >= 0");
   if (mo.threads < 1 || mo.threads > 1024) return Fail("threads: must be 1..1024");
+  if (Status st = JobIds::Check(mo.jobid_var); !st.ok()) return Fail(st.message());
+  std::optional<HostPort> metrics_at;
+  if (!metrics_listen.empty()) {
+    auto hp = ParseHostPort(metrics_listen, true);
+    if (!hp.ok()) return Fail("metrics_listen: " + hp.status().message());
+    metrics_at = *hp;
+    // A taken port fails the mount now, with a clear line, not after it.
+    MetricsHttp probe(nullptr);
+    if (metrics_at->port != 0)
+      if (Status st = probe.Start(*metrics_at); !st.ok()) return Fail(st.message());
+  }
 
   struct stat st;
   if (stat(mountpoint.c_str(), &st) != 0)
@@ -234,6 +271,11 @@ int main(int argc, char** argv) {
   if (fuse_set_signal_handlers(se) != 0) return Fail("cannot install signal handlers");
   char real[PATH_MAX];
   g_real_mountpoint = realpath(mountpoint.c_str(), real) ? real : mountpoint;
+  if (mo.client_name.empty()) {
+    char host[256] = "client";
+    gethostname(host, sizeof(host) - 1);
+    mo.client_name = std::string(host) + ":" + g_real_mountpoint;
+  }
   if (fuse_session_mount(se, mountpoint.c_str()) != 0) {
     fuse_remove_signal_handlers(se);
     fuse_session_destroy(se);
@@ -243,12 +285,40 @@ int main(int argc, char** argv) {
   // Network threads start only now: they would not survive the fork above.
   client = std::make_unique<Client>(mo);
   client->set_session(se);
+  metrics::SetIdentity("client", {{"client", mo.client_name}});
+  ObserveClient(*client);
+  MetricsHttp http([&client] { return ClientHealth(*client); });
+  if (metrics_at) {
+    // Checked before the mount, so this fails only if the port was taken since.
+    if (Status st = http.Start(*metrics_at); !st.ok()) {
+      AMLFS_LOG(kError) << st.message() << ": serving no metrics";
+    } else {
+      SetMetricsAddress(http.address());
+      AMLFS_LOG(kInfo) << "metrics on http://" << http.address() << "/metrics";
+    }
+  }
+  // SIGUSR1 / SIGUSR2 change the log level (libfuse leaves them alone).
+  std::thread log_signals([] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGALRM);
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0 || sig == SIGALRM) return;
+      StepLogLevel(sig);
+    }
+  });
   AMLFS_LOG(kInfo) << "mounted " << mountpoint << " from " << mds_list;
   fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(mo.threads));
   fuse_loop_cfg_set_idle_threads(cfg, static_cast<unsigned>(std::min(mo.threads, 8)));
   int ret = fuse_session_loop_mt(se, cfg);
   fuse_loop_cfg_destroy(cfg);
+  pthread_kill(log_signals.native_handle(), SIGALRM);
+  log_signals.join();
+  http.Stop();
   // Before the session goes: requests still waiting for the MDS are answered
   // from network threads, through the session, as the client shuts down.
   client.reset();

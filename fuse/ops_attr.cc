@@ -7,6 +7,7 @@
 #include "common/net/auth.h"
 #include "common/net/tls.h"
 #include "fuse/client.h"
+#include "fuse/observe.h"
 #include "fuse/guard.h"
 
 namespace amlfs::fuse {
@@ -183,6 +184,12 @@ void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
     if (std::strcmp(name, "amlfs.tls") == 0) {
       if (!ProcessTls()) return (void)fuse_reply_err(req, ENODATA);
       return ReplySized(req, "1", size);
+    }
+    // "amlfs.metrics": where this mount serves /metrics, for the tools.
+    if (std::strcmp(name, "amlfs.metrics") == 0) {
+      const std::string at = MetricsAddress();
+      if (at.empty()) return (void)fuse_reply_err(req, ENODATA);
+      return ReplySized(req, at, size);
     }
     Client& c = ClientOf(req);
     if ((std::strncmp(name, "security.", 9) == 0 || std::strncmp(name, "system.", 7) == 0) &&

@@ -10,6 +10,7 @@
 #include <future>
 
 #include "fuse/client.h"
+#include "fuse/observe.h"
 #include "fuse/guard.h"
 
 namespace amlfs::fuse {
@@ -98,6 +99,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   Guard(req, "read", [&] {
+    const auto start = std::chrono::steady_clock::now();
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
     const std::shared_ptr<const Layout> layout = fh->layout();
@@ -116,8 +118,17 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
         file_size = c.inodes().KnownSize(ino, a->attr.size);
       }
     }
-    auto data = c.io().Read(fh->ino, *layout, static_cast<uint64_t>(off), size, file_size);
-    if (!data.ok()) return ReplyError(req, data.status());
+    auto data = c.io().Read(fh->ino, *layout, static_cast<uint64_t>(off), size, file_size,
+                            c.JobOf(req));
+    ClientMetrics& m = Metrics();
+    m.reads.Add();
+    m.read_seconds.ObserveSince(start);
+    if (!data.ok()) {
+      m.io_errors.Add();
+      if (data.status().code() == Code::kCorrupt) m.checksum_errors.Add();
+      return ReplyError(req, data.status());
+    }
+    m.read_bytes.Add(data->size());
     fuse_reply_buf(req, data->data(), data->size());
   });
 }
@@ -125,6 +136,7 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
 void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
            fuse_file_info* fi) {
   Guard(req, "write", [&] {
+    const auto start = std::chrono::steady_clock::now();
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
     const std::shared_ptr<const Layout> layout = fh->layout();
@@ -143,9 +155,18 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
       offset = at->offset;
     }
     if (offset + size > (1ull << 62)) return (void)fuse_reply_err(req, EFBIG);
-    Status st = fh->buffered ? c.write_behind()->Write(fh->buffered, layout, offset, buf, size)
-                             : c.io().Write(fh->ino, *layout, offset, buf, size);
-    if (!st.ok()) return ReplyError(req, st);
+    const std::string job = c.JobOf(req);
+    Status st = fh->buffered
+                    ? c.write_behind()->Write(fh->buffered, layout, offset, buf, size, job)
+                    : c.io().Write(fh->ino, *layout, offset, buf, size, false, job);
+    ClientMetrics& m = Metrics();
+    m.writes.Add();
+    m.write_seconds.ObserveSince(start);
+    if (!st.ok()) {
+      m.io_errors.Add();
+      return ReplyError(req, st);
+    }
+    m.write_bytes.Add(size);
     c.inodes().Wrote(ino, offset + size);
     fuse_reply_write(req, size);
   });

@@ -8,6 +8,7 @@ struct WriteBehind::Run {
   std::shared_ptr<const Layout> layout;
   uint64_t start = 0;
   std::string data;
+  std::string job;
   uint64_t end() const { return start + data.size(); }
 };
 
@@ -62,7 +63,8 @@ void WriteBehind::Dispatch(const std::shared_ptr<File>& f, std::unique_lock<std:
   });
   f->inflight.emplace_back(run->start, run->end());
   boost::asio::post(pool_, [this, f, run] {
-    Status st = io_.Write(f->ino, *run->layout, run->start, run->data.data(), run->data.size());
+    Status st = io_.Write(f->ino, *run->layout, run->start, run->data.data(), run->data.size(),
+                          false, run->job);
     {
       std::lock_guard g(f->mu);
       for (auto it = f->inflight.begin(); it != f->inflight.end(); ++it)
@@ -78,7 +80,7 @@ void WriteBehind::Dispatch(const std::shared_ptr<File>& f, std::unique_lock<std:
 }
 
 Status WriteBehind::Write(const std::shared_ptr<File>& f, std::shared_ptr<const Layout> layout,
-                          uint64_t off, const char* data, size_t n) {
+                          uint64_t off, const char* data, size_t n, std::string_view job) {
   Reserve(n);
   std::unique_lock lk(f->mu);
   if (!f->error.ok()) {
@@ -103,11 +105,17 @@ Status WriteBehind::Write(const std::shared_ptr<File>& f, std::shared_ptr<const 
   if (f->open.data.empty()) {
     f->open.layout = std::move(layout);
     f->open.start = off;
+    f->open.job = job;
     f->open.data.reserve(std::min<uint64_t>(run_bytes_, std::max<uint64_t>(n, 1u << 16)));
   }
   f->open.data.append(data, n);
   if (f->open.data.size() >= run_bytes_) Dispatch(f, lk);
   return Status::Ok();
+}
+
+uint64_t WriteBehind::buffered() {
+  std::lock_guard lk(budget_mu_);
+  return used_;
 }
 
 Status WriteBehind::Flush(const std::shared_ptr<File>& f) {

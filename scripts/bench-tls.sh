@@ -35,23 +35,7 @@ measure() {
   ROOT=$(mktemp -d /var/tmp/amlfs-bench-tls.XXXXXX)
   bash scripts/local-cluster.sh up --root "$ROOT" --osts 4 --stripe-count 4 --stripe-size 1048576 \
     "$@" >/dev/null
-  local d="$ROOT/mnt" v sw1 sr1 sw4 sr4 rr t0 creates
-  v=$(fio_run "$d" seq1 --rw=write --bs=1M --size="$SIZE" --end_fsync=1); sw1=${v% *}
-  drop_caches
-  v=$(fio_run "$d" seq1 --rw=read --bs=1M --size="$SIZE"); sr1=${v% *}
-  v=$(fio_run "$d" seq4 --rw=write --bs=1M --size="$SIZE4" --numjobs=4 --end_fsync=1); sw4=${v% *}
-  drop_caches
-  v=$(fio_run "$d" seq4 --rw=read --bs=1M --size="$SIZE4" --numjobs=4); sr4=${v% *}
-  drop_caches
-  v=$(fio_run "$d" seq1 --rw=randread --bs=4k --size="$SIZE" --time_based --runtime="$RUNTIME")
-  rr=${v#* }
-  mkdir "$d/creates"
-  t0=$(date +%s.%N)
-  python3 -c 'import os, sys
-for i in range(int(sys.argv[2])): os.close(os.open(f"{sys.argv[1]}/f{i}", os.O_CREAT | os.O_WRONLY, 0o644))' \
-    "$d/creates" "$NFILES"
-  creates=$(awk -v n="$NFILES" -v s="$(seconds_since "$t0")" 'BEGIN { printf "%.0f", n / s }')
-  echo "$sw1 $sr1 $sw4 $sr4 $rr $creates"
+  io_figures "$ROOT/mnt"
   (down_root)
   ROOT=""
 }

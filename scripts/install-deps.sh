@@ -16,6 +16,9 @@ PACKAGES=(
   openmpi-bin libopenmpi-dev python3-torch
   # fuzzing (scripts/fuzz.sh): clang's libFuzzer and sanitizer runtimes
   clang libclang-rt-14-dev
+  # monitoring: promtool checks the alert rules and Prometheus config
+  # (tests/conf); tmux runs `amlfs top` in a terminal test
+  prometheus tmux curl
 )
 
 missing=()
@@ -42,5 +45,10 @@ if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${m
   cat "$log" >&2
   echo "install-deps.sh: apt-get failed" >&2
   exit 1
+fi
+# The prometheus package (wanted for promtool) enables a Prometheus server
+# on :9090; amlfs's tests need none.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+  systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi
 echo "install-deps.sh: done"

@@ -348,7 +348,7 @@ mount_client() {
     stop_pid "$RUN_DIR/$name.pid" amlfs-fuse  # a client left without its mount
     # shellcheck disable=SC2046
     start_daemon "$name" "" $(in_ns "$role") "$fuse_bin" --mds "$CL_MDS_ADDR" --key-file "$CL_KEY_FILE" \
-      $(tls_flag) -f "${CL_FUSE_ARGS[@]}" "$dir"
+      $(tls_flag) -o "metrics_listen=$(host_of "$role"):0" -f "${CL_FUSE_ARGS[@]}" "$dir"
     for ((i = 0; i < READY_TIMEOUT_S * 10; i++)); do
       is_mounted "$dir" && break
       if ! pid_alive "$RUN_DIR/$name.pid"; then
@@ -388,7 +388,8 @@ start_mds_replicas() {
     mkdir -p "$ROOT/mds$i"
     # shellcheck disable=SC2046
     start_daemon "mds$i" "$RUN_DIR/mds$i.ready" $(in_ns "mds$i") "$bin" "$@" --data "$ROOT/mds$i" \
-      --listen "${addrs[i - 1]}" --id "$i" --peers "$peers" --ready-file "$RUN_DIR/mds$i.ready"
+      --listen "${addrs[i - 1]}" --id "$i" --peers "$peers" --ready-file "$RUN_DIR/mds$i.ready" \
+      --metrics-listen "${addrs[i - 1]%:*}:0"
     wait_ready "mds$i" "$RUN_DIR/mds$i.ready" >/dev/null || die "mds$i did not start"
     note "MDS$i pid $(<"$RUN_DIR/mds$i.pid") at ${addrs[i - 1]} (data $ROOT/mds$i)"
   done
@@ -452,7 +453,7 @@ cmd_add_mds() {
   # shellcheck disable=SC2046
   start_daemon "mds$id" "$RUN_DIR/mds$id.ready" $(in_ns "mds$id") "$bin" "${mds_args[@]}" \
     --data "$ROOT/mds$id" --listen "${!v}" --id "$id" --peers "$peers" \
-    --ready-file "$RUN_DIR/mds$id.ready"
+    --ready-file "$RUN_DIR/mds$id.ready" --metrics-listen "${!v%:*}:0"
   wait_ready "mds$id" "$RUN_DIR/mds$id.ready" >/dev/null || die "mds$id did not start"
   note "MDS$id pid $(<"$RUN_DIR/mds$id.pid") at ${!v} (data $ROOT/mds$id)"
 }
@@ -503,7 +504,7 @@ cmd_up() {
     [[ -n "${CL_MDS_ADDR:-}" ]] || die "MDS runs but its address is not recorded in $ENV_FILE"
   else
     mds_args+=(--data "$ROOT/mds" --listen "${CL_MDS_ADDR:-$(host_of mds):0}"
-      --ready-file "$RUN_DIR/mds.ready")
+      --ready-file "$RUN_DIR/mds.ready" --metrics-listen "$(host_of mds):0")
     # shellcheck disable=SC2046
     start_daemon mds "$RUN_DIR/mds.ready" $(in_ns mds) "$mds_bin" "${mds_args[@]}"
     addr=$(wait_ready mds "$RUN_DIR/mds.ready") || die "the MDS did not start"
@@ -523,7 +524,7 @@ cmd_up() {
     # shellcheck disable=SC2046
     start_daemon "$name" "$RUN_DIR/$name.ready" $(in_ns "$name") "$ost_bin" --data "$ROOT/$name" \
       --listen "${!v:-$(host_of "$name"):0}" --mds "$CL_MDS_ADDR" --index "$i" --key-file "$CL_KEY_FILE" \
-      $(tls_flag) --ready-file "$RUN_DIR/$name.ready"
+      $(tls_flag) --ready-file "$RUN_DIR/$name.ready" --metrics-listen "$(host_of "$name"):0"
     started+=("$i")
   done
   for i in "${started[@]}"; do
@@ -615,7 +616,10 @@ cmd_status() {
     else
       state=stopped pid=- all_up=0
     fi
-    printf '%-6s %-8s pid %-8s %-22s %s\n' "$1" "$state" "$pid" "${2:--}" "$3"
+    local metrics=""
+    [[ -f "$RUN_DIR/$1.ready" ]] && metrics=$(sed -n 's/^metrics //p' "$RUN_DIR/$1.ready")
+    printf '%-6s %-8s pid %-8s %-22s %s%s\n' "$1" "$state" "$pid" "${2:--}" "$3" \
+      "${metrics:+  metrics http://$metrics/metrics}"
   }
   echo "cluster $ROOT"
   if ((${CL_MDS:-1} > 1)); then

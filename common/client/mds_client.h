@@ -30,6 +30,7 @@ struct Creds {
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::vector<uint32_t> groups;
+  std::string job;  // the calling process's job id, for job statistics ("": none)
 };
 
 // True for opcodes that change the namespace (they get a sequence number).
@@ -83,6 +84,7 @@ class MdsClient {
       req.caller.uid = creds.uid;
       req.caller.gid = creds.gid;
       req.caller.groups = creds.groups;
+      req.caller.job = creds.job;
     }
   }
   struct Attempt;

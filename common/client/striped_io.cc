@@ -99,7 +99,7 @@ StripedIo::StripedIo(OstPool& pool, std::chrono::milliseconds timeout)
     : pool_(pool), timeout_(timeout) {}
 
 Status StripedIo::Write(InodeId ino, const Layout& layout, uint64_t offset, const char* data,
-                        uint64_t len, bool sync) {
+                        uint64_t len, bool sync, std::string_view job) {
   if (len == 0) return Status::Ok();
   auto runs = Runs(ino, layout, offset, len);
   Latch latch(runs.size());
@@ -113,7 +113,7 @@ Status StripedIo::Write(InodeId ino, const Layout& layout, uint64_t offset, cons
     pieces.reserve(r.pieces.size());
     for (const auto& p : r.pieces) pieces.emplace_back(data + (p.file_offset - offset), p.length);
     OstIndex ost = r.ost;
-    (*client)->CallAsyncFrame(Opcode::kObjWrite, BuildObjWriteFrame(r.obj, r.object_offset, sync, pieces),
+    (*client)->CallAsyncFrame(Opcode::kObjWrite, BuildObjWriteFrame(r.obj, r.object_offset, sync, pieces, job),
                               timeout_,
                               [&latch, ost](Result<std::string> res) {
                                 latch.Done(Prefixed(ost, res.status()));
@@ -124,7 +124,7 @@ Status StripedIo::Write(InodeId ino, const Layout& layout, uint64_t offset, cons
 }
 
 Result<std::string> StripedIo::Read(InodeId ino, const Layout& layout, uint64_t offset,
-                                    uint64_t len, uint64_t file_size) {
+                                    uint64_t len, uint64_t file_size, std::string_view job) {
   if (offset >= file_size || len == 0) return std::string();
   len = std::min(len, file_size - offset);
   std::string out(len, '\0');  // holes and missing objects read as zeros
@@ -140,6 +140,7 @@ Result<std::string> StripedIo::Read(InodeId ino, const Layout& layout, uint64_t 
     req.object = r.obj;
     req.offset = r.object_offset;
     req.length = r.length;
+    req.job = job;
     const ObjectRun* run = &r;
     std::string frame(kFrameHeaderSize, '\0');
     EncodeTo(req, &frame);

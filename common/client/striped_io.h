@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/layout.h"
@@ -27,14 +28,15 @@ class StripedIo {
   StripedIo(OstPool& pool, std::chrono::milliseconds timeout);
 
   // Writes `len` bytes at file `offset`. With `sync`, each OST fsyncs the
-  // object before answering.
+  // object before answering. `job` tags the requests for the OSTs' job
+  // statistics.
   Status Write(InodeId ino, const Layout& layout, uint64_t offset, const char* data,
-               uint64_t len, bool sync = false);
+               uint64_t len, bool sync = false, std::string_view job = {});
 
   // Reads [offset, offset+len) clipped to `file_size`; missing objects and
   // holes read as zeros. Returns the bytes (shorter than len only at EOF).
   Result<std::string> Read(InodeId ino, const Layout& layout, uint64_t offset, uint64_t len,
-                           uint64_t file_size);
+                           uint64_t file_size, std::string_view job = {});
 
   // Makes every object of the file durable on its OST's disk.
   Status Sync(InodeId ino, const Layout& layout);

@@ -25,6 +25,7 @@
 #include "common/config.h"
 #include "common/frame.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/net/client_handshake.h"
 #include "common/net/net_context.h"
 
@@ -36,6 +37,24 @@ using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
+namespace {
+// What this process's RPC clients do (docs/OBSERVABILITY.md), shared by all.
+struct CallMetrics {
+  metrics::Registry& r = metrics::Default();
+  metrics::OpMetrics calls{r, "amlfs_rpc_calls_total", "", "amlfs_rpc_call_seconds"};
+  metrics::Counter& retries =
+      r.GetCounter("amlfs_rpc_retries_total", "RPCs resent on a new connection after the old one failed.");
+  metrics::Counter& timeouts =
+      r.GetCounter("amlfs_rpc_timeouts_total", "RPCs that reached their deadline unanswered.");
+  metrics::Counter& connect_failures =
+      r.GetCounter("amlfs_rpc_connect_failures_total", "Failed attempts to connect to a server.");
+};
+CallMetrics& Metrics() {
+  static CallMetrics* m = new CallMetrics;
+  return *m;
+}
+}  // namespace
+
 struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
   struct Pending {
     std::shared_ptr<const std::string> frame;  // shared: a reconnect may resend it
@@ -43,6 +62,8 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     std::chrono::steady_clock::time_point deadline;
     std::chrono::steady_clock::time_point sent;  // when it was submitted
     bool raw = false;  // `done` gets the whole response payload
+    uint16_t op = 0;
+    bool tried = false;  // sent (or being sent) on some connection
   };
 
   // Frames up to this size are written by the calling thread itself when the
@@ -125,6 +146,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
         if (is_connected && p != pending.end() &&
             last_heard.load(std::memory_order_relaxed) < p->second.sent.time_since_epoch().count())
           silent = generation;
+        Metrics().timeouts.Add();
         if (auto done = TakeLocked(id))
           failed.emplace_back(std::move(*done), Error(is_connected ? Code::kTimeout : Code::kUnavailable, what));
         else
@@ -147,6 +169,9 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     if (it == pending.end()) return std::nullopt;
     Callback done = std::move(it->second.done);
     if (raw) *raw = it->second.raw;
+    const auto& m = Metrics().calls.For(it->second.op, OpcodeName(static_cast<Opcode>(it->second.op)));
+    m.count->Add();
+    m.seconds->ObserveSince(it->second.sent);
     auto [b, e] = deadlines.equal_range(it->second.deadline);
     for (auto d = b; d != e; ++d)
       if (d->second == id) {
@@ -212,6 +237,8 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
       Pending p;
       p.frame = std::make_shared<const std::string>(std::move(frame));
       p.raw = raw;
+      p.op = h.opcode;
+      p.tried = is_connected;
       p.done = std::move(done);
       p.sent = std::chrono::steady_clock::now();
       p.deadline = deadline = p.sent + timeout;
@@ -352,7 +379,11 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
             gen = ++self->generation;
             self->write_queue.clear();
             self->partial.reset();
-            for (auto& [id, p] : self->pending) self->write_queue.push_back(id);
+            for (auto& [id, p] : self->pending) {
+              self->write_queue.push_back(id);
+              if (p.tried) Metrics().retries.Add();
+              p.tried = true;
+            }
             self->writer_active = !self->write_queue.empty();
           }
           asio::co_spawn(ex, Reader(self, sock, gen), asio::detached);
@@ -364,6 +395,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
       } else {
         error = cec.message();
       }
+      Metrics().connect_failures.Add();
       std::vector<uint64_t> failed_ids;
       {
         std::lock_guard lk(self->mu);

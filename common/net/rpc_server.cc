@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cerrno>
 #include <deque>
+#include <map>
 #include <future>
 #include <mutex>
 #include <set>
@@ -25,6 +26,7 @@
 
 #include "common/frame.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 namespace amlfs {
 
@@ -46,10 +48,50 @@ constexpr int kMaxInflight = 256;
 // Before the handshake is done a peer may send no more than this.
 constexpr uint32_t kMaxHandshakePayload = 4096;
 
+// The server's own metrics (docs/OBSERVABILITY.md): per operation, created
+// on first use and then updated without a lock.
+struct ServerMetrics {
+  explicit ServerMetrics(const std::string& role)
+      : prefix(PrefixOf(role)),
+        ops(metrics::Default(), prefix + "_ops_total", prefix + "_op_errors_total",
+            prefix + "_op_seconds"),
+        connections(&metrics::Default().GetGauge(prefix + "_connections", "Open client connections.")),
+        refused(&metrics::Default().GetCounter(
+            prefix + "_refused_connections_total",
+            "Connections refused or cut: handshake, key, allow list, malformed frames.")) {}
+  static std::string PrefixOf(const std::string& role) { return "amlfs_" + role; }
+  const metrics::OpMetrics::Op& For(uint16_t opcode) {
+    return ops.For(opcode, OpcodeName(static_cast<Opcode>(opcode)));
+  }
+
+  const std::string prefix;
+  metrics::OpMetrics ops;
+  metrics::Gauge* connections;
+  metrics::Counter* refused;
+};
+// Counts refusals for LogRefusal: the first server's (a process serves one role).
+std::atomic<metrics::Counter*> g_refused{nullptr};
+
+// One per role, for the life of the process: calls and sessions may outlive
+// their server.
+ServerMetrics& MetricsFor(const std::string& role) {
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<ServerMetrics>> all;
+  std::lock_guard lk(mu);
+  auto& m = all[role];
+  if (!m) {
+    m = std::make_unique<ServerMetrics>(role);
+    metrics::Counter* none = nullptr;
+    g_refused.compare_exchange_strong(none, m->refused);
+  }
+  return *m;
+}
+
 // Logs a line about a refused or closed connection: at most 10 such lines a
 // second in the process, so that a flood of bad connections cannot fill the
 // log; the next line logged says how many were left out.
 void LogRefusal(const std::string& line) {
+  if (auto* c = g_refused.load()) c->Add();
   static std::mutex mu;
   static std::chrono::steady_clock::time_point window{};
   static int in_window = 0;
@@ -75,8 +117,8 @@ void LogRefusal(const std::string& line) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Stream stream, RpcServer::Handler* handler, asio::thread_pool* pool,
-          const RpcServer::Options* options)
-      : stream_(std::move(stream)), sock_(stream_.socket()), strand_(sock_.get_executor()),
+          const RpcServer::Options* options, ServerMetrics* metrics)
+      : metrics_(metrics), stream_(std::move(stream)), sock_(stream_.socket()), strand_(sock_.get_executor()),
         wake_(strand_),
         handshake_deadline_(strand_),
         handler_(handler), pool_(pool), role_(&options->role), run_inline_(&options->run_inline),
@@ -85,7 +127,9 @@ class Session : public std::enable_shared_from_this<Session> {
     auto ep = sock_.remote_endpoint(ec);
     peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
     wake_.expires_at(asio::steady_timer::time_point::max());
+    metrics_->connections->Add(1);
   }
+  ~Session() { metrics_->connections->Add(-1); }
 
   void Start() {
     auto self = shared_from_this();
@@ -139,6 +183,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   const std::string& peer() const { return peer_; }
+  // The name the peer gave in its Hello, else its address.
+  const std::string& client() const { return client_.empty() ? peer_ : client_; }
+  ServerMetrics& metrics() { return *metrics_; }
   // A request of this session has been answered.
   void Answered() { inflight_.fetch_sub(1); }
 
@@ -178,6 +225,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string client_nonce_, server_nonce_;
   static awaitable<void> Writer(std::shared_ptr<Session> self);
 
+  ServerMetrics* metrics_;
+  std::string client_;
   Stream stream_;
   tcp::socket& sock_;  // stream_'s TCP socket
   asio::strand<asio::any_io_executor> strand_;
@@ -203,22 +252,26 @@ class Session : public std::enable_shared_from_this<Session> {
 class Call : public RpcCall {
  public:
   Call(std::shared_ptr<Session> s, uint16_t op, uint64_t id, std::string payload)
-      : session_(std::move(s)), op_(op), id_(id), payload_(std::move(payload)) {}
+      : session_(std::move(s)), op_(op), id_(id), payload_(std::move(payload)),
+        metrics_(session_->metrics().For(op)), start_(std::chrono::steady_clock::now()) {}
   ~Call() override {
     if (!replied_) Reply(Error(Code::kInternal, "request dropped without an answer"), {});
   }
   Opcode op() const override { return static_cast<Opcode>(op_); }
   std::string_view payload() const override { return payload_; }
   const std::string& peer() const override { return session_->peer(); }
+  const std::string& client() const override { return session_->client(); }
   void Reply(const Status& status, const std::string& body) override {
     if (replied_) return;
     replied_ = true;
+    Count(status.ok());
     session_->Send(MakeFrame(op_, id_, kFlagResponse, EncodeResponse(status, body)));
     session_->Answered();
   }
   void ReplyFrame(std::string frame) override {
     if (replied_) return;
     replied_ = true;
+    Count(true);
     FrameHeader h;
     h.opcode = op_;
     h.request_id = id_;
@@ -234,7 +287,15 @@ class Call : public RpcCall {
   uint16_t op_;
   uint64_t id_;
   std::string payload_;
+  const metrics::OpMetrics::Op& metrics_;
+  const std::chrono::steady_clock::time_point start_;
   bool replied_ = false;
+
+  void Count(bool ok) {
+    metrics_.count->Add();
+    if (!ok) metrics_.errors->Add();
+    metrics_.seconds->ObserveSince(start_);
+  }
 };
 
 bool Session::Greet(const FrameHeader& h, const std::string& payload) {
@@ -261,6 +322,7 @@ bool Session::Greet(const FrameHeader& h, const std::string& payload) {
              {});
       return false;
     }
+    client_ = hello.name.substr(0, 256);
     HelloRsp rsp;
     rsp.version = kProtocolVersion;
     rsp.role = *role_;
@@ -442,6 +504,7 @@ awaitable<void> Session::Writer(std::shared_ptr<Session> self) {
 struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
   Options options;
   Handler handler;
+  ServerMetrics* metrics = nullptr;
   std::shared_ptr<TlsContext> tls;  // with options.tls
   // One io_context per network thread (each connection stays on one
   // thread); the first also runs the acceptor.
@@ -497,7 +560,7 @@ struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
       sock.set_option(tcp::no_delay(true));
       auto s = std::make_shared<Session>(
           self->tls ? Stream(std::move(sock), *self->tls) : Stream(std::move(sock)),
-          &self->handler, self->pool.get(), &self->options);
+          &self->handler, self->pool.get(), &self->options, self->metrics);
       {
         std::lock_guard lk(self->mu);
         std::erase_if(self->sessions, [](auto& w) { return w.expired(); });
@@ -510,7 +573,14 @@ struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
 
 RpcServer::RpcServer(Options options, Handler handler) : impl_(std::make_shared<Impl>()) {
   impl_->options = std::move(options);
-  impl_->handler = std::move(handler);
+  impl_->metrics = &MetricsFor(impl_->options.role);
+  // Every server answers Stats itself.
+  impl_->handler = [h = std::move(handler)](std::shared_ptr<RpcCall> call) {
+    if (call->op() != Opcode::kStats) return h(std::move(call));
+    StatsReq req;
+    if (Status st = call->DecodeRequest(&req); !st.ok()) return call->Reply(st, {});
+    call->ReplyWith(Result<StatsRsp>(StatsRsp{metrics::Default().Render()}));
+  };
   if (impl_->options.tls && impl_->options.key)
     impl_->tls = MakeTlsContext(*impl_->options.key, /*server=*/true);
   impl_->pool = std::make_unique<asio::thread_pool>(impl_->options.worker_threads);

@@ -8,7 +8,9 @@
 // version, header checksum, oversized length) closes that connection and
 // nothing else. Handlers run on a worker pool (they may block on disk) and
 // answer through RpcCall::Reply, from any thread, exactly once; replies may
-// complete out of order.
+// complete out of order. The server answers kStats itself (the process's
+// metrics, common/metrics.h) and counts every request in
+// amlfs_<role>_ops_total, _op_errors_total and _op_seconds.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +34,9 @@ class RpcCall {
   virtual Opcode op() const = 0;
   virtual std::string_view payload() const = 0;
   virtual const std::string& peer() const = 0;
+  // Who is asking: the name the client gave in its handshake (host name
+  // and mount point for a mount), else its address; for per-client stats.
+  virtual const std::string& client() const = 0;
   // Sends the response. `body` is ignored unless status is OK.
   virtual void Reply(const Status& status, const std::string& body) = 0;
   // Sends a response built in place: `frame` is kFrameHeaderSize bytes

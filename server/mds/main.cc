@@ -3,11 +3,14 @@
 
 #include <cstdio>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "common/client/ost_pool.h"
 #include "common/client/striped_io.h"
 #include "common/config.h"
+#include "common/metrics.h"
+#include "common/net/http_server.h"
 #include "common/daemon.h"
 #include "common/layout.h"
 #include "common/log.h"
@@ -16,6 +19,7 @@
 #include "common/net/net_context.h"
 #include "common/net/rpc_server.h"
 #include "server/mds/mds.h"
+#include "server/mds/observe.h"
 #include "server/mds/raft/replica.h"
 #include "server/mds/service.h"
 
@@ -63,7 +67,7 @@ int main(int argc, char** argv) {
   RaiseOpenFileLimit();
   BlockStopSignals();
   std::string data, listen = "0.0.0.0:9400", fs_name = "amlfs", stripe_size = "1M";
-  std::string log_level = "info", log_file, ready_file;
+  std::string log_level = "info", log_file, ready_file, metrics_listen = "0.0.0.0:9401";
   int stripe_count = 1, workers = 8, id = 0;
   std::string peers;
   uint64_t snapshot_entries = 10000, snapshot_keep = 1000;
@@ -122,6 +126,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-file,--log_file", log_file, "Log to this file instead of stderr");
   app.add_option("--ready-file,--ready_file", ready_file,
                  "Write the bound HOST:PORT here once serving");
+  app.add_option("--metrics-listen,--metrics_listen", metrics_listen,
+                 "Serve /metrics and /healthz over HTTP on HOST:PORT (empty: off)")
+      ->capture_default_str();
   int rc = RunCli(app, argc, argv);
   if (rc >= 0) return rc;
 
@@ -139,6 +146,12 @@ int main(int argc, char** argv) {
   if (Status st = SetProcessTls(tls); !st.ok()) return fail(st.message());
   auto allow = AllowList::Parse(allow_text);
   if (!allow.ok()) return fail("allow: " + allow.status().message());
+  std::optional<HostPort> metrics_at;
+  if (!metrics_listen.empty()) {
+    auto hp = ParseHostPort(metrics_listen, true);
+    if (!hp.ok()) return fail("metrics_listen: " + hp.status().message());
+    metrics_at = *hp;
+  }
   auto squash = mds::SquashPolicy::Parse(root_squash, squash_mode, nosquash_nets);
   if (!squash.ok()) return fail(squash.status().message());
   auto size = ParseSize(stripe_size);
@@ -184,10 +197,22 @@ int main(int argc, char** argv) {
   OstPool pool(net, "mds");
   StripedIo io(pool, std::chrono::milliseconds(static_cast<int64_t>(ost_rpc_timeout * 1000)));
   RaftReplicator replicator;
+  // The metrics port first: taken, it stops the MDS before anything changes.
+  // Until the MDS is up, /healthz says it is starting.
+  std::unique_ptr<mds::MdsObserver> observer;
+  std::atomic<mds::MdsObserver*> observing{nullptr};
+  MetricsHttp http([&observing] {
+    if (mds::MdsObserver* o = observing.load()) return o->Health();
+    return std::vector<HealthCheck>{{HealthCheck::State::kFail, "mds: starting"}};
+  });
+  if (metrics_at)
+    if (Status st = http.Start(*metrics_at); !st.ok()) return fail(st.message());
   auto m = mds::Mds::Open(data, config, &io, &pool, members.empty() ? nullptr : &replicator);
   if (!m.ok()) return fail(m.status().message());
   mds::Mds* mds = m->get();
+  metrics::SetIdentity("mds", {{"mds", std::to_string(id)}});
   mds::MdsService service(mds);
+  std::function<MdsStatusRsp()> status_fn;
   service.SetSquash(*squash);
   std::unique_ptr<raft::Replica> replica;
   std::atomic<raft::Term> leading_term{0};  // the term in which this replica serves as the MDS
@@ -244,7 +269,7 @@ int main(int argc, char** argv) {
         done(r.ok() ? Status::Ok() : r.status());
       });
     };
-    repl.status = [rp, &leading_term]() {
+    status_fn = [rp, &leading_term]() {
       auto i = rp->info();
       MdsStatusRsp s;
       s.replicated = true;
@@ -260,6 +285,7 @@ int main(int argc, char** argv) {
       for (auto& [id, addr] : i.members) s.members.push_back(MdsMember{id, addr});
       return s;
     };
+    repl.status = status_fn;
     service.SetReplication(std::move(repl));
   }
   // Reads of single records answer from the network thread, and so do the
@@ -329,11 +355,18 @@ int main(int argc, char** argv) {
   if (!ProcessKey())
     AMLFS_LOG(kWarn) << "no cluster key: anyone who can reach this server may use it "
                         "(amlfs keygen, --key-file)";
+  observer = std::make_unique<mds::MdsObserver>(mds, status_fn);
+  observing = observer.get();
+  if (metrics_at) {
+    AMLFS_LOG(kInfo) << "metrics on http://" << http.address() << "/metrics";
+    bound += "\nmetrics " + http.address();
+  }
   if (Status st = WriteReadyFile(ready_file, bound); !st.ok()) AMLFS_LOG(kWarn) << st.message();
   WaitForStopSignal();
   AMLFS_LOG(kInfo) << "stopping";
   stopping = true;
   if (watcher.joinable()) watcher.join();
+  http.Stop();
   server.Stop();
   if (replica) replica->Stop();
   return 0;

@@ -491,6 +491,7 @@ void Mds::StartBackground() {
         try {
           ReapStartupOrphans();
           DrainDestroyQueue();
+          NoteDownOsts();
           if (size_t n = locks_.Expire(std::chrono::steady_clock::now() - config_.lock_lease))
             AMLFS_LOG(kWarn) << n << " client(s) stopped renewing their lock lease: their locks are released";
         } catch (const std::exception& e) {
@@ -504,6 +505,20 @@ void Mds::StartBackground() {
 }
 
 // ---------------------------------------------------------------- OSTs
+
+void Mds::NoteDownOsts() {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lk(state_mu_);
+  for (auto& [index, s] : osts_) {
+    if (s.down_logged || s.last_seen.time_since_epoch().count() == 0 ||
+        now - s.last_seen < config_.ost_timeout)
+      continue;
+    s.down_logged = true;
+    AMLFS_LOG(kWarn) << "OST" << index << " down: no heartbeat from " << s.info.address << " for "
+                     << std::chrono::duration_cast<std::chrono::seconds>(now - s.last_seen).count()
+                     << " s";
+  }
+}
 
 Result<OstRegisterRsp> Mds::OstRegister(const OstRegisterReq& r) {
   std::unique_lock mlk(mutate_mu_);
@@ -527,6 +542,7 @@ Result<OstRegisterRsp> Mds::OstRegister(const OstRegisterReq& r) {
     s.info.free_inodes = r.free_inodes;
     s.uuid = r.ost_uuid;
     s.last_seen = std::chrono::steady_clock::now();
+    s.down_logged = false;
     if (!was_up) AMLFS_LOG(kInfo) << "OST" << r.index.value() << " up at " << r.address;
     if (pool_) pool_->Update(OstsLocked());
   }

@@ -243,8 +243,11 @@ class Mds {
     OstInfo info;
     std::string uuid;
     std::chrono::steady_clock::time_point last_seen{};
+    bool down_logged = false;  // its going down has been logged
   };
   std::vector<OstInfo> OstsLocked();
+  // Logs each OST that has stopped heartbeating, once.
+  void NoteDownOsts();
   // An OST with less room than 1% of its capacity or kOstFullBytes is full:
   // new files avoid it while another OST has room, as Lustre's allocator
   // avoids full OSTs.

@@ -3,6 +3,17 @@
 #include "common/log.h"
 
 namespace amlfs::mds {
+namespace {
+constexpr uint64_t kOne[] = {1};  // one request, for the per-key counters
+}  // namespace
+
+MdsService::MdsService(Mds* mds)
+    : mds_(mds),
+      jobs_(metrics::Default(), "jobid", "op",
+            {{"amlfs_mds_job_ops_total", "Metadata operations per job id, by operation."}}),
+      clients_(metrics::Default(), "client", "",
+               {{"amlfs_mds_client_ops_total", "Requests per client."}}) {}
+
 // A mutation's answer leaves once the log holds its batch (a replicated
 // MDS), without this thread waiting for that.
 template <typename Req, typename Rsp>
@@ -10,7 +21,10 @@ void MdsService::Serve(const std::shared_ptr<RpcCall>& call, Result<Rsp> (Mds::*
   Req req;
   Status st = call->DecodeRequest(&req);
   if (!st.ok()) return call->Reply(st, {});
-  if constexpr (requires { req.caller; }) squash_.Apply(&req.caller, call->peer());
+  if constexpr (requires { req.caller; }) {
+    jobs_.AddEach(req.caller.job, OpcodeName(Req::kOp), kOne);
+    squash_.Apply(&req.caller, call->peer());
+  }
   Mds::Deferral deferral;
   Result<Rsp> r = (mds_->*method)(req);
   if (deferral.seq() == 0) return call->ReplyWith(r);
@@ -21,6 +35,9 @@ void MdsService::Serve(const std::shared_ptr<RpcCall>& call, Result<Rsp> (Mds::*
 
 void MdsService::Handle(std::shared_ptr<RpcCall> call) {
   RpcCall& c = *call;
+  // Replicas and OSTs talk to the MDS too; their traffic is not a client's.
+  if (c.op() != Opcode::kRaft && c.op() != Opcode::kOstRegister)
+    clients_.AddEach(c.client(), {}, kOne);
   Mds* m = mds_;
   // Answered by every replica: the replicas' own traffic and their state.
   switch (c.op()) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "common/metrics.h"
 #include "common/net/rpc_server.h"
 #include "server/mds/mds.h"
 #include "server/mds/squash.h"
@@ -13,8 +14,10 @@ namespace amlfs::mds {
 
 class MdsService {
  public:
-  explicit MdsService(Mds* mds) : mds_(mds) {}
-  // Unknown opcodes get kNotSupported; malformed payloads kProtocol.
+  explicit MdsService(Mds* mds);
+  // Unknown opcodes get kNotSupported; malformed payloads kProtocol. Every
+  // request is counted for its client, and a namespace request for its job
+  // id too (amlfs_mds_client_ops_total, amlfs_mds_job_ops_total).
   void Handle(std::shared_ptr<RpcCall> call);
 
   // Replicated MDS: `raft` takes the replicas' kRaft messages (and answers
@@ -41,6 +44,8 @@ class MdsService {
   void Serve(const std::shared_ptr<RpcCall>& call, Result<Rsp> (Mds::*method)(const Req&));
 
   Mds* mds_;
+  metrics::KeyedCounters jobs_;
+  metrics::KeyedCounters clients_;
   SquashPolicy squash_;
   Replication repl_;
 };

@@ -5,7 +5,11 @@
 #include <atomic>
 #include <csignal>
 #include <condition_variable>
+#include <fcntl.h>
+
+#include <cstring>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -17,7 +21,9 @@
 #include "common/net/tls.h"
 #include "common/net/net_context.h"
 #include "common/client/mds_client.h"
+#include "common/net/http_server.h"
 #include "common/net/rpc_server.h"
+#include "common/metrics.h"
 #include "server/ost/object_store.h"
 #include "server/ost/ost_service.h"
 
@@ -36,7 +42,37 @@ struct Options {
   std::string log_level = "info";
   std::string log_file;
   std::string ready_file;
+  std::string metrics_listen = "0.0.0.0:9501";
 };
+
+// The OST's /healthz: its disk takes a small synced write, and the MDS
+// answered its last heartbeat.
+std::vector<HealthCheck> CheckHealth(const std::string& data, const std::atomic<int64_t>& last_heard,
+                                     double heartbeat_interval) {
+  std::vector<HealthCheck> checks;
+  const std::string probe = data + "/.healthz";
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool written = fd >= 0 && ::write(fd, "ok\n", 3) == 3 && ::fsync(fd) == 0;
+  int err = errno;
+  if (fd >= 0) ::close(fd);
+  if (written) checks.push_back({HealthCheck::State::kOk, "disk: " + data + " writable"});
+  else checks.push_back({HealthCheck::State::kFail, "disk: cannot write " + probe + ": " + std::strerror(err)});
+  const int64_t heard = last_heard.load();
+  const double ago = heard == 0 ? -1
+                     : std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch() -
+                                                     std::chrono::nanoseconds(heard)).count();
+  // Three missed heartbeats (at least 6 s) and the MDS counts this OST down.
+  if (heard != 0 && ago <= std::max(6.0, 3 * heartbeat_interval)) {
+    checks.push_back({HealthCheck::State::kOk, "mds: last heartbeat answered " +
+                                                   std::to_string(static_cast<int>(ago)) + " s ago"});
+  } else {
+    checks.push_back({HealthCheck::State::kFail,
+                      heard == 0 ? std::string("mds: not registered yet")
+                                 : "mds: no heartbeat answered for " +
+                                       std::to_string(static_cast<int>(ago)) + " s"});
+  }
+  return checks;
+}
 
 // Reads or creates DIR/ost.id; returns the uuid.
 Result<std::string> FormatOrCheck(const std::string& dir, int index) {
@@ -93,6 +129,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-file,--log_file", o.log_file, "Log to this file instead of stderr");
   app.add_option("--ready-file,--ready_file", o.ready_file,
                  "Write the bound HOST:PORT here once serving");
+  app.add_option("--metrics-listen,--metrics_listen", o.metrics_listen,
+                 "Serve /metrics and /healthz over HTTP on HOST:PORT (empty: off)")
+      ->capture_default_str();
   int rc = RunCli(app, argc, argv);
   if (rc >= 0) return rc;
 
@@ -112,16 +151,42 @@ int main(int argc, char** argv) {
   SetLogComponent("ost" + std::to_string(o.index));
   auto listen = ParseHostPort(o.listen, true);
   if (!listen.ok()) return PrintFatal(prog, "listen: " + listen.status().message()), 1;
+  std::optional<HostPort> metrics_at;
+  if (!o.metrics_listen.empty()) {
+    auto hp = ParseHostPort(o.metrics_listen, true);
+    if (!hp.ok()) return PrintFatal(prog, "metrics_listen: " + hp.status().message()), 1;
+    metrics_at = *hp;
+  }
   // One MDS, or every replica of a replicated one: HOST:PORT[,HOST:PORT...]
   const std::vector<std::string> mds_addrs = Split(o.mds, ',');
   if (mds_addrs.empty()) return PrintFatal(prog, "mds: no HOST:PORT given"), 1;
   for (const std::string& a : mds_addrs)
     if (auto hp = ParseHostPort(a); !hp.ok()) return PrintFatal(prog, "mds: " + hp.status().message()), 1;
+  // The metrics port first: taken, it stops the OST before anything changes.
+  std::atomic<int64_t> last_heard{0};  // steady clock, ns: the MDS's last answer
+  MetricsHttp http([&] { return CheckHealth(o.data, last_heard, o.heartbeat_interval); });
+  if (metrics_at)
+    if (Status st = http.Start(*metrics_at); !st.ok()) return PrintFatal(prog, st.message()), 1;
   if (Status st = MakeDirs(o.data); !st.ok()) return PrintFatal(prog, st.message()), 1;
   auto uuid = FormatOrCheck(o.data, o.index);
   if (!uuid.ok()) return PrintFatal(prog, uuid.status().message()), 1;
 
+  char ost_name[16];
+  std::snprintf(ost_name, sizeof(ost_name), "OST%04x", o.index);
+  metrics::SetIdentity("ost", {{"ost", ost_name}});
   ObjectStore store(o.data, static_cast<uint32_t>(o.index));
+  metrics::Default().AddCollector([&store](metrics::Writer& w) {
+    auto fs = store.StatFs();
+    if (!fs.ok()) return;
+    const std::pair<const char*, uint64_t> gauges[] = {
+        {"amlfs_ost_capacity_bytes", fs->capacity_bytes}, {"amlfs_ost_free_bytes", fs->free_bytes},
+        {"amlfs_ost_avail_bytes", fs->avail_bytes},       {"amlfs_ost_inodes", fs->total_inodes},
+        {"amlfs_ost_free_inodes", fs->free_inodes}};
+    for (const auto& [name, v] : gauges) {
+      w.Family(name, "gauge", "The OST's data file system, as statfs(2) reports it.");
+      w.Sample(name, static_cast<double>(v));
+    }
+  });
   OstService service(&store);
   RpcServer::Options server_options{"ost", 2, o.workers, {}};
   server_options.allow = *allow;
@@ -149,6 +214,8 @@ int main(int argc, char** argv) {
   std::condition_variable cv;
   bool stopping = false;
   std::atomic<bool> fatal{false};
+  metrics::Gauge& mds_connected = metrics::Default().GetGauge(
+      "amlfs_ost_mds_connected", "1 when the last heartbeat reached the MDS.");
   NetContext net(1);
   // Follows the leader of a replicated MDS, as clients do.
   MdsClient mds_client(net, mds_addrs, std::chrono::milliseconds(2000), "ost" + std::to_string(o.index));
@@ -178,14 +245,19 @@ int main(int argc, char** argv) {
       if (!r.ok() && !failing) AMLFS_LOG(kWarn) << "cannot register with MDS " << o.mds << ": " << r.status().ToString();
       if (r.ok() && failing) AMLFS_LOG(kInfo) << "registered with MDS " << o.mds;
       failing = !r.ok();
+      mds_connected.Set(r.ok() ? 1 : 0);
+      if (r.ok()) last_heard = std::chrono::steady_clock::now().time_since_epoch().count();
       lk.lock();
       cv.wait_for(lk, std::chrono::duration<double>(failing ? 0.5 : o.heartbeat_interval),
                   [&] { return stopping; });
     }
   });
-  if (Status st = WriteReadyFile(o.ready_file, listen->host + ":" + std::to_string(server.port()));
-      !st.ok())
-    AMLFS_LOG(kWarn) << st.message();
+  std::string ready = listen->host + ":" + std::to_string(server.port());
+  if (metrics_at) {
+    AMLFS_LOG(kInfo) << "metrics on http://" << http.address() << "/metrics";
+    ready += "\nmetrics " + http.address();
+  }
+  if (Status st = WriteReadyFile(o.ready_file, ready); !st.ok()) AMLFS_LOG(kWarn) << st.message();
 
   WaitForStopSignal();
   AMLFS_LOG(kInfo) << "stopping";
@@ -195,6 +267,7 @@ int main(int argc, char** argv) {
   }
   cv.notify_all();
   heartbeat.join();
+  http.Stop();
   server.Stop();
   return fatal ? 1 : 0;
 }

@@ -14,6 +14,7 @@
 
 #include "common/checksum.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 namespace amlfs {
 namespace {
@@ -126,9 +127,19 @@ Status ObjectStore::RehashBlocks(int fd, int sum_fd, uint64_t size, uint64_t fir
   return Status::Ok();
 }
 
+namespace {
+metrics::Counter& ChecksumErrors() {
+  static metrics::Counter& c = metrics::Default().GetCounter(
+      "amlfs_ost_checksum_errors_total",
+      "Blocks whose checksum did not match: written payloads and stored data.");
+  return c;
+}
+}  // namespace
+
 Status ObjectStore::Write(const ObjectId& obj, uint64_t offset, std::string_view data,
                           uint64_t checksum, bool sync) {
   if (Checksum64(data) != checksum) {
+    ChecksumErrors().Add();
     AMLFS_LOG(kError) << "OST" << index_ << " object " << ObjName(obj) << " offset " << offset
                       << ": payload checksum mismatch on write";
     return Error(Code::kCorrupt, "write payload checksum mismatch");
@@ -226,6 +237,7 @@ Status ObjectStore::ReadAppend(const ObjectId& obj, uint64_t offset, uint64_t le
     uint64_t want = sums[b - first];
     bool good = want == 0 ? AllZero(p, bl) : Checksum64(p, bl) == want;
     if (!good) {
+      ChecksumErrors().Add();
       AMLFS_LOG(kError) << "checksum mismatch: OST" << index_ << " object " << ObjName(obj)
                         << " offset " << b * kB << " (" << bl << " bytes)";
       return Error(Code::kCorrupt, "checksum mismatch on OST" + std::to_string(index_) +

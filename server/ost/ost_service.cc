@@ -22,6 +22,29 @@ Result<EmptyRsp> Done(const Status& st) {
 
 }  // namespace
 
+OstService::OstService(ObjectStore* store)
+    : store_(store),
+      read_bytes_(metrics::Default().GetCounter("amlfs_ost_read_bytes_total", "Object bytes read.")),
+      write_bytes_(
+          metrics::Default().GetCounter("amlfs_ost_write_bytes_total", "Object bytes written.")),
+      jobs_(metrics::Default(), "jobid", "",
+            {{"amlfs_ost_job_read_bytes_total", "Object bytes read, per job id."},
+             {"amlfs_ost_job_write_bytes_total", "Object bytes written, per job id."},
+             {"amlfs_ost_job_ops_total", "Object reads and writes, per job id."}}),
+      clients_(metrics::Default(), "client", "",
+               {{"amlfs_ost_client_read_bytes_total", "Object bytes read, per client."},
+                {"amlfs_ost_client_write_bytes_total", "Object bytes written, per client."},
+                {"amlfs_ost_client_ops_total", "Object reads and writes, per client."}}) {}
+
+void OstService::Account(const RpcCall& call, std::string_view job, uint64_t read,
+                         uint64_t written) {
+  read_bytes_.Add(read);
+  write_bytes_.Add(written);
+  const uint64_t deltas[] = {read, written, 1};
+  jobs_.AddEach(job, {}, deltas);
+  clients_.AddEach(call.client(), {}, deltas);
+}
+
 void OstService::Handle(std::shared_ptr<RpcCall> call) {
   ObjectStore& s = *store_;
   switch (call->op()) {
@@ -30,6 +53,7 @@ void OstService::Handle(std::shared_ptr<RpcCall> call) {
       ObjWriteView w;
       Status st = DecodeObjWrite(call->payload(), &w);
       if (st.ok()) st = s.Write(w.object, w.offset, w.data, w.checksum, w.sync);
+      if (st.ok()) Account(*call, w.job, 0, w.data.size());
       return call->Reply(st, st.ok() ? Encode(EmptyRsp{}) : std::string());
     }
     case Opcode::kObjRead: {
@@ -38,8 +62,10 @@ void OstService::Handle(std::shared_ptr<RpcCall> call) {
       if (!st.ok()) return call->Reply(st, {});
       // Read straight into the response frame.
       std::string frame = StartObjReadReply();
+      const size_t before = frame.size();
       st = s.ReadAppend(r.object, r.offset, r.length, &frame);
       if (!st.ok()) return call->Reply(st, {});
+      Account(*call, r.job, frame.size() - before, 0);
       FinishObjReadReply(&frame);
       return call->ReplyFrame(std::move(frame));
     }

@@ -1,8 +1,11 @@
-// OstService: decodes OST requests and runs them on the ObjectStore.
+// OstService: decodes OST requests and runs them on the ObjectStore, and
+// counts the bytes moved, in total, per job id and per client
+// (amlfs_ost_*, docs/OBSERVABILITY.md).
 #pragma once
 
 #include <memory>
 
+#include "common/metrics.h"
 #include "common/net/rpc_server.h"
 #include "server/ost/object_store.h"
 
@@ -10,12 +13,19 @@ namespace amlfs {
 
 class OstService {
  public:
-  explicit OstService(ObjectStore* store) : store_(store) {}
+  explicit OstService(ObjectStore* store);
   // Handles one request; unknown opcodes get kNotSupported.
   void Handle(std::shared_ptr<RpcCall> call);
 
  private:
+  // Counts one request of `job` from `client` that moved `read`/`written` bytes.
+  void Account(const RpcCall& call, std::string_view job, uint64_t read, uint64_t written);
+
   ObjectStore* store_;
+  metrics::Counter& read_bytes_;
+  metrics::Counter& write_bytes_;
+  metrics::KeyedCounters jobs_;
+  metrics::KeyedCounters clients_;
 };
 
 }  // namespace amlfs

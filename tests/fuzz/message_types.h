@@ -36,7 +36,7 @@ struct Types {
 
 using MessageTypes = Types<
     // common/protocol.h
-    HelloRsp, HelloReq, Caller, Attr, OstInfo, FsInfoRsp, FsInfoReq, EntryRsp, AttrRsp, EmptyRsp,
+    HelloRsp, HelloReq, StatsRsp, StatsReq, Caller, Attr, OstInfo, FsInfoRsp, FsInfoReq, EntryRsp, AttrRsp, EmptyRsp,
     AuthReq, LookupReq, GetAttrReq, SetAttrReq, MknodReq, MkdirReq, UnlinkReq, RmdirReq,
     RenameReq, LinkReq, SymlinkReq, ReadlinkRsp, ReadlinkReq, OpenRsp, OpenReq, CreateReq,
     ReleaseReq, DirEntry, ReadDirRsp, ReadDirReq, StatFsRsp, StatFsReq, SetXattrReq,

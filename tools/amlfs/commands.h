@@ -28,5 +28,7 @@ void AddOsts(CLI::App& app, int* rc);
 void AddMdts(CLI::App& app, int* rc);
 void AddMds(CLI::App& app, int* rc);
 void AddScrub(CLI::App& app, int* rc);
+void AddStats(CLI::App& app, int* rc);
+void AddTop(CLI::App& app, int* rc);
 
 }  // namespace amlfs::tools

@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   AddMdts(app, &rc);
   AddMds(app, &rc);
   AddScrub(app, &rc);
+  AddStats(app, &rc);
+  AddTop(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -92,7 +92,7 @@ Result<std::vector<std::string>> MdsOfMount(const std::string& root) {
 Result<Mount> MountOf(const std::string& path) {
   char real[PATH_MAX];
   if (!realpath(path.c_str(), real))
-    return FromErrno(errno, "cannot access '" + path + "': " + std::strerror(errno));
+    return FromErrno(errno, "cannot access '" + path + "'");
   std::string rp = real;
   const MountEntry* best = nullptr;
   auto entries = ReadMountInfo();
@@ -132,7 +132,7 @@ Status UseMountKey(const Mount& m) {
   return mount_tls ? SetProcessTls(true) : Status::Ok();
 }
 
-Result<std::unique_ptr<Session>> Session::Connect(const Mount& m) {
+Result<std::unique_ptr<Session>> Session::Connect(const Mount& m, std::chrono::milliseconds timeout) {
   std::unique_ptr<Session> s(new Session());
   s->mount_ = m;
   s->creds_.uid = getuid();
@@ -145,11 +145,11 @@ Result<std::unique_ptr<Session>> Session::Connect(const Mount& m) {
   }
   AMLFS_RETURN_IF_ERROR(UseMountKey(m));
   s->net_ = std::make_unique<NetContext>(1);
-  s->mds_ = std::make_unique<MdsClient>(*s->net_, m.mds, std::chrono::seconds(30), "lfs");
+  s->mds_ = std::make_unique<MdsClient>(*s->net_, m.mds, timeout, "lfs");
   AMLFS_ASSIGN_OR_RETURN(s->info_, s->Call(FsInfoReq{}));
   s->pool_ = std::make_unique<OstPool>(*s->net_, "lfs");
   s->pool_->Update(s->info_.osts);
-  s->io_ = std::make_unique<StripedIo>(*s->pool_, std::chrono::seconds(30));
+  s->io_ = std::make_unique<StripedIo>(*s->pool_, timeout);
   return s;
 }
 

@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,7 +42,9 @@ Status UseMountKey(const Mount& m);
 
 class Session {
  public:
-  static Result<std::unique_ptr<Session>> Connect(const Mount& m);
+  // `timeout`: each call's deadline, the first (FsInfo) included.
+  static Result<std::unique_ptr<Session>> Connect(
+      const Mount& m, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   ~Session();
 
   const Mount& mount() const { return mount_; }

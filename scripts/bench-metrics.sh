@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# What the metrics cost on the I/O path: the same cluster (127.0.0.1, 1 MDS,
+# 4 OSTs, files striped 4 x 1 MiB) run with binaries built without metrics
+# (the commit before they were added, or BENCH_BASE) and with the current
+# ones while every daemon's and the mount's /metrics is scraped once a
+# second. Each is measured twice, alternately, and the two runs averaged:
+# sequential write (with fsync) and cold read of one file and of 4 files in
+# parallel, 4 KiB random reads, and file creates. Prints a table with the
+# ratios; not a test.
+#
+#   scripts/bench-metrics.sh [--write-doc]
+#
+# --write-doc puts the table in docs/PERFORMANCE.md (the metrics block).
+# Environment: BENCH_SIZE (1-job file, default 1G), BENCH_SIZE4 (per job of
+# the 4-job runs, default 256M), BENCH_RUNTIME (s of random reads, default
+# 10), BENCH_FILES (creates, default 2000), BENCH_BASE (git revision of the
+# binaries without metrics). Release builds go to build-release/ and
+# build-release-base/ (a git worktree in .bench-base/, removed at the end).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+SRC=$(pwd)
+WRITE_DOC=0
+[[ "${1:-}" == --write-doc ]] && WRITE_DOC=1
+SIZE=${BENCH_SIZE:-1G}
+SIZE4=${BENCH_SIZE4:-256M}
+RUNTIME=${BENCH_RUNTIME:-10}
+NFILES=${BENCH_FILES:-2000}
+((EUID == 0)) || { echo "bench-metrics.sh: run as root (FUSE mounts, dropping caches)" >&2; exit 1; }
+command -v fio >/dev/null || { echo "bench-metrics.sh: fio missing (scripts/install-deps.sh)" >&2; exit 1; }
+source scripts/bench-lib.sh
+
+# The binaries without metrics: the parent of the commit that added them.
+BASE=${BENCH_BASE:-$(git log --diff-filter=A --format=%H -- common/metrics.h | tail -n1)^}
+git rev-parse --verify -q "$BASE^{commit}" >/dev/null ||
+  { echo "bench-metrics.sh: no revision $BASE (set BENCH_BASE)" >&2; exit 1; }
+BASE_TREE=$SRC/.bench-base
+ROOT="" SCRAPER=""
+cleanup() {
+  [[ -n "$SCRAPER" ]] && kill "$SCRAPER" 2>/dev/null
+  down_root
+  git worktree remove --force "$BASE_TREE" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+echo "-- building Release binaries of $(git rev-parse --short "$BASE") (no metrics) and of this tree" >&2
+git worktree remove --force "$BASE_TREE" >/dev/null 2>&1 || true
+git worktree add --detach "$BASE_TREE" "$BASE" >/dev/null 2>&1
+build() {  # build SRC_DIR BUILD_DIR
+  cmake -S "$1" -B "$2" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+  cmake --build "$2" -j "$(nproc)" --target amlfs-mds amlfs-ost amlfs-fuse amlfs \
+    >/tmp/amlfs-bench-build.log 2>&1 || { cat /tmp/amlfs-bench-build.log >&2; exit 1; }
+}
+build "$BASE_TREE" "$SRC/build-release-base"
+build "$SRC" "$SRC/build-release"
+
+# scrape_every_second: GETs every /metrics of the cluster under $ROOT once a
+# second, until killed.
+scrape_every_second() {
+  local addrs
+  addrs=$(sed -n 's/^metrics //p' "$ROOT"/run/*.ready; getfattr -n amlfs.metrics --only-values "$ROOT/mnt" 2>/dev/null)
+  while sleep 1; do
+    for a in $addrs; do curl -s -o /dev/null "http://$a/metrics" || true; done
+  done
+}
+
+# measure BIN_DIR SCRAPE -> "sw1 sr1 sw4 sr4 rr creates" (MiB/s, IOPS, files/s)
+measure() {
+  ROOT=$(mktemp -d /var/tmp/amlfs-bench-metrics.XXXXXX)
+  AMLFS_BIN=$1 bash scripts/local-cluster.sh up --root "$ROOT" --osts 4 --stripe-count 4 \
+    --stripe-size 1048576 >/dev/null
+  if (($2)); then
+    scrape_every_second &
+    SCRAPER=$!
+  fi
+  local figures
+  figures=$(io_figures "$ROOT/mnt")
+  if [[ -n "$SCRAPER" ]]; then
+    kill "$SCRAPER" 2>/dev/null
+    wait "$SCRAPER" 2>/dev/null || true
+    SCRAPER=""
+  fi
+  echo "$figures"
+  (down_root)
+  ROOT=""
+}
+
+runs_off=() runs_on=()
+for round in 1 2; do
+  echo "-- round $round: without metrics" >&2
+  runs_off+=("$(measure "$SRC/build-release-base/bin" 0)")
+  echo "-- round $round: with metrics, scraped every second" >&2
+  runs_on+=("$(measure "$SRC/build-release/bin" 1)")
+done
+mean() {  # mean "a b c ..." "d e f ..." -> the column means
+  awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x); split(b, y)
+    for (i = 1; i <= n; i++) printf "%.0f%s", (x[i] + y[i]) / 2, (i < n ? " " : "\n") }'
+}
+read -r -a off < <(mean "${runs_off[0]}" "${runs_off[1]}")
+read -r -a on < <(mean "${runs_on[0]}" "${runs_on[1]}")
+
+TABLE=$(mktemp)
+trap 'cleanup; rm -f "$TABLE"' EXIT
+names=("write 1 x $SIZE, MiB/s" "cold read 1 x $SIZE, MiB/s" "write 4 x $SIZE4, MiB/s"
+  "cold read 4 x $SIZE4, MiB/s" "4 KiB random read, IOPS" "create, files/s")
+{
+  echo "| | without metrics | with metrics, scraped 1/s | with / without |"
+  echo "|---|---:|---:|---:|"
+  for i in "${!names[@]}"; do
+    printf '| %s | %s | %s | %s |\n' "${names[i]}" "${off[i]}" "${on[i]}" \
+      "$(awk -v a="${on[i]}" -v b="${off[i]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+  done
+} >"$TABLE"
+cat "$TABLE"
+echo "(each figure the mean of two runs; runs: without ${runs_off[*]} / with ${runs_on[*]})" >&2
+if ((WRITE_DOC)); then
+  write_doc_block metrics "$TABLE" "scripts/bench-metrics.sh" "fio $(fio --version), base $(git rev-parse --short "$BASE")"
+fi
