@@ -2,8 +2,9 @@
 # What the metrics cost on the I/O path: the same cluster (127.0.0.1, 1 MDS,
 # 4 OSTs, files striped 4 x 1 MiB) run with binaries built without metrics
 # (the commit before they were added, or BENCH_BASE) and with the current
-# ones while every daemon's and the mount's /metrics is scraped once a
-# second. Each is measured twice, alternately, and the two runs averaged:
+# ones, not scraped, and scraped: every daemon's and the mount's /metrics
+# read once a second over kept-alive connections, as Prometheus does. Each is measured BENCH_ROUNDS times (default 3), alternately, and
+# the median of its runs kept:
 # sequential write (with fsync) and cold read of one file and of 4 files in
 # parallel, 4 KiB random reads, and file creates. Prints a table with the
 # ratios; not a test.
@@ -54,21 +55,30 @@ build "$BASE_TREE" "$SRC/build-release-base"
 build "$SRC" "$SRC/build-release"
 
 # scrape_every_second: GETs every /metrics of the cluster under $ROOT once a
-# second, until killed.
+# second, one kept-alive connection per endpoint, until killed.
 scrape_every_second() {
   local addrs
   addrs=$(sed -n 's/^metrics //p' "$ROOT"/run/*.ready; getfattr -n amlfs.metrics --only-values "$ROOT/mnt" 2>/dev/null)
-  while sleep 1; do
-    for a in $addrs; do curl -s -o /dev/null "http://$a/metrics" || true; done
-  done
+  exec python3 -c 'import http.client, sys, time
+conns = {a: http.client.HTTPConnection(a, timeout=5) for a in sys.argv[1:]}
+while True:
+    for a, c in conns.items():
+        try:
+            c.request("GET", "/metrics")
+            c.getresponse().read()
+        except (OSError, http.client.HTTPException):
+            c.close()
+    time.sleep(1)' $addrs
 }
 
-# measure BIN_DIR SCRAPE -> "sw1 sr1 sw4 sr4 rr creates" (MiB/s, IOPS, files/s)
+# measure TREE BIN_DIR SCRAPE -> "sw1 sr1 sw4 sr4 rr creates" (MiB/s, IOPS,
+# files/s), the cluster started by TREE's local-cluster.sh (the base
+# binaries know no --metrics-listen).
 measure() {
   ROOT=$(mktemp -d /var/tmp/amlfs-bench-metrics.XXXXXX)
-  AMLFS_BIN=$1 bash scripts/local-cluster.sh up --root "$ROOT" --osts 4 --stripe-count 4 \
-    --stripe-size 1048576 >/dev/null
-  if (($2)); then
+  AMLFS_BIN=$2 bash "$1/scripts/local-cluster.sh" up --root "$ROOT" --osts 4 --stripe-count 4 \
+    --stripe-size 1048576 >/dev/null || { echo "bench-metrics.sh: the cluster did not start" >&2; exit 1; }
+  if (($3)); then
     scrape_every_second &
     SCRAPER=$!
   fi
@@ -84,34 +94,47 @@ measure() {
   ROOT=""
 }
 
-runs_off=() runs_on=()
-for round in 1 2; do
+ROUNDS=${BENCH_ROUNDS:-3}
+runs_off=() runs_kept=() runs_on=()
+for ((round = 1; round <= ROUNDS; round++)); do
   echo "-- round $round: without metrics" >&2
-  runs_off+=("$(measure "$SRC/build-release-base/bin" 0)")
+  runs_off+=("$(measure "$BASE_TREE" "$SRC/build-release-base/bin" 0)") || exit 1
+  echo "-- round $round: with metrics, not scraped" >&2
+  runs_kept+=("$(measure "$SRC" "$SRC/build-release/bin" 0)") || exit 1
   echo "-- round $round: with metrics, scraped every second" >&2
-  runs_on+=("$(measure "$SRC/build-release/bin" 1)")
+  runs_on+=("$(measure "$SRC" "$SRC/build-release/bin" 1)") || exit 1
 done
-mean() {  # mean "a b c ..." "d e f ..." -> the column means
-  awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x); split(b, y)
-    for (i = 1; i <= n; i++) printf "%.0f%s", (x[i] + y[i]) / 2, (i < n ? " " : "\n") }'
+median() {  # median "a b c ..." "d e f ..." ... -> the median of each column
+  python3 -c 'import statistics, sys
+rows = [list(map(float, r.split())) for r in sys.argv[1:]]
+print(" ".join("%.0f" % statistics.median(col) for col in zip(*rows)))' "$@"
 }
-read -r -a off < <(mean "${runs_off[0]}" "${runs_off[1]}")
-read -r -a on < <(mean "${runs_on[0]}" "${runs_on[1]}")
+read -r -a off < <(median "${runs_off[@]}")
+read -r -a kept < <(median "${runs_kept[@]}")
+read -r -a on < <(median "${runs_on[@]}")
 
 TABLE=$(mktemp)
 trap 'cleanup; rm -f "$TABLE"' EXIT
 names=("write 1 x $SIZE, MiB/s" "cold read 1 x $SIZE, MiB/s" "write 4 x $SIZE4, MiB/s"
   "cold read 4 x $SIZE4, MiB/s" "4 KiB random read, IOPS" "create, files/s")
 {
-  echo "| | without metrics | with metrics, scraped 1/s | with / without |"
-  echo "|---|---:|---:|---:|"
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+  echo "| | without metrics | with, not scraped | with, scraped 1/s | not scraped / without | scraped / without |"
+  echo "|---|---:|---:|---:|---:|---:|"
   for i in "${!names[@]}"; do
-    printf '| %s | %s | %s | %s |\n' "${names[i]}" "${off[i]}" "${on[i]}" \
-      "$(awk -v a="${on[i]}" -v b="${off[i]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+    printf '| %s | %s | %s | %s | %s | %s |\n' "${names[i]}" "${off[i]}" "${kept[i]}" "${on[i]}" \
+      "$(ratio "${kept[i]}" "${off[i]}")" "$(ratio "${on[i]}" "${off[i]}")"
   done
 } >"$TABLE"
 cat "$TABLE"
-echo "(each figure the mean of two runs; runs: without ${runs_off[*]} / with ${runs_on[*]})" >&2
+{
+  echo
+  echo "Each figure is the median of $ROUNDS runs; every run, in the columns above:"
+  echo
+  for i in "${!runs_off[@]}"; do
+    echo "- round $((i + 1)): without ${runs_off[i]}; not scraped ${runs_kept[i]}; scraped ${runs_on[i]}"
+  done
+} >>"$TABLE"
 if ((WRITE_DOC)); then
   write_doc_block metrics "$TABLE" "scripts/bench-metrics.sh" "fio $(fio --version), base $(git rev-parse --short "$BASE")"
 fi

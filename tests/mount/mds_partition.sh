@@ -31,6 +31,16 @@ heal_all() {
 }
 CLEANUPS+=("heal_all")
 
+# healthz I -> "CODE FIRST-CHECK" of replica I's /healthz, asked from inside
+# its own network namespace (where its metrics address lives).
+healthz() {
+  local addr
+  addr=$(sed -n 's/^metrics //p' "$ROOT/run/mds$1.ready")
+  ip netns exec "$(mds_ns "$1")" curl -s -m 5 -w '\n%{http_code}' "http://$addr/healthz" |
+    awk 'NR == 2 { first = $0 } { last = $0 } END { print last, first }'
+}
+healthz_is() { [[ "$(healthz "$1")" == "$2"* ]]; }  # healthz_is I PREFIX
+
 check "a leader serves"
 retry 10 has_leader || fail "no replica serves: $(amlfs_mds status 2>&1)"
 old=$(leader)
@@ -70,10 +80,18 @@ assert_eq "$c1" "$c2" "commit index of the cut-off mds$old"
 [[ "$(status_of "$old" serving)" == no ]] ||
   fail "the cut-off mds$old claims to serve: $(amlfs_mds status 2>&1)"
 
+check "/healthz: the cut-off replica fails it, the new leader passes it"
+log "mds$old: $(healthz "$old"); mds$new: $(healthz "$new")"
+healthz_is "$old" "503 " || fail "the cut-off mds$old's /healthz does not fail: $(healthz "$old")"
+healthz_is "$new" "200 ok: raft: replica $new leads" ||
+  fail "the new leader's /healthz: $(healthz "$new")"
+
 check "healed: the old leader rejoins as a follower and catches up"
 heal_all
 retry 15 role_is "$old" follower ||
   fail "mds$old did not rejoin as a follower: $(amlfs_mds status 2>&1)"
+retry 10 healthz_is "$old" "200 ok: raft: replica $old follows replica $new" ||
+  fail "the rejoined mds$old's /healthz: $(healthz "$old")"
 wait_progress "after healing"
 stop_churn
 verify_journals
