@@ -44,6 +44,18 @@ print(f"{bw / 1048576:.0f} {iops:.0f}")
 PY
 }
 
+# io_bench_setup PROG: the sizes io_figures uses (BENCH_SIZE, BENCH_SIZE4,
+# BENCH_RUNTIME, BENCH_FILES, or their defaults); exits unless run as root
+# with fio installed.
+io_bench_setup() {
+  SIZE=${BENCH_SIZE:-1G}
+  SIZE4=${BENCH_SIZE4:-256M}
+  RUNTIME=${BENCH_RUNTIME:-10}
+  NFILES=${BENCH_FILES:-2000}
+  ((EUID == 0)) || { echo "$1: run as root (FUSE mounts, dropping caches)" >&2; exit 1; }
+  command -v fio >/dev/null || { echo "$1: fio missing (scripts/install-deps.sh)" >&2; exit 1; }
+}
+
 # io_figures DIR -> "sw1 sr1 sw4 sr4 rr creates": sequential write (with
 # fsync) and cold read of one $SIZE file and of 4 $SIZE4 files in parallel
 # (MiB/s), 4 KiB random reads for $RUNTIME s (IOPS), $NFILES creates (files/s).

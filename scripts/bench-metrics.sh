@@ -23,13 +23,8 @@ cd "$(dirname "$0")/.."
 SRC=$(pwd)
 WRITE_DOC=0
 [[ "${1:-}" == --write-doc ]] && WRITE_DOC=1
-SIZE=${BENCH_SIZE:-1G}
-SIZE4=${BENCH_SIZE4:-256M}
-RUNTIME=${BENCH_RUNTIME:-10}
-NFILES=${BENCH_FILES:-2000}
-((EUID == 0)) || { echo "bench-metrics.sh: run as root (FUSE mounts, dropping caches)" >&2; exit 1; }
-command -v fio >/dev/null || { echo "bench-metrics.sh: fio missing (scripts/install-deps.sh)" >&2; exit 1; }
 source scripts/bench-lib.sh
+io_bench_setup "bench-metrics.sh"
 
 # The binaries without metrics: the parent of the commit that added them.
 BASE=${BENCH_BASE:-$(git log --diff-filter=A --format=%H -- common/metrics.h | tail -n1)^}

@@ -18,13 +18,8 @@ cd "$(dirname "$0")/.."
 SRC=$(pwd)
 WRITE_DOC=0
 [[ "${1:-}" == --write-doc ]] && WRITE_DOC=1
-SIZE=${BENCH_SIZE:-1G}
-SIZE4=${BENCH_SIZE4:-256M}
-RUNTIME=${BENCH_RUNTIME:-10}
-NFILES=${BENCH_FILES:-2000}
-((EUID == 0)) || { echo "bench-tls.sh: run as root (FUSE mounts, dropping caches)" >&2; exit 1; }
-command -v fio >/dev/null || { echo "bench-tls.sh: fio missing (scripts/install-deps.sh)" >&2; exit 1; }
 source scripts/bench-lib.sh
+io_bench_setup "bench-tls.sh"
 build_release
 
 ROOT=""
