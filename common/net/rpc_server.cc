@@ -27,6 +27,7 @@
 #include "common/frame.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/net/server_metrics.h"
 
 namespace amlfs {
 
@@ -47,72 +48,6 @@ constexpr auto kHandshakeDeadline = std::chrono::seconds(10);
 constexpr int kMaxInflight = 256;
 // Before the handshake is done a peer may send no more than this.
 constexpr uint32_t kMaxHandshakePayload = 4096;
-
-// The server's own metrics (docs/OBSERVABILITY.md): per operation, created
-// on first use and then updated without a lock.
-struct ServerMetrics {
-  explicit ServerMetrics(const std::string& role)
-      : prefix(PrefixOf(role)),
-        ops(metrics::Default(), prefix + "_ops_total", prefix + "_op_errors_total",
-            prefix + "_op_seconds"),
-        connections(&metrics::Default().GetGauge(prefix + "_connections", "Open client connections.")),
-        refused(&metrics::Default().GetCounter(
-            prefix + "_refused_connections_total",
-            "Connections refused or cut: handshake, key, allow list, malformed frames.")) {}
-  static std::string PrefixOf(const std::string& role) { return "amlfs_" + role; }
-  const metrics::OpMetrics::Op& For(uint16_t opcode) {
-    return ops.For(opcode, OpcodeName(static_cast<Opcode>(opcode)));
-  }
-
-  const std::string prefix;
-  metrics::OpMetrics ops;
-  metrics::Gauge* connections;
-  metrics::Counter* refused;
-};
-// Counts refusals for LogRefusal: the first server's (a process serves one role).
-std::atomic<metrics::Counter*> g_refused{nullptr};
-
-// One per role, for the life of the process: calls and sessions may outlive
-// their server.
-ServerMetrics& MetricsFor(const std::string& role) {
-  static std::mutex mu;
-  static std::map<std::string, std::unique_ptr<ServerMetrics>> all;
-  std::lock_guard lk(mu);
-  auto& m = all[role];
-  if (!m) {
-    m = std::make_unique<ServerMetrics>(role);
-    metrics::Counter* none = nullptr;
-    g_refused.compare_exchange_strong(none, m->refused);
-  }
-  return *m;
-}
-
-// Logs a line about a refused or closed connection: at most 10 such lines a
-// second in the process, so that a flood of bad connections cannot fill the
-// log; the next line logged says how many were left out.
-void LogRefusal(const std::string& line) {
-  if (auto* c = g_refused.load()) c->Add();
-  static std::mutex mu;
-  static std::chrono::steady_clock::time_point window{};
-  static int in_window = 0;
-  static uint64_t left_out = 0;
-  std::lock_guard lk(mu);
-  const auto now = std::chrono::steady_clock::now();
-  if (now - window >= std::chrono::seconds(1)) {
-    window = now;
-    in_window = 0;
-  }
-  if (++in_window > 10) {
-    ++left_out;
-    return;
-  }
-  if (left_out) {
-    AMLFS_LOG(kWarn) << line << " (and " << left_out << " such lines left out before it)";
-    left_out = 0;
-  } else {
-    AMLFS_LOG(kWarn) << line;
-  }
-}
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -573,7 +508,7 @@ struct RpcServer::Impl : std::enable_shared_from_this<Impl> {
 
 RpcServer::RpcServer(Options options, Handler handler) : impl_(std::make_shared<Impl>()) {
   impl_->options = std::move(options);
-  impl_->metrics = &MetricsFor(impl_->options.role);
+  impl_->metrics = &ServerMetricsFor(impl_->options.role);
   // Every server answers Stats itself.
   impl_->handler = [h = std::move(handler)](std::shared_ptr<RpcCall> call) {
     if (call->op() != Opcode::kStats) return h(std::move(call));
