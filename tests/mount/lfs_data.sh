@@ -16,6 +16,8 @@ mkdir "$D"
 "$LFS" setstripe -E 1M -c 1 -E 4M -c 2 -S 64K -E 16M -c 3 -S 1M -E -1 -c -1 -S 256K "$D" ||
   fail "setstripe -E on a directory failed"
 : >"$D/probe"
+# "    lcme_id:" and "    lcme_extent.e_end:   " are Lustre 2.15.8's (tag 2.15.8),
+# lustre/utils/liblustreapi.c:3573-3584 and 3639-3650 (lov_dump_comp_v1_entry).
 "$LFS" getstripe "$D/probe" | grep -c "lcme_id:" | grep -qx 4 || fail "probe: $("$LFS" getstripe "$D/probe")"
 
 check "fio writes and verifies 24 MiB files across the component boundaries (1M, 4M, 16M)"
