@@ -8,6 +8,9 @@
 # Without MOUNTPOINT it starts its own cluster (1 MDS + 4 OSTs on 127.0.0.1)
 # under /var/tmp and stops it at the end. Run as root (drops caches).
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+script_help "$@"
 
 cd "$(dirname "$0")/.."
 SRC=$(pwd)

@@ -1,14 +1,15 @@
 # Helpers shared by the benchmark scripts (bench.sh, bench-find.sh,
 # bench-scale.sh). Sourced, not run. Expects SRC (the source tree).
 
+# shellcheck source=lib.sh
+source "$SRC/scripts/lib.sh"
+
 # build_release: sets and exports AMLFS_BIN; builds Release binaries into
 # build-release/ unless AMLFS_BIN is already set.
 build_release() {
   if [[ -z "${AMLFS_BIN:-}" ]]; then
     echo "-- building Release binaries in build-release/" >&2
-    cmake -S "$SRC" -B "$SRC/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-    cmake --build "$SRC/build-release" -j "$(nproc)" --target amlfs-mds amlfs-ost amlfs-fuse amlfs \
-      >/tmp/amlfs-bench-build.log 2>&1 || { cat /tmp/amlfs-bench-build.log >&2; exit 1; }
+    release_build >&2 || exit 1
     AMLFS_BIN=$SRC/build-release/bin
   fi
   export AMLFS_BIN

@@ -13,6 +13,9 @@
 # --write-doc puts the table in docs/PERFORMANCE.md (the mds-replication
 # block). Binaries: $AMLFS_BIN, else a Release build in build-release/.
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+script_help "$@"
 
 cd "$(dirname "$0")/.."
 SRC=$(pwd)

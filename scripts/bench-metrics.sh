@@ -18,6 +18,9 @@
 # binaries without metrics). Release builds go to build-release/ and
 # build-release-base/ (a git worktree in .bench-base/, removed at the end).
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+script_help "$@"
 
 cd "$(dirname "$0")/.."
 SRC=$(pwd)

@@ -19,6 +19,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 SRC=$(pwd)
+# shellcheck source=lib.sh
+source scripts/lib.sh
 BUILD=${AMLFS_FUZZ_BUILD_DIR:-$SRC/build-fuzz}
 ALL_TARGETS=(frame message parse config)
 seconds=60
@@ -40,14 +42,13 @@ while (($#)); do
 done
 ((${#targets[@]})) || targets=("${ALL_TARGETS[@]}")
 
-bash scripts/install-deps.sh
+scripts/install-deps.sh
 command -v clang++ >/dev/null || die "clang++ is not installed (scripts/install-deps.sh installs it)"
 
 echo "== build the fuzz targets ($BUILD, clang, libFuzzer + ASan + UBSan)"
-CC=clang CXX=clang++ cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DAMLFS_FUZZ=ON >/dev/null
-cmake --build "$BUILD" -j "${AMLFS_JOBS:-2}" --target fuzz_all >"$BUILD/build.log" 2>&1 ||
-  { tail -n 30 "$BUILD/build.log" >&2; die "the fuzz build failed (log: $BUILD/build.log)"; }
+cmake_build fuzz "$BUILD" "$BUILD/build.log" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_UNITY_BUILD=ON -DAMLFS_FUZZ=ON \
+  -- --target fuzz_all || die "the fuzz build failed (log: $BUILD/build.log)"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

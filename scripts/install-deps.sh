@@ -3,10 +3,13 @@
 # Idempotent and quiet: does nothing (and asks nothing of the network) when
 # every package is already installed. Run as root.
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+script_help "$@"
 
 PACKAGES=(
   # build
-  build-essential cmake pkg-config
+  build-essential cmake ninja-build pkg-config
   fuse3 libfuse3-dev libboost1.81-dev libleveldb-dev libsnappy-dev
   libxxhash-dev libcli11-dev catch2 libssl-dev
   # scripts, tests and benchmarks

@@ -13,6 +13,9 @@
 # addresses), with their mounts made from inside it; nothing listens on the
 # host's interfaces. Data lives under ROOT. Run as root.
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+script_help "$@"
 
 PROG=peers.sh
 die() { echo "$PROG: $*" >&2; exit 1; }

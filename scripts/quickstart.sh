@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # From a fresh Debian 12 machine (as root) to a mounted amlfs:
 #   1. installs the missing packages (scripts/install-deps.sh),
-#   2. builds Release into build/ and installs the binaries to /usr/local/bin,
+#   2. builds Release into build-release/ (the compiler's output goes to
+#      build-release/build.log) and installs the binaries to /usr/local/bin,
 #   3. links /sbin/mount.fuse.amlfs, so `mount -t fuse.amlfs` and fstab work,
 #   4. starts a local cluster (1 MDS + 4 OSTs on 127.0.0.1, data under
 #      /var/tmp/amlfs) mounted at MOUNTPOINT (default /mnt/data),
@@ -11,11 +12,15 @@
 #   scripts/quickstart.sh [MOUNTPOINT]
 set -euo pipefail
 
+cd "$(dirname "$0")/.."
+SRC=$(pwd)
+source scripts/lib.sh
+script_help "$@"
+(($# <= 1)) && [[ ${1:-} != -* ]] || { echo "quickstart.sh: usage: scripts/quickstart.sh [MOUNTPOINT]" >&2; exit 2; }
 MNT=${1:-/mnt/data}
 ROOT=/var/tmp/amlfs
 PREFIX=/usr/local
-cd "$(dirname "$0")/.."
-SRC=$(pwd)
+BUILD=$SRC/build-release
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -25,17 +30,16 @@ if ((EUID != 0)); then
 fi
 
 say "Installing missing packages"
-bash scripts/install-deps.sh
+scripts/install-deps.sh
 
-say "Building (Release) into build/"
-cmake -S "$SRC" -B "$SRC/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build "$SRC/build-release" -j "$(nproc)" --target amlfs-mds amlfs-ost amlfs-fuse amlfs
+say "Building (Release) in $BUILD"
+release_build || exit 1
 
 say "Installing to $PREFIX/bin"
 # The running cluster keeps using the old binaries until it is restarted.
-cmake --install "$SRC/build-release" --prefix "$PREFIX" >/dev/null
+cmake --install "$BUILD" --prefix "$PREFIX" >/dev/null
 for b in amlfs-mds amlfs-ost amlfs-fuse amlfs; do
-  [[ -x "$PREFIX/bin/$b" ]] || install -m 755 "$SRC/build-release/bin/$b" "$PREFIX/bin/$b"
+  [[ -x "$PREFIX/bin/$b" ]] || install -m 755 "$BUILD/bin/$b" "$PREFIX/bin/$b"
 done
 ln -sfn amlfs "$PREFIX/bin/lfs"
 ln -sfn "$PREFIX/bin/amlfs-fuse" /sbin/mount.fuse.amlfs
@@ -43,7 +47,7 @@ echo "installed: $PREFIX/bin/amlfs-mds $PREFIX/bin/amlfs-ost $PREFIX/bin/amlfs-f
 echo "mount helper: /sbin/mount.fuse.amlfs -> $PREFIX/bin/amlfs-fuse"
 
 say "Starting a local cluster (1 MDS + 4 OSTs on 127.0.0.1, data in $ROOT), mounted at $MNT"
-AMLFS_BIN="$PREFIX/bin" bash scripts/local-cluster.sh up --root "$ROOT" --osts 4 --mount "$MNT"
+AMLFS_BIN="$PREFIX/bin" scripts/local-cluster.sh up --root "$ROOT" --osts 4 --mount "$MNT"
 # shellcheck source=/dev/null
 source "$ROOT/cluster.env"
 
@@ -91,7 +95,7 @@ say "Capacity (summed over the OSTs)"
 df -h "$MNT"
 
 say "Done"
-bash scripts/local-cluster.sh status --root "$ROOT" || true
+scripts/local-cluster.sh status --root "$ROOT" || true
 cat <<EOF
 
 amlfs is mounted at $MNT (MDS at $CL_MDS_ADDR).

@@ -1,11 +1,11 @@
 #include "common/net/client_handshake.h"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "common/net/as_tuple.h"
 #include "common/protocol.h"
 
 namespace amlfs {
@@ -14,8 +14,6 @@ namespace asio = boost::asio;
 using asio::awaitable;
 
 namespace {
-
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 // One request and its response, on a connection not yet handed to the
 // Reader: the response payload (status first).

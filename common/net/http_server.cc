@@ -1,6 +1,5 @@
 #include "common/net/http_server.h"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,6 +17,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/net/as_tuple.h"
 
 namespace amlfs {
 
@@ -27,7 +27,6 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr int kMaxConnections = 64;
 
 std::string Trim(std::string s) {

@@ -1,6 +1,5 @@
 #include "common/net/rpc_client.h"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -26,6 +25,7 @@
 #include "common/frame.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/net/as_tuple.h"
 #include "common/net/client_handshake.h"
 #include "common/net/net_context.h"
 
@@ -35,7 +35,6 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 // What this process's RPC clients do (docs/OBSERVABILITY.md), shared by all.

@@ -1,6 +1,5 @@
 #include "common/net/rpc_server.h"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -27,6 +26,7 @@
 #include "common/frame.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/net/as_tuple.h"
 #include "common/net/server_metrics.h"
 
 namespace amlfs {
@@ -34,7 +34,6 @@ namespace amlfs {
 namespace asio = boost::asio;
 using asio::awaitable;
 using asio::ip::tcp;
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 

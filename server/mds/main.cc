@@ -313,7 +313,10 @@ int main(int argc, char** argv) {
         return false;
     }
   };
-  RpcServer::Options server_options{"mds", 2, workers, quick};
+  RpcServer::Options server_options;
+  server_options.role = "mds";
+  server_options.worker_threads = workers;
+  server_options.run_inline = quick;
   server_options.allow = *allow;
   RpcServer server(std::move(server_options),
                    [&service](std::shared_ptr<RpcCall> call) { service.Handle(std::move(call)); });

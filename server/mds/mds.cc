@@ -430,7 +430,7 @@ size_t Mds::DrainDestroyQueue() {
     }
   std::map<uint32_t, std::future<Status>> calls;
   for (auto& [ost, objs] : per_ost)
-    calls[ost] = std::async(std::launch::async, [this, ost = ost, &objs] {
+    calls[ost] = std::async(std::launch::async, [this, ost = ost, &objs = objs] {
       return io_->DestroyOn(OstIndex(ost), objs);
     });
   std::map<uint32_t, bool> done;

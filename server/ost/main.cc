@@ -188,7 +188,9 @@ int main(int argc, char** argv) {
     }
   });
   OstService service(&store);
-  RpcServer::Options server_options{"ost", 2, o.workers, {}};
+  RpcServer::Options server_options;
+  server_options.role = "ost";
+  server_options.worker_threads = o.workers;
   server_options.allow = *allow;
   RpcServer server(std::move(server_options),
                    [&service](std::shared_ptr<RpcCall> call) { service.Handle(std::move(call)); });

@@ -16,8 +16,10 @@
 namespace amlfs {
 namespace {
 
-// The decoders that read a payload in place or strip a response status.
+// The decoders that read a payload in place or strip a response status, in
+// the order of fuzz::kInPlaceNames.
 void InPlace(size_t i, std::string_view in) {
+  static_assert(std::size(fuzz::kInPlaceNames) == 3);
   switch (i % 3) {
     case 0: {
       ObjWriteView v;

@@ -13,6 +13,7 @@
 #include "common/net/allow_list.h"
 #include "common/net/auth.h"
 #include "server/mds/squash.h"
+#include "tests/fuzz/parse_targets.h"
 
 namespace amlfs {
 namespace {
@@ -45,7 +46,10 @@ void OstLists(const std::string& text) {
   auto l = ParseOstList(text);
   if (!l.ok()) return;
   std::string printed;
-  for (auto o : l.value()) printed += (printed.empty() ? "" : ",") + std::to_string(o.value());
+  for (auto o : l.value()) {
+    if (!printed.empty()) printed += ',';
+    printed += std::to_string(o.value());
+  }
   Check(ParseOstList(printed).value() == l.value());
 }
 
@@ -82,6 +86,11 @@ void Squash(const std::string& text) {
   if (p.ok()) (void)p.value().ToString();
 }
 
+// In the order of fuzz::kParserNames.
+constexpr void (*kParsers[])(const std::string&) = {Layouts,    Sizes,      OstLists, Integers,
+                                                    HostPorts,  AllowLists, Keys,     Squash};
+static_assert(std::size(kParsers) == fuzz::kParserCount);
+
 }  // namespace
 }  // namespace amlfs
 
@@ -89,15 +98,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace amlfs;
   if (size == 0 || size > 4096) return 0;
   const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 8) {
-    case 0: Layouts(text); break;
-    case 1: Sizes(text); break;
-    case 2: OstLists(text); break;
-    case 3: Integers(text); break;
-    case 4: HostPorts(text); break;
-    case 5: AllowLists(text); break;
-    case 6: Keys(text); break;
-    case 7: Squash(text); break;
-  }
+  kParsers[data[0] % fuzz::kParserCount](text);
   return 0;
 }

@@ -423,6 +423,10 @@ def main():
     ap.add_argument("--src", required=True)
     ap.add_argument("--idle", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
+    # What the server's resident memory may grow by over all the attacks:
+    # about 6 MiB (MDS) and 3 MiB (OST) are measured; a leak of 16 KiB per
+    # bad connection would pass 32 MiB.
+    ap.add_argument("--max-growth-mib", type=int, default=32)
     args = ap.parse_args()
     read_protocol(args.src)
     srv = Server(args)
@@ -447,8 +451,9 @@ def main():
         worst = max(worst, srv.probe(name))
         say(f"{srv.role}: {result}; still serving")
     rss1 = srv.rss_kib()
-    if rss1 > rss0 + 128 * 1024:
-        die(f"memory: {rss0} KiB before the attacks, {rss1} KiB after")
+    if rss1 > rss0 + args.max_growth_mib * 1024:
+        die(f"memory: {rss0} KiB before the attacks, {rss1} KiB after "
+            f"(more than {args.max_growth_mib} MiB of growth)")
     say(f"summary: {srv.role} survived {len(attacks)} attacks; RSS {rss0 // 1024} -> "
         f"{rss1 // 1024} MiB; slowest answer to a well-behaved client {worst * 1000:.0f} ms")
 

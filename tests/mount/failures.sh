@@ -5,7 +5,7 @@
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-[[ $EUID -eq 0 ]] || skip "mount tests run as root"
+[[ $EUID -eq 0 ]] || cannot_run "mount tests run as root"
 ROOT=$(mktemp -d "${TMPDIR:-/tmp}/amlfs-$TEST_NAME.XXXXXX")
 chmod 755 "$ROOT"
 # A mount point of our own; unmounted in cleanup should a bad client mount it.
@@ -17,7 +17,7 @@ one_line() {  # one_line TEXT WHAT: TEXT is exactly one non-empty line
   [[ -n "$1" && "$(wc -l <<<"$1")" -eq 1 ]] || fail "$2: expected one line on stderr, got:"$'\n'"$1"
 }
 
-check "amlfs-fuse with an unreachable MDS fails within 10 s, non-zero, one line on stderr"
+check "amlfs-fuse with an unreachable MDS fails, non-zero, one line on stderr"
 port=$(free_port)
 t0=$(date +%s.%N)
 rc=0
@@ -26,7 +26,6 @@ elapsed=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 log "exit $rc after ${elapsed}s: $err"
 ((rc != 0)) || fail "amlfs-fuse exited 0 with an unreachable MDS"
 ((rc != 124)) || fail "amlfs-fuse still running after 30 s with an unreachable MDS"
-awk -v e="$elapsed" 'BEGIN { exit !(e < 10) }' || fail "amlfs-fuse took ${elapsed}s to fail"
 one_line "$err" "unreachable MDS"
 is_mounted "$M" && fail "$M is mounted after the failure"
 
@@ -57,6 +56,7 @@ log "exit $rc: $err"
 [[ "$err" == *"$conf"* ]] || fail "the error does not name $conf: $err"
 # The key may be named as in the file (io_timeout) or as its flag (--io-timeout).
 [[ "$err" == *io_timeout* || "$err" == *io-timeout* ]] || fail "the error does not name the key: $err"
+one_line "$err" "bad value"
 
 check "amlfs-mds and amlfs-ost configs with an unknown key are refused the same way"
 printf 'bogus_mds_key = 3\n' >"$ROOT/mds.conf"
@@ -138,11 +138,14 @@ for d in mds-damaged mds-notdir; do
   [[ "$err" == *"cannot open metadata database"* ]] || fail "amlfs-mds on $d: $err"
 done
 
-check "--help and --version of every binary exit 0"
+check "--help and --version of every binary exit 0; --version names the binary and the project's version"
+version=$(sed -n 's/^project(amlfs VERSION \([0-9.]*\).*/\1/p' "$AMLFS_SRC/CMakeLists.txt")
+[[ -n $version ]] || fail "no version in $AMLFS_SRC/CMakeLists.txt"
 for b in amlfs-mds amlfs-ost amlfs-fuse; do
-  timeout 10 "$AMLFS_BIN/$b" --help >/dev/null || fail "$b --help failed"
+  h=$(timeout 10 "$AMLFS_BIN/$b" --help) || fail "$b --help failed"
+  [[ $h == *--config* ]] || fail "$b --help does not list --config: $h"
   v=$(timeout 10 "$AMLFS_BIN/$b" --version) || fail "$b --version failed"
-  log "$v"
+  assert_eq "$b $version" "$v" "$b --version"
 done
 unmount_extra "$M"
 rm -rf "$ROOT"
@@ -236,12 +239,11 @@ kill -TERM "$(pid_of ost1)"
 retry 10 bash -c "! kill -0 $(pid_of ost1) 2>/dev/null" || fail "ost1 did not stop"
 rm "$MNT/s/victim2" || fail "unlink with an OST down failed"
 grep -v "/ost1/" "$ROOT/objs.victim2" >"$ROOT/objs.victim2.up" || true
-if retry 5 all_gone "$ROOT/objs.victim2.up"; then
-  log "objects on the running OSTs were removed while ost1 was down"
-else
-  log "note: objects on the running OSTs still there 5 s after unlink (ost1 down)"
-fi
-sleep 2
+# The destroy queue is kept per OST: the running ones are not held up.
+retry 10 all_gone "$ROOT/objs.victim2.up" ||
+  fail "objects on the running OSTs still there 10 s after unlink (ost1 down): $(cat "$ROOT/objs.victim2.up")"
+grep -q "/ost1/" <(while read -r f; do [[ -e $f ]] && echo "$f"; done <"$ROOT/objs.victim2") ||
+  fail "the objects on ost1 went while it was down"
 cluster up >/dev/null || fail "restarting ost1 failed"
 t0=$SECONDS
 retry 12 all_gone "$ROOT/objs.victim2" ||

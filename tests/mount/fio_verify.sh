@@ -66,16 +66,16 @@ run_fio() {  # run_fio WHAT FIO-ARGS...
 check "4 jobs (4M, 37M, 128M on 4×1M stripes; 21M on 3×64K stripes) write sequentially and verify"
 run_fio seq-write --rw=write
 
+# The four files: 4M + 37M + 128M + 21M.
+FIO_BYTES=$(((4 + 37 + 128 + 21) << 20))
 check "the same files verify after dropping caches (data from the OSTs)"
-drop_caches
-run_fio seq-verify --rw=write --verify_only
+from_osts $FIO_BYTES run_fio seq-verify --rw=write --verify_only
 
 check "random overwrite of the same files (block order differs from the layout) verifies"
 run_fio rand-overwrite --rw=randwrite --overwrite=1
 
-check "random overwrite verifies after dropping caches"
-drop_caches
-run_fio rand-verify --rw=randwrite --overwrite=1 --verify_only
+check "random overwrite verifies after dropping caches (data from the OSTs)"
+from_osts $FIO_BYTES run_fio rand-verify --rw=randwrite --overwrite=1 --verify_only
 
 check "mixed block sizes (4k-1M) random overwrite with O_DIRECT verifies"
 run_fio direct-mixed --rw=randwrite --overwrite=1 --direct=1 --bsrange=4k-1M --bs_unaligned=0

@@ -21,6 +21,18 @@ CLUSTER="$AMLFS_SRC/scripts/local-cluster.sh"
 export AMLFS_BIN
 AMLFS_BIN=$(cd "$AMLFS_BIN" && pwd)
 
+# With a sanitized build (scripts/test.sh exports AMLFS_SANITIZER_DIR),
+# every process the test starts writes its sanitizer reports under
+# AMLFS_SANITIZER_DIR/TEST_NAME, and cleanup fails the test if one exists.
+SANITIZER_REPORTS=""
+if [[ -n "${AMLFS_SANITIZER_DIR:-}" ]]; then
+  SANITIZER_REPORTS=$AMLFS_SANITIZER_DIR/$TEST_NAME
+  rm -rf "$SANITIZER_REPORTS"
+  mkdir -p "$SANITIZER_REPORTS"
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SANITIZER_REPORTS/asan"
+  export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SANITIZER_REPORTS/ubsan"
+fi
+
 ROOT=""         # the test's temp root (cluster data, logs, mounts)
 MNT=""          # the cluster's mount point
 MDS_ADDR=""     # HOST:PORT of the MDS
@@ -38,9 +50,10 @@ fail() {
   exit 1
 }
 
-skip() {
-  echo "[$TEST_NAME] SKIP: $*"
-  exit 77
+# cannot_run WHY: the test cannot run here. That is a failure, never a
+# skip: a suite that could not run its mount tests must not pass.
+cannot_run() {
+  fail "cannot run: $*"
 }
 
 # --- assertions -------------------------------------------------------------
@@ -72,9 +85,41 @@ expect_fail_with() {
   [[ "$err" == *"$text"* ]] || fail "'$*' failed without '$text' in: $err"
 }
 
+# drop_caches: writes back and drops this machine's page cache, the pages
+# of every FUSE mount included, so that the next read of a file on a mount
+# asks the OSTs. Fails the test when the kernel refuses.
 drop_caches() {
   sync
-  echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+  echo 3 2>/dev/null >/proc/sys/vm/drop_caches ||
+    fail "cannot drop the page cache (/proc/sys/vm/drop_caches): reads meant to be cold would come from memory"
+}
+
+# ost_read_bytes: bytes the cluster's OSTs have read for clients so far,
+# summed from each OST's amlfs_ost_read_bytes_total.
+ost_read_bytes() {
+  local i addr v sum=0
+  for ((i = 0; i < CL_OSTS; i++)); do
+    addr=$(sed -n 's/^metrics //p' "$ROOT/run/ost$i.ready")
+    v=$(curl -sf -m 10 "http://$addr/metrics" |
+      awk '$1 ~ /^amlfs_ost_read_bytes_total([{]|$)/ { s += $2 } END { printf "%.0f", s }') ||
+      fail "cannot read the metrics of ost$i at $addr"
+    sum=$((sum + v))
+  done
+  echo "$sum"
+}
+
+# from_osts BYTES CMD...: runs CMD after dropping every cache, and fails
+# unless the OSTs served at least BYTES meanwhile: CMD's reads came from
+# the OSTs, not from a cache.
+from_osts() {
+  local want=$1 before after
+  shift
+  drop_caches
+  before=$(ost_read_bytes)
+  "$@"
+  after=$(ost_read_bytes)
+  ((after - before >= want)) ||
+    fail "'$*' read $((after - before)) bytes from the OSTs, expected at least $want: it read from a cache"
 }
 
 # sum of the apparent sizes of object files (checksum sidecars excluded) under
@@ -99,8 +144,8 @@ free_port() {
 # --- cluster ----------------------------------------------------------------
 # start_cluster [local-cluster.sh up options...]
 start_cluster() {
-  [[ $EUID -eq 0 ]] || skip "mount tests run as root"
-  [[ -c /dev/fuse ]] || skip "no /dev/fuse"
+  [[ $EUID -eq 0 ]] || cannot_run "mount tests run as root"
+  [[ -c /dev/fuse ]] || cannot_run "no /dev/fuse"
   ROOT=$(mktemp -d "${TMPDIR:-/tmp}/amlfs-$TEST_NAME.XXXXXX")
   chmod 755 "$ROOT"
   log "cluster root $ROOT"
@@ -167,10 +212,6 @@ cleanup() {
     pkill -TERM -P "$WATCHDOG_PID" 2>/dev/null
     kill "$WATCHDOG_PID" 2>/dev/null
   fi
-  if ((rc == 77)); then
-    [[ -n "$ROOT" && -d "$ROOT" ]] && bash "$CLUSTER" down --root "$ROOT" --purge >/dev/null
-    exit 77
-  fi
   ((rc != 0)) && FAILED=1
   for c in "${CLEANUPS[@]}"; do eval "$c"; done
   for d in "${EXTRA_MOUNTS[@]}"; do unmount_extra "$d"; done
@@ -192,6 +233,14 @@ cleanup() {
       # Never follow into a mount that is somehow still there.
       if ! grep -q " ${ROOT}/" /proc/self/mountinfo; then rm -rf "$ROOT"; fi
     fi
+  fi
+  if [[ -n $SANITIZER_REPORTS ]] && compgen -G "$SANITIZER_REPORTS/*" >/dev/null; then
+    for f in "$SANITIZER_REPORTS"/*; do
+      echo "----- sanitizer report $f -----"
+      head -n 40 "$f"
+    done
+    echo "[$TEST_NAME] FAIL: a process this test started wrote a sanitizer report" >&2
+    FAILED=1
   fi
   if ((FAILED)); then
     echo "[$TEST_NAME] FAILED"

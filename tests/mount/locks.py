@@ -8,10 +8,10 @@ local disk's.
     locks.py PATH_A PATH_B
 """
 import json
+import select
 import struct
 import subprocess
 import sys
-import time
 
 AGENT = r'''
 import errno, fcntl, json, os, signal, struct, sys, time
@@ -40,7 +40,6 @@ for line in sys.stdin:
             cmd = fcntl.F_SETLK if a[0] == "setlk" else fcntl.F_SETLKW
             if a[0] == "setlkw_intr":
                 signal.setitimer(signal.ITIMER_REAL, 0.5)
-            t0 = time.monotonic()
             try:
                 fcntl.fcntl(fds[a[1]], cmd, flock_bytes(TYPES[a[2]], int(a[3]), int(a[4])))
                 out = "ok"
@@ -48,8 +47,6 @@ for line in sys.stdin:
                 out = "EINTR"
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-            if a[0] == "setlkw":
-                out += " waited" if time.monotonic() - t0 > 0.3 else " at once"
         elif a[0] == "getlk":
             r = fcntl.fcntl(fds[a[1]], fcntl.F_GETLK, flock_bytes(TYPES[a[2]], int(a[3]), int(a[4])))
             t, _, start, length, pid = struct.unpack(FMT, r)
@@ -84,6 +81,10 @@ class Agent:
         if not line:
             raise SystemExit(f"agent {self.name} died")
         return line.strip()
+
+    def answered_within(self, seconds):
+        """True if a reply is waiting, or arrives within `seconds`."""
+        return bool(select.select([self.p.stdout], [], [], seconds)[0])
 
     def call(self, cmd):
         self.send(cmd)
@@ -127,12 +128,15 @@ def main():
     step(b, "setlkw_intr 1 W 0 10")
     step(a, "setlk 1 U 0 0")
     step(a, "getlk 1 W 0 0")
-    # F_SETLKW waits for the holder, and a close releases the holder's locks.
+    # F_SETLKW waits for the holder, and a close releases the holder's locks:
+    # B's request is still unanswered while A holds the lock (checked as
+    # state, not timed), and is answered once A closes.
     step(a, "setlk 1 W 0 100")
     b.send("setlkw 1 W 50 100")
-    time.sleep(0.8)
+    early = b.answered_within(0.8)
     step(a, "close 1")
-    answers.append(f"B: setlkw 1 W 50 100 -> {b.reply()}")
+    order = "answered while A held the lock" if early else "answered after A's close"
+    answers.append(f"B: setlkw 1 W 50 100 -> {b.reply()} ({order})")
     step(a, f"open 2 {path_a}")
     step(a, "getlk 2 R 0 0")
     step(b, "close 1")

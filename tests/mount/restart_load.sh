@@ -5,7 +5,9 @@
 # of a cluster with three MDS replicas and two OSTs are restarted one at a
 # time, AMLFS_RESTARTS times (default 20), in turn, alternately by SIGTERM
 # and SIGKILL. After each restart the writers must make progress. At the
-# end every acknowledged file must read back with its checksum.
+# end every acknowledged file must read back with its checksum, and no
+# writer may have seen an error: a restart within io_timeout is invisible
+# to programs.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -53,6 +55,14 @@ for p in "${WRITERS[@]}"; do wait "$p" || fail "a writer failed: $(cat "$ROOT"/w
 EXTRA_PIDS=()
 log "restarts took $((SECONDS - t0)) s"
 for w in 0 1; do log "writer $w: $(tail -n 1 "$ROOT/writer$w.out")"; done
+
+check "no writer saw an error while the servers restarted"
+for w in 0 1; do
+  summary=$(tail -n 1 "$ROOT/writer$w.out")
+  [[ $summary =~ errors\ ([0-9]+)$ ]] || fail "writer $w printed no summary: $summary"
+  ((BASH_REMATCH[1] == 0)) ||
+    fail "writer $w saw ${BASH_REMATCH[1]} errors: $(grep -v '^files ' "$ROOT/writer$w.out" | head -n 5)"
+done
 
 check "every acknowledged file reads back with its checksum"
 drop_caches

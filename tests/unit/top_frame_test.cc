@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <sstream>
 
 #include "tools/amlfs/top_frame.h"
 
@@ -50,11 +51,28 @@ ClusterStats At(double seconds, std::vector<ServerStats> servers) {
   return c;
 }
 
-std::string LineWith(const std::vector<std::string>& lines, const std::string& what) {
-  for (const auto& l : lines)
-    if (l.find(what) != std::string::npos) return l;
-  return "";
+std::vector<std::string> Fields(const std::string& line) {
+  std::vector<std::string> f;
+  std::istringstream in(line);
+  for (std::string w; in >> w;) f.push_back(w);
+  return f;
 }
+
+// The whitespace-separated fields of the row whose first field is `name`
+// (empty if there is none), cut to its first `n` fields.
+std::vector<std::string> Row(const std::vector<std::string>& lines, const std::string& name,
+                             size_t n) {
+  for (const auto& l : lines) {
+    auto f = Fields(l);
+    if (!f.empty() && f[0] == name) {
+      if (f.size() > n) f.resize(n);
+      return f;
+    }
+  }
+  return {};
+}
+
+using Cells = std::vector<std::string>;
 
 }  // namespace
 
@@ -65,14 +83,14 @@ TEST_CASE("top: per-OST, per-client and per-job rates over the interval") {
   auto cur = At(12, {Mds(150), Ost("OST0000", 0, 40e6, 40e6, "job7", "node1:/mnt"),
                      Ost("OST0001", 10e6, 0, 0, "job7", "node1:/mnt")});
   auto lines = RenderFrame(&prev, cur, ScreenSize{120, 40});
-  const std::string ost0 = LineWith(lines, "OST0000"), ost1 = LineWith(lines, "OST0001");
-  CHECK(ost0.find("20.0") != std::string::npos);  // 40 MB over 2 s
-  CHECK(ost0.find("75%") != std::string::npos);   // 250 of 1000 available
-  CHECK(ost1.find("5.0") != std::string::npos);   // 10 MB read over 2 s
-  CHECK(LineWith(lines, "job7").find("20.0") != std::string::npos);
-  CHECK(LineWith(lines, "node1:/mnt").find("20.0") != std::string::npos);
-  CHECK(LineWith(lines, "create").find("25.0") != std::string::npos);  // 50 creates over 2 s
-  CHECK(LineWith(lines, "ost_register").empty());                      // the servers' own traffic
+  // NAME, READ MB/s, WRITE MB/s, READ IOPS, WRITE IOPS, FULL.
+  CHECK(Row(lines, "OST0000", 6) == Cells{"OST0000", "0.0", "20.0", "0", "20", "75%"});  // 40 MB
+  CHECK(Row(lines, "OST0001", 6) == Cells{"OST0001", "5.0", "0.0", "0", "0", "75%"});    // 10 MB
+  // NAME, READ MB/s, WRITE MB/s: job7 and its client wrote the 40 MB.
+  CHECK(Row(lines, "job7", 3) == Cells{"job7", "0.0", "20.0"});
+  CHECK(Row(lines, "node1:/mnt", 3) == Cells{"node1:/mnt", "0.0", "20.0"});
+  CHECK(Row(lines, "create", 2) == Cells{"create", "25.0"});  // 50 creates over 2 s
+  CHECK(Row(lines, "ost_register", 2).empty());               // the servers' own traffic
 }
 
 TEST_CASE("top: a server that stops answering shows DOWN; a restarted one counts from zero") {
@@ -83,9 +101,9 @@ TEST_CASE("top: a server that stops answering shows DOWN; a restarted one counts
   // OST0000 restarted: its counter went from 500 MB back to 3 MB.
   auto cur = At(1, {Mds(10), Ost("OST0000", 0, 3e6, 0, "j", "c"), down});
   auto lines = RenderFrame(&prev, cur, ScreenSize{120, 40});
-  CHECK(LineWith(lines, "OST0001").find("DOWN") != std::string::npos);
-  CHECK(LineWith(lines, "OST0001").find("Connection refused") != std::string::npos);
-  CHECK(LineWith(lines, "OST0000").find("3.0") != std::string::npos);
+  CHECK(Row(lines, "OST0001", 5) == Cells{"OST0001", "DOWN:", "127.0.0.1:1:", "Connection", "refused"});
+  // 3 MB since the restart, not 3 - 500.
+  CHECK(Row(lines, "OST0000", 6) == Cells{"OST0000", "0.0", "3.0", "0", "3", "75%"});
 }
 
 TEST_CASE("top: names from the wire cannot put control characters on the terminal") {

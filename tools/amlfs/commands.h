@@ -12,23 +12,31 @@ namespace CLI { class App; }
 
 namespace amlfs::tools {
 
+// Each subcommand's namespace (and file) registers it with Add(): its
+// CLI11 subcommand and the callback that runs it, which stores the exit
+// code in `*rc`.
+namespace setstripe {
+void Add(CLI::App& app, int* rc);
 // Parses setstripe's layout options in order (each -E starts a component)
 // and the paths. Returns 0, or the exit code after printing the error.
-int ParseStripeArgs(const char* cmd, const std::vector<std::string>& args, LayoutTemplate* layout,
-                    bool* remove, std::vector<std::string>* paths);
-
-void AddSetstripe(CLI::App& app, int* rc);
-void AddGetstripe(CLI::App& app, int* rc);
-void AddDf(CLI::App& app, int* rc);
-void AddFind(CLI::App& app, int* rc);
-void AddMigrate(CLI::App& app, int* rc);
+int ParseArgs(const char* cmd, const std::vector<std::string>& args, LayoutTemplate* layout,
+              bool* remove, std::vector<std::string>* paths);
+}  // namespace setstripe
+namespace getstripe { void Add(CLI::App& app, int* rc); }
+namespace df { void Add(CLI::App& app, int* rc); }
+namespace find { void Add(CLI::App& app, int* rc); }
+namespace migrate { void Add(CLI::App& app, int* rc); }
+namespace fid {
 void AddPath2Fid(CLI::App& app, int* rc);
 void AddFid2Path(CLI::App& app, int* rc);
+}  // namespace fid
+namespace targets {
 void AddOsts(CLI::App& app, int* rc);
 void AddMdts(CLI::App& app, int* rc);
-void AddMds(CLI::App& app, int* rc);
-void AddScrub(CLI::App& app, int* rc);
-void AddStats(CLI::App& app, int* rc);
-void AddTop(CLI::App& app, int* rc);
+}  // namespace targets
+namespace mds_admin { void Add(CLI::App& app, int* rc); }  // amlfs mds ...
+namespace scrub { void Add(CLI::App& app, int* rc); }
+namespace stats { void Add(CLI::App& app, int* rc); }
+namespace top { void Add(CLI::App& app, int* rc); }
 
 }  // namespace amlfs::tools

@@ -8,7 +8,7 @@
 #include "tools/amlfs/commands.h"
 #include "tools/amlfs/session.h"
 
-namespace amlfs::tools {
+namespace amlfs::tools::df {
 
 namespace {
 
@@ -120,7 +120,7 @@ int Run(const Options& o) {
 
 }  // namespace
 
-void AddDf(CLI::App& app, int* rc) {
+void Add(CLI::App& app, int* rc) {
   auto o = std::make_shared<Options>();
   auto* sub = app.add_subcommand("df", "Show space and inode use per MDT and OST");
   sub->set_help_flag("--help", "Print this help message and exit");
@@ -132,4 +132,4 @@ void AddDf(CLI::App& app, int* rc) {
   sub->callback([o, rc] { *rc = Run(*o); });
 }
 
-}  // namespace amlfs::tools
+}  // namespace amlfs::tools::df

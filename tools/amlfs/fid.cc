@@ -5,7 +5,7 @@
 #include "tools/amlfs/commands.h"
 #include "tools/amlfs/session.h"
 
-namespace amlfs::tools {
+namespace amlfs::tools::fid {
 
 void AddPath2Fid(CLI::App& app, int* rc) {
   auto paths = std::make_shared<std::vector<std::string>>();
@@ -67,4 +67,4 @@ void AddFid2Path(CLI::App& app, int* rc) {
   });
 }
 
-}  // namespace amlfs::tools
+}  // namespace amlfs::tools::fid

@@ -18,7 +18,7 @@
 #include "tools/amlfs/commands.h"
 #include "tools/amlfs/session.h"
 
-namespace amlfs::tools {
+namespace amlfs::tools::find {
 
 namespace {
 
@@ -240,7 +240,7 @@ int Run(const Options& o) {
 
 }  // namespace
 
-void AddFind(CLI::App& app, int* rc) {
+void Add(CLI::App& app, int* rc) {
   auto* sub = app.add_subcommand("find", "Find files by name, type, size, age and layout");
   sub->allow_extras();
   sub->prefix_command();
@@ -256,4 +256,4 @@ void AddFind(CLI::App& app, int* rc) {
   });
 }
 
-}  // namespace amlfs::tools
+}  // namespace amlfs::tools::find

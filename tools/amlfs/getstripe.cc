@@ -8,7 +8,7 @@
 #include "tools/amlfs/lustre_format.h"
 #include "tools/amlfs/session.h"
 
-namespace amlfs::tools {
+namespace amlfs::tools::getstripe {
 
 namespace {
 
@@ -117,7 +117,7 @@ int Run(const Options& o) {
 
 }  // namespace
 
-void AddGetstripe(CLI::App& app, int* rc) {
+void Add(CLI::App& app, int* rc) {
   auto o = std::make_shared<Options>();
   auto* sub = app.add_subcommand("getstripe", "Show the layout of files and directory defaults");
   sub->add_flag("-c,--stripe-count", o->count, "Print only the stripe count");
@@ -136,4 +136,4 @@ void AddGetstripe(CLI::App& app, int* rc) {
   sub->callback([o, rc] { *rc = Run(*o); });
 }
 
-}  // namespace amlfs::tools
+}  // namespace amlfs::tools::getstripe

@@ -33,19 +33,19 @@ int main(int argc, char** argv) {
   });
   auto* keygen = app.add_subcommand("keygen", "Print a new cluster key (for --key-file, mode 0600)");
   keygen->callback([] { std::cout << amlfs::ClusterKey::Generate().Hex() << "\n"; });
-  AddSetstripe(app, &rc);
-  AddGetstripe(app, &rc);
-  AddDf(app, &rc);
-  AddFind(app, &rc);
-  AddMigrate(app, &rc);
-  AddPath2Fid(app, &rc);
-  AddFid2Path(app, &rc);
-  AddOsts(app, &rc);
-  AddMdts(app, &rc);
-  AddMds(app, &rc);
-  AddScrub(app, &rc);
-  AddStats(app, &rc);
-  AddTop(app, &rc);
+  setstripe::Add(app, &rc);
+  getstripe::Add(app, &rc);
+  df::Add(app, &rc);
+  find::Add(app, &rc);
+  migrate::Add(app, &rc);
+  fid::AddPath2Fid(app, &rc);
+  fid::AddFid2Path(app, &rc);
+  targets::AddOsts(app, &rc);
+  targets::AddMdts(app, &rc);
+  mds_admin::Add(app, &rc);
+  scrub::Add(app, &rc);
+  stats::Add(app, &rc);
+  top::Add(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

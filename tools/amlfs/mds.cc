@@ -13,7 +13,7 @@
 #include "tools/amlfs/commands.h"
 #include "tools/amlfs/session.h"
 
-namespace amlfs::tools {
+namespace amlfs::tools::mds_admin {
 
 namespace {
 
@@ -249,7 +249,7 @@ int RunChange(const Options& o, bool add) {
 
 }  // namespace
 
-void AddMds(CLI::App& app, int* rc) {
+void Add(CLI::App& app, int* rc) {
   auto* mds = app.add_subcommand("mds", "The metadata server's replicas");
   mds->require_subcommand(1);
   auto opt = std::make_shared<Options>();
@@ -280,4 +280,4 @@ void AddMds(CLI::App& app, int* rc) {
   remove->callback([opt, rc] { *rc = RunChange(*opt, false); });
 }
 
-}  // namespace amlfs::tools
+}  // namespace amlfs::tools::mds_admin

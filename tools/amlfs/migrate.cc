@@ -12,7 +12,7 @@
 #include "tools/amlfs/commands.h"
 #include "tools/amlfs/session.h"
 
-namespace amlfs::tools {
+namespace amlfs::tools::migrate {
 
 namespace {
 
@@ -48,7 +48,7 @@ int MigrateOne(const std::string& path, const LayoutTemplate& layout) {
 
 }  // namespace
 
-void AddMigrate(CLI::App& app, int* rc) {
+void Add(CLI::App& app, int* rc) {
   auto* sub = app.add_subcommand("migrate", "Restripe files: copy their data to a new layout");
   sub->allow_extras();
   sub->prefix_command();
@@ -62,7 +62,7 @@ void AddMigrate(CLI::App& app, int* rc) {
     LayoutTemplate layout;
     bool remove = false;
     std::vector<std::string> paths;
-    *rc = ParseStripeArgs(kCmd, sub->remaining(), &layout, &remove, &paths);
+    *rc = setstripe::ParseArgs(kCmd, sub->remaining(), &layout, &remove, &paths);
     if (*rc != 0) return;
     if (remove) {
       *rc = Fail(kCmd, "-d does not apply to migrate", 22);
@@ -73,4 +73,4 @@ void AddMigrate(CLI::App& app, int* rc) {
   });
 }
 
-}  // namespace amlfs::tools
+}  // namespace amlfs::tools::migrate

@@ -18,7 +18,7 @@
 #include "tools/amlfs/commands.h"
 #include "tools/amlfs/session.h"
 
-namespace amlfs::tools {
+namespace amlfs::tools::scrub {
 
 namespace {
 
@@ -198,7 +198,7 @@ class Scrub {
 
 }  // namespace
 
-void AddScrub(CLI::App& app, int* rc) {
+void Add(CLI::App& app, int* rc) {
   auto fix = std::make_shared<bool>(false);
   auto root = std::make_shared<std::string>();
   auto* sub = app.add_subcommand(
@@ -236,4 +236,4 @@ void AddScrub(CLI::App& app, int* rc) {
   });
 }
 
-}  // namespace amlfs::tools
+}  // namespace amlfs::tools::scrub

@@ -192,15 +192,20 @@ namespace {
 constexpr uint64_t kFidSeqBase = 0x200000400ull;
 }
 
-std::string FidNoBrace(uint64_t ino) {
+namespace {
+// The FID of `ino`, in brackets or not.
+std::string FormatFid(uint64_t ino, bool brackets) {
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%#llx:0x%x:0x%x",
+  std::snprintf(buf, sizeof(buf), brackets ? "[%#llx:0x%x:0x%x]" : "%#llx:0x%x:0x%x",
                 static_cast<unsigned long long>(kFidSeqBase + (ino >> 32)),
                 static_cast<unsigned>(ino & 0xffffffffu), 0u);
   return buf;
 }
+}  // namespace
 
-std::string FidOf(uint64_t ino) { return "[" + FidNoBrace(ino) + "]"; }
+std::string FidNoBrace(uint64_t ino) { return FormatFid(ino, false); }
+
+std::string FidOf(uint64_t ino) { return FormatFid(ino, true); }
 
 Result<uint64_t> InoOfFid(const std::string& text) {
   std::string s = text;

@@ -19,7 +19,7 @@
 #include "tools/amlfs/commands.h"
 #include "tools/amlfs/session.h"
 
-namespace amlfs::tools {
+namespace amlfs::tools::setstripe {
 
 namespace {
 
@@ -36,7 +36,7 @@ struct Request {
 // options after it describe that component. Returns 0 or the exit code.
 }  // namespace
 
-int ParseStripeArgs(const char* kCmd, const std::vector<std::string>& args, LayoutTemplate* layout,
+int ParseArgs(const char* kCmd, const std::vector<std::string>& args, LayoutTemplate* layout,
                     bool* remove, std::vector<std::string>* paths) {
   std::vector<ComponentTemplate> comps(1);
   bool progressive = false, any_option = false;
@@ -227,7 +227,7 @@ int SetOne(std::string path, const Request& req) {
 
 }  // namespace
 
-void AddSetstripe(CLI::App& app, int* rc) {
+void Add(CLI::App& app, int* rc) {
   auto* sub = app.add_subcommand("setstripe", "Set a directory's default layout or create a file with a layout");
   sub->allow_extras();
   sub->prefix_command();
@@ -246,7 +246,7 @@ On a directory: sets the default its new files and subdirectories inherit.
 On a path that does not exist: creates an empty file with that layout.)");
   sub->callback([sub, rc] {
     Request req;
-    *rc = ParseStripeArgs(kCmd, sub->remaining(), &req.layout, &req.remove, &req.paths);
+    *rc = ParseArgs(kCmd, sub->remaining(), &req.layout, &req.remove, &req.paths);
     if (*rc != 0) return;
     for (const auto& p : req.paths) {
       int r = SetOne(p, req);
@@ -255,4 +255,4 @@ On a path that does not exist: creates an empty file with that layout.)");
   });
 }
 
-}  // namespace amlfs::tools
+}  // namespace amlfs::tools::setstripe

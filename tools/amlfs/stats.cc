@@ -16,7 +16,7 @@
 #include "tools/amlfs/cluster_stats.h"
 #include "tools/amlfs/commands.h"
 
-namespace amlfs::tools {
+namespace amlfs::tools::stats {
 
 namespace {
 
@@ -186,7 +186,7 @@ int Run(const std::string& path, bool json) {
 
 }  // namespace
 
-void AddStats(CLI::App& app, int* rc) {
+void Add(CLI::App& app, int* rc) {
   auto json = std::make_shared<bool>(false);
   auto root = std::make_shared<std::string>();
   auto* sub =
@@ -196,4 +196,4 @@ void AddStats(CLI::App& app, int* rc) {
   sub->callback([json, root, rc] { *rc = Run(*root, *json); });
 }
 
-}  // namespace amlfs::tools
+}  // namespace amlfs::tools::stats

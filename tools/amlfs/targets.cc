@@ -5,7 +5,7 @@
 #include "tools/amlfs/commands.h"
 #include "tools/amlfs/session.h"
 
-namespace amlfs::tools {
+namespace amlfs::tools::targets {
 
 namespace {
 
@@ -55,4 +55,4 @@ void AddMdts(CLI::App& app, int* rc) {
   sub->callback([path, rc] { *rc = Run("mdts", *path, false); });
 }
 
-}  // namespace amlfs::tools
+}  // namespace amlfs::tools::targets

@@ -24,7 +24,7 @@
 #include "tools/amlfs/commands.h"
 #include "tools/amlfs/top_frame.h"
 
-namespace amlfs::tools {
+namespace amlfs::tools::top {
 
 namespace {
 
@@ -196,7 +196,7 @@ int Run(const Options& o) {
 
 }  // namespace
 
-void AddTop(CLI::App& app, int* rc) {
+void Add(CLI::App& app, int* rc) {
   auto opt = std::make_shared<Options>();
   auto* sub = app.add_subcommand(
       "top", "Live view of the servers, clients, metadata operations and jobs ('q' quits)");
@@ -208,4 +208,4 @@ void AddTop(CLI::App& app, int* rc) {
   sub->callback([opt, rc] { *rc = Run(*opt); });
 }
 
-}  // namespace amlfs::tools
+}  // namespace amlfs::tools::top

@@ -99,7 +99,7 @@ bool WriteFile(const std::string& path, const std::string& data, int mode) {
 
 std::string ReadFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY);
-  if (fd < 0) return "<" + ErrnoName(errno) + ">";
+  if (fd < 0) return std::string("<").append(ErrnoName(errno)).append(">");  // see checks_dirs.cc
   std::string out;
   char buf[65536];
   ssize_t n;
