@@ -57,6 +57,12 @@ void Client::DropCache(uint64_t ino) {
   for (auto it = first; it != last; ++it) it->second->size_trusted_until = 0;
 }
 
+void Client::DropAttrs(uint64_t ino) {
+  // A negative offset invalidates the attributes only; no page is touched,
+  // so this is safe from inside a request on the same inode (an open).
+  if (session_) fuse_lowlevel_notify_inval_inode(session_, ino, -1, 0);
+}
+
 bool Client::MayHoldLocks(uint64_t ino) {
   std::lock_guard lk(open_mu_);
   return locked_.count(ino) != 0;
@@ -285,10 +291,16 @@ fuse_entry_param MakeEntry(Client& c, const Attr& a) {
   return e;
 }
 
+void NoteShown(Client& c, const struct stat& st) {
+  c.inodes().Shown(st.st_ino, static_cast<uint64_t>(st.st_size),
+                   Timespec{st.st_mtim.tv_sec, static_cast<uint32_t>(st.st_mtim.tv_nsec)});
+}
+
 void ReplyEntry(fuse_req_t req, const Attr& a) {
   Client& c = ClientOf(req);
   fuse_entry_param e = MakeEntry(c, a);
   c.inodes().Lookup(e.ino);
+  NoteShown(c, e.attr);
   if (fuse_reply_entry(req, &e) != 0) c.inodes().Forget(e.ino, 1);
 }
 
@@ -306,6 +318,7 @@ void ReplyAttr(fuse_req_t req, const Attr& a) {
   Client& c = ClientOf(req);
   struct stat st;
   FillStat(c.inodes().Merge(a), &st);
+  NoteShown(c, st);
   fuse_reply_attr(req, &st, c.options().attr_timeout);
 }
 

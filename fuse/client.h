@@ -128,6 +128,9 @@ class Client {
   bool MayHoldLocks(uint64_t ino);
   // Drops the kernel's cached pages and attributes of `ino` on this node.
   void DropCache(uint64_t ino);
+  // Drops the kernel's cached attributes of `ino` (not its pages): its next
+  // stat or read asks again.
+  void DropAttrs(uint64_t ino);
   // Starts an OST map refresh if `layout` names an OST this node does not know.
   void KnowOstsOf(const Layout& layout);
   void set_session(fuse_session* se) { session_ = se; }
@@ -191,6 +194,8 @@ void ReplyAttr(fuse_req_t req, const Attr& a);
 void ReplyEntry(fuse_req_t req, const EntryRsp& r);
 void ReplyAttr(fuse_req_t req, const AttrRsp& r);
 fuse_entry_param MakeEntry(Client& c, const Attr& a);
+// Records the size and mtime in `st` as the kernel's (InodeTable::Shown).
+void NoteShown(Client& c, const struct stat& st);
 
 // Sends `r` to the MDS and returns at once, so that this FUSE thread can take
 // the next request; `reply(Result<Req::Response>)` answers `req` on a network

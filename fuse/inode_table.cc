@@ -50,14 +50,38 @@ void InodeTable::Truncated(uint64_t ino, uint64_t size) {
 }
 
 Attr InodeTable::Merge(const Attr& a) {
-  Attr out = a;
   std::lock_guard lk(mu_);
+  return MergedLocked(a);
+}
+
+Attr InodeTable::MergedLocked(const Attr& a) const {
+  Attr out = a;
   auto it = map_.find(a.ino.value());
   if (it != map_.end() && it->second.dirty) {
     out.size = std::max(out.size, it->second.local_size);
     if (out.mtime < it->second.last_write) out.mtime = it->second.last_write;
   }
   return out;
+}
+
+void InodeTable::Shown(uint64_t ino, uint64_t size, Timespec mtime) {
+  std::lock_guard lk(mu_);
+  auto it = map_.find(ino);
+  if (it == map_.end()) return;
+  it->second.shown = true;
+  it->second.shown_size = size;
+  it->second.shown_mtime = mtime;
+}
+
+bool InodeTable::KernelAttrsStale(const Attr& a) {
+  std::lock_guard lk(mu_);
+  auto it = map_.find(a.ino.value());
+  if (it == map_.end() || !it->second.shown) return true;  // unknown: assume so
+  const Attr now = MergedLocked(a);
+  Entry& e = it->second;
+  const bool stale = e.shown_mtime != now.mtime || e.shown_size != now.size;
+  if (stale) e.shown = false;  // forgotten by the kernel until the next reply
+  return stale;
 }
 
 uint64_t InodeTable::KnownSize(uint64_t ino, uint64_t mds_size) {

@@ -207,7 +207,10 @@ void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
                                  static_cast<off_t>(i + 1));
       }
       if (need > size - used) break;
-      if (plus && !dot) c.inodes().Lookup(e.ino);
+      if (plus && !dot) {
+        c.inodes().Lookup(e.ino);
+        NoteShown(c, e.attr);
+      }
       used += need;
     }
     fuse_reply_buf(req, buf.data(), used);

@@ -40,12 +40,16 @@ void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool cr
     fi->keep_cache = 0;
   }
   if (fi->flags & O_TRUNC) c.inodes().Truncated(rsp.attr.ino.value(), rsp.attr.size);
+  // Close-to-open: the size and mtime the MDS gave this open replace any
+  // older ones the kernel holds, or it would read to a stale end of file.
+  if (!create && c.inodes().KernelAttrsStale(rsp.attr)) c.DropAttrs(rsp.attr.ino.value());
   fi->fh = reinterpret_cast<uint64_t>(fh.get());
   c.TrackOpen(fh.get());
   int rc;
   if (create) {
     fuse_entry_param e = MakeEntry(c, rsp.attr);
     c.inodes().Lookup(e.ino);
+    NoteShown(c, e.attr);
     rc = fuse_reply_create(req, &e, fi);
     if (rc != 0) c.inodes().Forget(e.ino, 1);
   } else {

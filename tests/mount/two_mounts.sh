@@ -44,10 +44,12 @@ head -c 3000000 /dev/urandom >"$ROOT/v1"
 head -c 3000000 /dev/urandom >"$ROOT/v2"
 cp "$ROOT/v1" "$A/data"
 at_once "B does not read A's first version at its first open" same_content "$ROOT/v1" "$B/data"
+stat "$B/data" >/dev/null  # B's attributes are fresh, so still trusted at its next open
 cp "$ROOT/v2" "$A/data"   # overwrite in place (O_TRUNC), same size
 at_once "B's next open after A closed reads stale data" same_content "$ROOT/v2" "$B/data"
 
 check "append on B after close is seen by A (size and content)"
+stat "$A/data" >/dev/null  # A trusts its cached size, 3000000, for attr_timeout
 cat "$ROOT/v1" >>"$B/data"
 cat "$ROOT/v2" "$ROOT/v1" >"$ROOT/v21"
 at_once "A's next open after B's append reads other bytes" same_content "$ROOT/v21" "$A/data"
