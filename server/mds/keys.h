@@ -36,7 +36,11 @@ inline uint64_t ReadBe64(std::string_view s) {
   return v;
 }
 
-inline std::string SuperKey(std::string_view name) { return "S" + std::string(name); }
+inline std::string SuperKey(std::string_view name) {
+  std::string k = "S";
+  k += name;
+  return k;
+}
 inline std::string InodeKey(uint64_t ino) {
   std::string k = "I";
   AppendBe64(&k, ino);
