@@ -205,17 +205,24 @@ std::string Client::JobOf(fuse_req_t req) {
   return jobs_.Of(ctx->pid, ctx->uid);
 }
 
-void Client::KnowOstsOf(const Layout& layout) {
+namespace {
+bool KnowsAll(OstPool& pool, const Layout& layout) {
   for (const LayoutComponent& c : layout.comps)
     for (OstIndex o : c.osts)
-      if (!pool_->Get(o).ok()) {
-        // An OST registered since the last refresh: learn its address now,
-        // without blocking (this may run on a network thread).
-        mds_->CallAsync(OstMapReq{}, Creds{}, [pool = pool_.get()](Result<OstMapRsp> r) {
-          if (r.ok()) pool->Update(r->osts);
-        });
-        return;
-      }
+      if (!pool.Get(o).ok()) return false;
+  return true;
+}
+}  // namespace
+
+std::shared_ptr<const Layout> Client::LayoutToUse(FileHandle& fh) {
+  std::shared_ptr<const Layout> layout = fh.layout();
+  if (fh.osts_known) return layout;
+  // An OST registered since the last map refresh (every 10 s): ask now, or
+  // the I/O would fail. Once per layout, not per request.
+  if (!KnowsAll(*pool_, *layout)) RefreshOsts();
+  // Still unknown: the I/O names the OST in its error. Checked again next time.
+  if (KnowsAll(*pool_, *layout)) fh.MarkOstsKnown(layout);
+  return layout;
 }
 
 Status Client::ReportSize(InodeId ino, const Creds& creds) {

@@ -77,6 +77,14 @@ struct FileHandle {
     auto p = std::make_shared<const Layout>(std::move(l));
     std::lock_guard lk(mu_);
     layout_ = std::move(p);
+    osts_known = false;
+  }
+  // Set once this node knows the address of every OST the layout names
+  // (Client::LayoutToUse), so the data path checks it once per layout.
+  std::atomic<bool> osts_known{false};
+  void MarkOstsKnown(const std::shared_ptr<const Layout>& of) {
+    std::lock_guard lk(mu_);
+    if (layout_ == of) osts_known = true;
   }
 
  private:
@@ -131,8 +139,10 @@ class Client {
   // Drops the kernel's cached attributes of `ino` (not its pages): its next
   // stat or read asks again.
   void DropAttrs(uint64_t ino);
-  // Starts an OST map refresh if `layout` names an OST this node does not know.
-  void KnowOstsOf(const Layout& layout);
+  // The layout of `fh`, once this node knows the address of each OST it
+  // names: an OST that registered since the last map refresh makes it ask
+  // the MDS, waiting for the answer. Blocks; for the FUSE threads.
+  std::shared_ptr<const Layout> LayoutToUse(FileHandle& fh);
   void set_session(fuse_session* se) { session_ = se; }
 
   // The kernel asks for "security.capability" before every write(2) (to

@@ -23,7 +23,6 @@ void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool cr
   auto fh = std::make_unique<FileHandle>();
   fh->ino = rsp.attr.ino;
   fh->set_layout(rsp.layout);
-  c.KnowOstsOf(rsp.layout);
   fh->mds_handle = rsp.handle;
   fh->flags = static_cast<uint32_t>(fi->flags);
   fh->LearnedSize(rsp.attr.size, c.options().attr_timeout);
@@ -106,7 +105,7 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
     const auto start = std::chrono::steady_clock::now();
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
-    const std::shared_ptr<const Layout> layout = fh->layout();
+    const std::shared_ptr<const Layout> layout = c.LayoutToUse(*fh);
     if (layout->empty()) return (void)fuse_reply_buf(req, nullptr, 0);
     // Data this node still buffers for the file must be on the OSTs first.
     Status flushed = c.FlushInode(InodeId(ino));
@@ -143,7 +142,7 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
     const auto start = std::chrono::steady_clock::now();
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
-    const std::shared_ptr<const Layout> layout = fh->layout();
+    const std::shared_ptr<const Layout> layout = c.LayoutToUse(*fh);
     if (layout->empty()) return (void)fuse_reply_err(req, EINVAL);
     uint64_t offset = static_cast<uint64_t>(off);
     if (fh->flags & O_APPEND) {
@@ -299,7 +298,7 @@ void Fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info* fi) {
   Guard(req, "fsync", [&] {
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
-    const std::shared_ptr<const Layout> layout = fh->layout();
+    const std::shared_ptr<const Layout> layout = c.LayoutToUse(*fh);
     Status flushed = c.FlushInode(InodeId(ino));
     if (!flushed.ok()) return ReplyError(req, flushed);
     if (!layout->empty()) {
@@ -343,7 +342,7 @@ void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
     if (off < 0 || len <= 0) return (void)fuse_reply_err(req, EINVAL);
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
-    const std::shared_ptr<const Layout> layout = fh->layout();
+    const std::shared_ptr<const Layout> layout = c.LayoutToUse(*fh);
     uint64_t end = static_cast<uint64_t>(off) + static_cast<uint64_t>(len);
     Status flushed = c.FlushInode(InodeId(ino));
     if (!flushed.ok()) return ReplyError(req, flushed);
@@ -362,7 +361,7 @@ void Lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info
     if (off < 0) return (void)fuse_reply_err(req, ENXIO);
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
-    const std::shared_ptr<const Layout> layout = fh->layout();
+    const std::shared_ptr<const Layout> layout = c.LayoutToUse(*fh);
     Status flushed = c.FlushInode(InodeId(ino));
     if (!flushed.ok()) return ReplyError(req, flushed);
     GetAttrReq g;

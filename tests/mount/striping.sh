@@ -75,3 +75,21 @@ df -h "$MNT" | sed "s/^/[$TEST_NAME]   /"
   fail "df of the mount shows $((have >> 20)) MiB, expected about $((want >> 20)) MiB"
 free_have=$(($(stat -f -c '%a*%S' "$MNT")))
 ((free_have > 0)) || fail "df of the mount shows no free space"
+
+check "an OST added to the running file system takes a new file's data at once"
+# The mount learns the new OST when it first writes to a layout naming it,
+# not at its periodic map refresh (every 10 s): the first close succeeds.
+cluster up --osts 5 >/dev/null || fail "starting OST4 failed"
+load_cluster_env
+mkdir "$MNT/on4"
+"$AMLFS_BIN/lfs" setstripe -c 1 -i 4 "$MNT/on4" >/dev/null || fail "setstripe -i 4 failed"
+head -c $((1 << 20)) /dev/urandom >"$ROOT/on4.src"
+python3 - "$ROOT/on4.src" "$MNT/on4/f" <<'PY' || fail "the first file on OST4 could not be written"
+import os, sys
+data = open(sys.argv[1], "rb").read()
+fd = os.open(sys.argv[2], os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+os.write(fd, data)
+os.close(fd)
+PY
+assert_eq $((1 << 20)) "$(object_bytes "$ROOT/ost4")" "object bytes on ost4"
+from_osts $((1 << 20)) assert_file_eq "$ROOT/on4.src" "$MNT/on4/f"
