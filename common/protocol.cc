@@ -1,5 +1,6 @@
 #include "common/protocol.h"
 
+#include <array>
 #include <cstring>
 
 #include "common/checksum.h"
@@ -7,63 +8,43 @@
 
 namespace amlfs {
 
+namespace {
+
+struct MethodInfo {
+  const char* name = nullptr;  // null: no method has this opcode
+  uint32_t flags = 0;
+};
+
+constexpr auto kMethodInfo = [] {
+  std::array<MethodInfo, kOpcodeLimit> t{};
+#define AMLFS_METHOD_INFO(Name, number, label, Req, Rsp, flags)    \
+  if (t[number].name != nullptr) throw "two methods share an opcode"; \
+  t[number] = MethodInfo{label, flags};
+  AMLFS_METHODS(AMLFS_METHOD_INFO)
+#undef AMLFS_METHOD_INFO
+  return t;
+}();
+
+const MethodInfo* Find(Opcode op) {
+  const auto i = static_cast<size_t>(op);
+  return i < kMethodInfo.size() && kMethodInfo[i].name ? &kMethodInfo[i] : nullptr;
+}
+
+}  // namespace
+
 const char* OpcodeName(Opcode op) {
-  switch (op) {
-    case Opcode::kHello: return "hello";
-    case Opcode::kFsInfo: return "fsinfo";
-    case Opcode::kLookup: return "lookup";
-    case Opcode::kGetAttr: return "getattr";
-    case Opcode::kSetAttr: return "setattr";
-    case Opcode::kMknod: return "mknod";
-    case Opcode::kMkdir: return "mkdir";
-    case Opcode::kUnlink: return "unlink";
-    case Opcode::kRmdir: return "rmdir";
-    case Opcode::kRename: return "rename";
-    case Opcode::kLink: return "link";
-    case Opcode::kSymlink: return "symlink";
-    case Opcode::kReadlink: return "readlink";
-    case Opcode::kOpen: return "open";
-    case Opcode::kCreate: return "create";
-    case Opcode::kRelease: return "release";
-    case Opcode::kReadDir: return "readdir";
-    case Opcode::kStatFs: return "statfs";
-    case Opcode::kSetXattr: return "setxattr";
-    case Opcode::kGetXattr: return "getxattr";
-    case Opcode::kListXattr: return "listxattr";
-    case Opcode::kRemoveXattr: return "removexattr";
-    case Opcode::kAccess: return "access";
-    case Opcode::kUpdateSize: return "update_size";
-    case Opcode::kGetLayout: return "get_layout";
-    case Opcode::kSetLayout: return "set_layout";
-    case Opcode::kMigrateBegin: return "migrate_begin";
-    case Opcode::kMigrateCommit: return "migrate_commit";
-    case Opcode::kFid2Path: return "fid2path";
-    case Opcode::kGetLk: return "getlk";
-    case Opcode::kSetLk: return "setlk";
-    case Opcode::kLockCancel: return "lock_cancel";
-    case Opcode::kLockRelease: return "lock_release";
-    case Opcode::kLockRenew: return "lock_renew";
-    case Opcode::kAppend: return "append";
-    case Opcode::kRaft: return "raft";
-    case Opcode::kAuth: return "auth";
-    case Opcode::kStats: return "stats";
-    case Opcode::kMdsStatus: return "mds_status";
-    case Opcode::kMdsDigest: return "mds_digest";
-    case Opcode::kMdsMembers: return "mds_members";
-    case Opcode::kOstRegister: return "ost_register";
-    case Opcode::kOstMap: return "ost_map";
-    case Opcode::kObjWrite: return "obj_write";
-    case Opcode::kObjRead: return "obj_read";
-    case Opcode::kObjTruncate: return "obj_truncate";
-    case Opcode::kObjSync: return "obj_sync";
-    case Opcode::kObjDestroy: return "obj_destroy";
-    case Opcode::kObjExtents: return "obj_extents";
-    case Opcode::kObjFallocate: return "obj_fallocate";
-    case Opcode::kOstStatFs: return "ost_statfs";
-    case Opcode::kObjList: return "obj_list";
-    case Opcode::kObjVerify: return "obj_verify";
-  }
-  return "unknown";
+  const MethodInfo* m = Find(op);
+  return m ? m->name : "unknown";
+}
+
+uint32_t MethodFlagsOf(Opcode op) {
+  const MethodInfo* m = Find(op);
+  return m ? m->flags : 0;
+}
+
+bool RunsInline(Opcode op, bool synced_writes) {
+  const uint32_t f = MethodFlagsOf(op);
+  return (f & kInline) || (!synced_writes && (f & kInlineUnlessSynced));
 }
 
 std::string EncodeResponse(const Status& status, const std::string& body) {
@@ -86,7 +67,7 @@ Result<std::string_view> ResponseBody(std::string_view payload) {
   d.Get(message);
   if (!d.ok()) return Error(Code::kProtocol, "malformed response header");
   if (code != 0) {
-    if (code > static_cast<uint32_t>(Code::kInterrupted)) code = static_cast<uint32_t>(Code::kIo);
+    if (code > static_cast<uint32_t>(Code::kCodeMax)) code = static_cast<uint32_t>(Code::kIo);
     return Status(static_cast<Code>(code), std::move(message));
   }
   return payload.substr(payload.size() - d.remaining());

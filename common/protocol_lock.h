@@ -1,10 +1,10 @@
 // The amlfs wire protocol, locks: fcntl and flock locks, held by the MDS.
-// Included by common/protocol.h; see it for the conventions.
+// See protocol_base.h for the conventions.
 #pragma once
 
 #include <cstdint>
 
-#include "common/protocol.h"
+#include "common/protocol_base.h"
 
 namespace amlfs {
 

@@ -1,14 +1,14 @@
 // The amlfs wire protocol, object storage target half: the messages clients
 // and the MDS send to OSTs, the OSTs' registration with the MDS, and the
-// in-place forms of the bulk data messages. Included by common/protocol.h;
-// see it for the conventions.
+// in-place forms of the bulk data messages. See protocol_base.h for
+// the conventions.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "common/protocol.h"
+#include "common/protocol_base.h"
 
 namespace amlfs {
 

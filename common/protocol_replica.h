@@ -1,13 +1,13 @@
 // The amlfs wire protocol, MDS replicas: their status, namespace digests
-// and membership changes (amlfs mds ...). Included by common/protocol.h;
-// see it for the conventions.
+// and membership changes (amlfs mds ...). See protocol_base.h for
+// the conventions.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "common/protocol.h"
+#include "common/protocol_base.h"
 
 namespace amlfs {
 

@@ -48,6 +48,9 @@ enum class Code : uint32_t {
   kReadOnly = 31,       // EROFS
   kTextBusy = 32,       // ETXTBSY
   kInterrupted = 33,    // EINTR: a waiting lock request was cancelled
+  // The highest code in use: a new code goes above and moves it. A peer's
+  // code above it is one this build does not know.
+  kCodeMax = kInterrupted,
 };
 
 const char* CodeName(Code c);

@@ -11,31 +11,7 @@
 
 namespace amlfs {
 
-bool IsMutation(Opcode op) {
-  switch (op) {
-    case Opcode::kSetAttr:
-    case Opcode::kMknod:
-    case Opcode::kMkdir:
-    case Opcode::kUnlink:
-    case Opcode::kRmdir:
-    case Opcode::kRename:
-    case Opcode::kLink:
-    case Opcode::kSymlink:
-    case Opcode::kOpen:
-    case Opcode::kCreate:
-    case Opcode::kRelease:
-    case Opcode::kSetXattr:
-    case Opcode::kRemoveXattr:
-    case Opcode::kUpdateSize:
-    case Opcode::kAppend:
-    case Opcode::kSetLayout:
-    case Opcode::kMigrateBegin:
-    case Opcode::kMigrateCommit:
-      return true;
-    default:
-      return false;
-  }
-}
+bool IsMutation(Opcode op) { return (MethodFlagsOf(op) & kMutation) != 0; }
 
 MdsClient::MdsClient(NetContext& net, std::vector<std::string> addresses,
                      std::chrono::milliseconds timeout, std::string name)

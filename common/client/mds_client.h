@@ -33,7 +33,8 @@ struct Creds {
   std::string job;  // the calling process's job id, for job statistics ("": none)
 };
 
-// True for opcodes that change the namespace (they get a sequence number).
+// True for opcodes that change the namespace (they get a sequence number):
+// kMutation in the method table (common/protocol_methods.h).
 bool IsMutation(Opcode op);
 
 class MdsClient {

@@ -294,25 +294,9 @@ int main(int argc, char** argv) {
   // Whatever may wait on the OSTs or the disk goes to the workers.
   // A replicated MDS's mutations only hand their batch to the log, and
   // their answers leave once it commits (Mds::Deferral): no thread waits.
-  const bool inline_mutations = !members.empty() || !sync_writes;
-  auto quick = [inline_mutations](Opcode op) {
-    switch (op) {
-      case Opcode::kLookup: case Opcode::kGetAttr: case Opcode::kReadlink: case Opcode::kStatFs:
-      case Opcode::kGetXattr: case Opcode::kListXattr: case Opcode::kAccess: case Opcode::kFsInfo:
-      case Opcode::kOstMap: case Opcode::kGetLayout:
-      case Opcode::kGetLk: case Opcode::kSetLk: case Opcode::kLockCancel: case Opcode::kLockRelease:
-      case Opcode::kLockRenew:  // in memory; a waiting SetLk is answered later, not waited for
-      case Opcode::kRaft:       // handed to the replica's own thread
-        return true;
-      case Opcode::kCreate: case Opcode::kMknod: case Opcode::kMkdir: case Opcode::kUnlink:
-      case Opcode::kRmdir: case Opcode::kRename: case Opcode::kLink: case Opcode::kSymlink:
-      case Opcode::kRelease: case Opcode::kSetXattr: case Opcode::kRemoveXattr:
-      case Opcode::kUpdateSize: case Opcode::kAppend:
-        return inline_mutations;
-      default:
-        return false;
-    }
-  };
+  // (kInline and kInlineUnlessSynced in common/protocol_methods.h.)
+  const bool synced_writes = members.empty() && sync_writes;
+  auto quick = [synced_writes](Opcode op) { return RunsInline(op, synced_writes); };
   RpcServer::Options server_options;
   server_options.role = "mds";
   server_options.worker_threads = workers;

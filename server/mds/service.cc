@@ -1,10 +1,51 @@
 #include "server/mds/service.h"
 
+#include <tuple>
+#include <type_traits>
+
 #include "common/log.h"
 
 namespace amlfs::mds {
 namespace {
 constexpr uint64_t kOne[] = {1};  // one request, for the per-key counters
+
+// The Mds methods that answer a request and do nothing else. Handle serves
+// each opcode of AMLFS_MDS_METHODS (common/protocol_methods.h) with the one
+// that takes its request type; the rest are served in Handle itself.
+constexpr auto kMethods = std::make_tuple(
+    &Mds::FsInfo, &Mds::Lookup, &Mds::GetAttr, &Mds::SetAttr, &Mds::Mknod, &Mds::Mkdir,
+    &Mds::Unlink, &Mds::Rmdir, &Mds::Rename, &Mds::Link, &Mds::Symlink, &Mds::Readlink,
+    &Mds::OpenFile, &Mds::Create, &Mds::Release, &Mds::ReadDir, &Mds::StatFs, &Mds::SetXattr,
+    &Mds::GetXattr, &Mds::ListXattr, &Mds::RemoveXattr, &Mds::Access, &Mds::UpdateSize,
+    &Mds::GetLayout, &Mds::SetLayout, &Mds::MigrateBegin, &Mds::MigrateCommit, &Mds::Fid2Path,
+    &Mds::Append, &Mds::GetLk, &Mds::LockCancel, &Mds::LockRelease, &Mds::LockRenew,
+    &Mds::OstRegister, &Mds::OstMap, &Mds::DigestNow);
+using Methods = std::remove_cv_t<decltype(kMethods)>;
+
+template <typename Method>
+struct RequestOf;  // only for Result<Rsp> (Mds::*)(const Req&)
+template <typename Rsp, typename Req>
+struct RequestOf<Result<Rsp> (Mds::*)(const Req&)> {
+  using type = Req;
+};
+
+// The element of kMethods that takes a Req, or nullptr if none does.
+template <typename Req, size_t I = 0>
+constexpr auto MethodFor() {
+  if constexpr (I == std::tuple_size_v<Methods>) {
+    return nullptr;
+  } else if constexpr (std::is_same_v<typename RequestOf<std::tuple_element_t<I, Methods>>::type,
+                                      Req>) {
+    return std::get<I>(kMethods);
+  } else {
+    return MethodFor<Req, I + 1>();
+  }
+}
+
+// The requests Handle serves itself, not through kMethods.
+template <typename Req>
+constexpr bool kServedApart = std::is_void_v<Req> || std::is_same_v<Req, MdsStatusReq> ||
+                              std::is_same_v<Req, SetLkReq> || std::is_same_v<Req, MdsMembersReq>;
 }  // namespace
 
 MdsService::MdsService(Mds* mds)
@@ -58,44 +99,13 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
       }
       return c.ReplyWith(Result<MdsStatusRsp>(std::move(rsp)));
     }
-    case Opcode::kMdsDigest: return Serve(call, &Mds::DigestNow);
     default:
       break;
   }
-  if (repl_.gate) {
+  if (repl_.gate && !(MethodFlagsOf(c.op()) & kAnyReplica)) {
     if (Status st = repl_.gate(); !st.ok()) return c.Reply(st, {});
   }
   switch (c.op()) {
-    case Opcode::kFsInfo: return Serve(call, &Mds::FsInfo);
-    case Opcode::kLookup: return Serve(call, &Mds::Lookup);
-    case Opcode::kGetAttr: return Serve(call, &Mds::GetAttr);
-    case Opcode::kSetAttr: return Serve(call, &Mds::SetAttr);
-    case Opcode::kMknod: return Serve(call, &Mds::Mknod);
-    case Opcode::kMkdir: return Serve(call, &Mds::Mkdir);
-    case Opcode::kUnlink: return Serve(call, &Mds::Unlink);
-    case Opcode::kRmdir: return Serve(call, &Mds::Rmdir);
-    case Opcode::kRename: return Serve(call, &Mds::Rename);
-    case Opcode::kLink: return Serve(call, &Mds::Link);
-    case Opcode::kSymlink: return Serve(call, &Mds::Symlink);
-    case Opcode::kReadlink: return Serve(call, &Mds::Readlink);
-    case Opcode::kOpen: return Serve(call, &Mds::OpenFile);
-    case Opcode::kCreate: return Serve(call, &Mds::Create);
-    case Opcode::kRelease: return Serve(call, &Mds::Release);
-    case Opcode::kReadDir: return Serve(call, &Mds::ReadDir);
-    case Opcode::kStatFs: return Serve(call, &Mds::StatFs);
-    case Opcode::kSetXattr: return Serve(call, &Mds::SetXattr);
-    case Opcode::kGetXattr: return Serve(call, &Mds::GetXattr);
-    case Opcode::kListXattr: return Serve(call, &Mds::ListXattr);
-    case Opcode::kRemoveXattr: return Serve(call, &Mds::RemoveXattr);
-    case Opcode::kAccess: return Serve(call, &Mds::Access);
-    case Opcode::kUpdateSize: return Serve(call, &Mds::UpdateSize);
-    case Opcode::kGetLayout: return Serve(call, &Mds::GetLayout);
-    case Opcode::kSetLayout: return Serve(call, &Mds::SetLayout);
-    case Opcode::kMigrateBegin: return Serve(call, &Mds::MigrateBegin);
-    case Opcode::kMigrateCommit: return Serve(call, &Mds::MigrateCommit);
-    case Opcode::kFid2Path: return Serve(call, &Mds::Fid2Path);
-    case Opcode::kAppend: return Serve(call, &Mds::Append);
-    case Opcode::kGetLk: return Serve(call, &Mds::GetLk);
     case Opcode::kSetLk: {
       SetLkReq req;
       if (Status st = c.DecodeRequest(&req); !st.ok()) return c.Reply(st, {});
@@ -104,9 +114,6 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
         call->ReplyWith(st.ok() ? Result<EmptyRsp>(EmptyRsp{}) : Result<EmptyRsp>(st));
       });
     }
-    case Opcode::kLockCancel: return Serve(call, &Mds::LockCancel);
-    case Opcode::kLockRelease: return Serve(call, &Mds::LockRelease);
-    case Opcode::kLockRenew: return Serve(call, &Mds::LockRenew);
     case Opcode::kMdsMembers: {
       MdsMembersReq req;
       if (Status st = c.DecodeRequest(&req); !st.ok()) return c.Reply(st, {});
@@ -116,12 +123,33 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
         call->ReplyWith(st.ok() ? Result<EmptyRsp>(EmptyRsp{}) : Result<EmptyRsp>(st));
       });
     }
-    case Opcode::kOstRegister: return Serve(call, &Mds::OstRegister);
-    case Opcode::kOstMap: return Serve(call, &Mds::OstMap);
     default:
-      AMLFS_LOG(kWarn) << "unknown opcode " << static_cast<int>(c.op()) << " from " << c.peer();
-      c.Reply(Error(Code::kNotSupported, "opcode not served by the MDS"), {});
+      break;
   }
+  // Every other request of the MDS: the Mds method that takes its type.
+  auto serve = [this, &call]<typename Req>() {
+    constexpr auto method = MethodFor<Req>();
+    static_assert(kServedApart<Req> || !std::is_null_pointer_v<decltype(method)>,
+                  "a request of AMLFS_MDS_METHODS that no Mds method of kMethods takes");
+    if constexpr (!std::is_null_pointer_v<decltype(method)>) {
+      Serve(call, method);
+      return true;
+    } else {
+      return false;
+    }
+  };
+  switch (c.op()) {
+#define AMLFS_MDS_SERVE(Name, number, label, Req, Rsp, flags) \
+  case Opcode::k##Name:                                      \
+    if (serve.template operator()<Req>()) return;            \
+    break;
+    AMLFS_MDS_METHODS(AMLFS_MDS_SERVE)
+#undef AMLFS_MDS_SERVE
+    default:
+      break;
+  }
+  AMLFS_LOG(kWarn) << "unknown opcode " << static_cast<int>(c.op()) << " from " << c.peer();
+  c.Reply(Error(Code::kNotSupported, "opcode not served by the MDS"), {});
 }
 
 }  // namespace amlfs::mds

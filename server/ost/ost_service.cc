@@ -7,17 +7,33 @@
 namespace amlfs {
 namespace {
 
-template <typename Req, typename Fn>
-void Serve(RpcCall& call, Fn&& fn) {
-  Req req;
-  Status st = call.DecodeRequest(&req);
-  if (!st.ok()) return call.Reply(st, {});
-  call.ReplyWith(fn(req));
-}
-
 Result<EmptyRsp> Done(const Status& st) {
   if (!st.ok()) return st;
   return EmptyRsp{};
+}
+
+// What the store answers to each request but the in-place ones.
+Result<EmptyRsp> Run(ObjectStore& s, const ObjTruncateReq& r) {
+  return Done(s.Truncate(r.object, r.size));
+}
+Result<EmptyRsp> Run(ObjectStore& s, const ObjSyncReq& r) {
+  for (const auto& o : r.objects) AMLFS_RETURN_IF_ERROR(s.Sync(o));
+  return EmptyRsp{};
+}
+Result<EmptyRsp> Run(ObjectStore& s, const ObjDestroyReq& r) {
+  for (const auto& o : r.objects) AMLFS_RETURN_IF_ERROR(s.Destroy(o));
+  return EmptyRsp{};
+}
+Result<ObjExtentsRsp> Run(ObjectStore& s, const ObjExtentsReq& r) { return s.Extents(r.object); }
+Result<EmptyRsp> Run(ObjectStore& s, const ObjFallocateReq& r) {
+  return Done(s.Fallocate(r.object, r.offset, r.length));
+}
+Result<OstStatFsRsp> Run(ObjectStore& s, const OstStatFsReq&) { return s.StatFs(); }
+Result<ObjListRsp> Run(ObjectStore& s, const ObjListReq& r) {
+  return s.List(r.has_after ? &r.after : nullptr, std::clamp<uint32_t>(r.max, 1, 10000));
+}
+Result<ObjVerifyRsp> Run(ObjectStore& s, const ObjVerifyReq& r) {
+  return s.Verify(r.object, r.offset, std::min<uint64_t>(r.length, 1ull << 30));
 }
 
 }  // namespace
@@ -45,60 +61,44 @@ void OstService::Account(const RpcCall& call, std::string_view job, uint64_t rea
   clients_.AddEach(call.client(), {}, deltas);
 }
 
+void OstService::Serve(RpcCall& call, std::type_identity<ObjWriteReq>) {
+  // The data is used where it arrived, not copied out of the payload.
+  ObjWriteView w;
+  Status st = DecodeObjWrite(call.payload(), &w);
+  if (st.ok()) st = store_->Write(w.object, w.offset, w.data, w.checksum, w.sync);
+  if (st.ok()) Account(call, w.job, 0, w.data.size());
+  call.Reply(st, st.ok() ? Encode(EmptyRsp{}) : std::string());
+}
+
+void OstService::Serve(RpcCall& call, std::type_identity<ObjReadReq>) {
+  ObjReadReq r;
+  Status st = call.DecodeRequest(&r);
+  if (!st.ok()) return call.Reply(st, {});
+  // Read straight into the response frame.
+  std::string frame = StartObjReadReply();
+  const size_t before = frame.size();
+  st = store_->ReadAppend(r.object, r.offset, r.length, &frame);
+  if (!st.ok()) return call.Reply(st, {});
+  Account(call, r.job, frame.size() - before, 0);
+  FinishObjReadReply(&frame);
+  call.ReplyFrame(std::move(frame));
+}
+
+template <typename Req>
+void OstService::Serve(RpcCall& call, std::type_identity<Req>) {
+  Req req;
+  Status st = call.DecodeRequest(&req);
+  if (!st.ok()) return call.Reply(st, {});
+  call.ReplyWith(Run(*store_, req));
+}
+
 void OstService::Handle(std::shared_ptr<RpcCall> call) {
-  ObjectStore& s = *store_;
   switch (call->op()) {
-    case Opcode::kObjWrite: {
-      // The data is used where it arrived, not copied out of the payload.
-      ObjWriteView w;
-      Status st = DecodeObjWrite(call->payload(), &w);
-      if (st.ok()) st = s.Write(w.object, w.offset, w.data, w.checksum, w.sync);
-      if (st.ok()) Account(*call, w.job, 0, w.data.size());
-      return call->Reply(st, st.ok() ? Encode(EmptyRsp{}) : std::string());
-    }
-    case Opcode::kObjRead: {
-      ObjReadReq r;
-      Status st = call->DecodeRequest(&r);
-      if (!st.ok()) return call->Reply(st, {});
-      // Read straight into the response frame.
-      std::string frame = StartObjReadReply();
-      const size_t before = frame.size();
-      st = s.ReadAppend(r.object, r.offset, r.length, &frame);
-      if (!st.ok()) return call->Reply(st, {});
-      Account(*call, r.job, frame.size() - before, 0);
-      FinishObjReadReply(&frame);
-      return call->ReplyFrame(std::move(frame));
-    }
-    case Opcode::kObjTruncate:
-      return Serve<ObjTruncateReq>(*call, [&](const ObjTruncateReq& r) {
-        return Done(s.Truncate(r.object, r.size));
-      });
-    case Opcode::kObjSync:
-      return Serve<ObjSyncReq>(*call, [&](const ObjSyncReq& r) -> Result<EmptyRsp> {
-        for (const auto& o : r.objects) AMLFS_RETURN_IF_ERROR(s.Sync(o));
-        return EmptyRsp{};
-      });
-    case Opcode::kObjDestroy:
-      return Serve<ObjDestroyReq>(*call, [&](const ObjDestroyReq& r) -> Result<EmptyRsp> {
-        for (const auto& o : r.objects) AMLFS_RETURN_IF_ERROR(s.Destroy(o));
-        return EmptyRsp{};
-      });
-    case Opcode::kObjExtents:
-      return Serve<ObjExtentsReq>(*call, [&](const ObjExtentsReq& r) { return s.Extents(r.object); });
-    case Opcode::kObjFallocate:
-      return Serve<ObjFallocateReq>(*call, [&](const ObjFallocateReq& r) {
-        return Done(s.Fallocate(r.object, r.offset, r.length));
-      });
-    case Opcode::kOstStatFs:
-      return Serve<OstStatFsReq>(*call, [&](const OstStatFsReq&) { return s.StatFs(); });
-    case Opcode::kObjList:
-      return Serve<ObjListReq>(*call, [&](const ObjListReq& r) {
-        return s.List(r.has_after ? &r.after : nullptr, std::clamp<uint32_t>(r.max, 1, 10000));
-      });
-    case Opcode::kObjVerify:
-      return Serve<ObjVerifyReq>(*call, [&](const ObjVerifyReq& r) {
-        return s.Verify(r.object, r.offset, std::min<uint64_t>(r.length, 1ull << 30));
-      });
+#define AMLFS_OST_SERVE(Name, number, label, Req, Rsp, flags) \
+  case Opcode::k##Name:                                      \
+    return Serve(*call, std::type_identity<Req>{});
+    AMLFS_OST_METHODS(AMLFS_OST_SERVE)
+#undef AMLFS_OST_SERVE
     default:
       call->Reply(Error(Code::kNotSupported, std::string("opcode ") + OpcodeName(call->op()) +
                                                  " not served by an OST"),

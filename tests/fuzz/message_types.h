@@ -41,7 +41,7 @@ struct Types {
 // that each one selects and decodes as the type it is named after, so a
 // type inserted here fails the suite until the seeds are made again.
 #define AMLFS_FUZZ_MESSAGE_TYPES(X) \
-  /* common/protocol.h */ \
+  /* common/protocol_base.h, common/protocol_namespace.h */ \
   X(HelloRsp) X(HelloReq) X(StatsRsp) X(StatsReq) X(Caller) X(Attr) X(OstInfo) X(FsInfoRsp) \
   X(FsInfoReq) X(EntryRsp) X(AttrRsp) X(EmptyRsp) X(AuthReq) X(LookupReq) X(GetAttrReq) \
   X(SetAttrReq) X(MknodReq) X(MkdirReq) X(UnlinkReq) X(RmdirReq) X(RenameReq) X(LinkReq) \

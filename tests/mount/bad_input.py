@@ -97,11 +97,12 @@ def read_protocol(src):
     with open(os.path.join(src, "common/frame.h")) as f:
         Wire.version = int(re.search(r"kProtocolVersion = (\d+)", f.read()).group(1))
     text = ""
-    for name in ("protocol.h", "protocol_ost.h", "protocol_lock.h", "protocol_replica.h"):
-        with open(os.path.join(src, "common", name)) as f:
-            text += f.read()
-    enum = re.search(r"enum class Opcode : uint16_t \{(.*?)\};", text, re.S).group(1)
-    codes = {m[0]: int(m[1]) for m in re.findall(r"\b(k\w+) = (\d+),", enum)}
+    for name in sorted(os.listdir(os.path.join(src, "common"))):
+        if name.startswith("protocol") and name.endswith(".h"):
+            with open(os.path.join(src, "common", name)) as f:
+                text += f.read()
+    # The method table's rows, X(Name, number, ...): Opcode::kName = number.
+    codes = {"k" + m[0]: int(m[1]) for m in re.findall(r"\bX\((\w+), (\d+),", text)}
     Wire.opcodes = sorted(codes.values())
     for body in re.findall(r"struct \w+ \{(.*?)\n\};", text, re.S):
         op = re.search(r"kOp = Opcode::(k\w+);", body)

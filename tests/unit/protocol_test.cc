@@ -1,6 +1,7 @@
 // Wire format: every message round-trips, and malformed input is refused.
 #include <catch2/catch.hpp>
 
+#include <set>
 #include <tuple>
 
 #include "common/checksum.h"
@@ -83,6 +84,57 @@ TEST_CASE("response payloads carry the status code and message") {
   SECTION("a truncated response header is a protocol error") {
     CHECK(DecodeResponse("ab").status().code() == Code::kProtocol);
   }
+  SECTION("the highest known code is kept, the next one becomes an I/O error") {
+    for (uint32_t code : {static_cast<uint32_t>(Code::kCodeMax),
+                          static_cast<uint32_t>(Code::kCodeMax) + 1}) {
+      std::string p;
+      Encoder e(&p);
+      e.Put(code);
+      e.Put(std::string("x"));
+      const Code want = code == static_cast<uint32_t>(Code::kCodeMax) ? Code::kCodeMax : Code::kIo;
+      CHECK(DecodeResponse(p).status().code() == want);
+    }
+  }
+  SECTION("an ok response is the code, an empty message and the body") {
+    std::string want;
+    Encoder e(&want);
+    e.Put(uint32_t{0});
+    e.Put(std::string());
+    want += "body";
+    CHECK(EncodeResponse(Status::Ok(), "body") == want);
+  }
+}
+
+TEST_CASE("the method table gives each opcode its name and what callers and the MDS need") {
+  // The sets the hand-kept switches had before the table.
+  const std::set<int> mutations = {13, 14, 15, 16, 17, 18, 19, 20, 22,
+                                   23, 24, 27, 30, 32, 34, 35, 36, 43};
+  const std::set<int> inline_always = {10, 11, 12, 21, 26, 28, 29, 31,
+                                       33, 38, 39, 40, 41, 42, 44, 51};
+  const std::set<int> inline_unsynced = {14, 15, 16, 17, 18, 19, 20, 23, 24, 27, 30, 32, 43};
+  const std::set<int> any_replica = {44, 45, 46};
+  std::set<int> known;
+  for (int i = 0; i < 0x10000; ++i) {
+    const auto op = static_cast<Opcode>(i);
+    INFO("opcode " << i << " (" << OpcodeName(op) << ")");
+    const uint32_t f = MethodFlagsOf(op);
+    if (std::string(OpcodeName(op)) != "unknown") known.insert(i);
+    CHECK(((f & kMutation) != 0) == (mutations.count(i) == 1));
+    CHECK(((f & kAnyReplica) != 0) == (any_replica.count(i) == 1));
+    CHECK(RunsInline(op, true) == (inline_always.count(i) == 1));
+    CHECK(RunsInline(op, false) == (inline_always.count(i) + inline_unsynced.count(i) == 1));
+  }
+  std::set<int> want;
+  for (int i = 1; i <= 3; ++i) want.insert(i);
+  for (int i = 10; i <= 47; ++i) want.insert(i);
+  for (int i = 50; i <= 51; ++i) want.insert(i);
+  for (int i = 100; i <= 109; ++i) want.insert(i);
+  CHECK(known == want);
+  CHECK(std::string(OpcodeName(Opcode::kUpdateSize)) == "update_size");
+  CHECK(std::string(OpcodeName(Opcode::kOstStatFs)) == "ost_statfs");
+  CHECK(std::string(OpcodeName(Opcode::kGetLk)) == "getlk");
+  CHECK(static_cast<int>(Opcode::kObjVerify) == 109);
+  CHECK(static_cast<int>(Opcode::kMdsMembers) == 47);
 }
 
 TEST_CASE("frame headers round-trip and reject corruption") {
