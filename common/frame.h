@@ -20,7 +20,7 @@
 namespace amlfs {
 
 inline constexpr uint32_t kFrameMagic = 0x464c4d41;  // "AMLF"
-inline constexpr uint16_t kProtocolVersion = 5;
+inline constexpr uint16_t kProtocolVersion = 6;
 inline constexpr size_t kFrameHeaderSize = 32;
 // Largest payload accepted: a 4 MiB data block plus its message fields.
 inline constexpr uint32_t kMaxPayload = (64u << 20);

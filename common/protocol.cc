@@ -52,8 +52,16 @@ std::string EncodeResponse(const Status& status, const std::string& body) {
   Encoder e(&out);
   e.Put(static_cast<uint32_t>(status.code()));
   e.Put(status.message());
-  if (status.ok()) out += body;
+  if (status.ok()) {
+    out += body;
+  } else {
+    e.Put(status.leader());
+  }
   return out;
+}
+
+Status NotLeaderError(const std::string& leader) {
+  return Error(Code::kUnavailable, "not the leader; try " + leader).set_leader(leader);
 }
 
 namespace {
@@ -67,8 +75,11 @@ Result<std::string_view> ResponseBody(std::string_view payload) {
   d.Get(message);
   if (!d.ok()) return Error(Code::kProtocol, "malformed response header");
   if (code != 0) {
+    std::string leader;
+    if (d.remaining() > 0) d.Get(leader);  // absent from replies recorded before it
+    if (!d.ok()) return Error(Code::kProtocol, "malformed response header");
     if (code > static_cast<uint32_t>(Code::kCodeMax)) code = static_cast<uint32_t>(Code::kIo);
-    return Status(static_cast<Code>(code), std::move(message));
+    return Status(static_cast<Code>(code), std::move(message)).set_leader(std::move(leader));
   }
   return payload.substr(payload.size() - d.remaining());
 }

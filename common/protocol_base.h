@@ -137,10 +137,18 @@ struct StatsReq {
 // ---------------------------------------------------------------- envelope
 
 // Response payload: u32 code, string message, then the body when the code
-// is kOk.
+// is kOk, else string leader (Status::leader(): the MDS replica to try
+// instead, "" for none; protocol version 6). A reply recorded before that
+// (server/mds/run.h) ends at the message: it reads as no leader.
 std::string EncodeResponse(const Status& status, const std::string& body);
-// Splits a response payload. On a non-OK code, returns that Status.
+// Splits a response payload. On a non-OK code, returns that Status, with
+// its leader.
 Result<std::string> DecodeResponse(std::string_view payload);
+
+// The answer of an MDS replica that does not lead, to a request only the
+// leader serves: kUnavailable "not the leader; try HOST:PORT", naming
+// `leader` (HOST:PORT) in the envelope too.
+Status NotLeaderError(const std::string& leader);
 
 template <typename Req>
 Result<typename Req::Response> DecodeResponseAs(std::string_view payload) {

@@ -67,9 +67,19 @@ class Status {
   // "NotFound: no such entry 'x'"
   std::string ToString() const;
 
+  // kUnavailable from an MDS replica that does not lead: the leader's
+  // HOST:PORT, for the caller to try next ("": none named). It travels in
+  // the response envelope (EncodeResponse, common/protocol_base.h).
+  const std::string& leader() const { return leader_; }
+  Status& set_leader(std::string leader) {
+    leader_ = std::move(leader);
+    return *this;
+  }
+
  private:
   Code code_ = Code::kOk;
   std::string message_;
+  std::string leader_;
 };
 
 inline Status Error(Code c, std::string msg = {}) { return Status(c, std::move(msg)); }

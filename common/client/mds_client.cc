@@ -41,12 +41,9 @@ struct MdsClient::Attempt {
   std::chrono::steady_clock::time_point deadline;
 };
 
-// A replica that does not lead answers "not the leader; try HOST:PORT".
-std::optional<size_t> MdsClient::HintedIndex(const std::string& message) {
-  const std::string tag = "try ";
-  size_t at = message.find(tag);
-  if (at == std::string::npos) return std::nullopt;
-  std::string addr = message.substr(at + tag.size());
+// A replica that does not lead names the leader in its answer's envelope.
+std::optional<size_t> MdsClient::HintedIndex(const std::string& addr) {
+  if (addr.empty()) return std::nullopt;
   for (size_t i = 0; i < Count(); ++i)
     if (clients_[i]->address() == addr) return i;
   if (!ParseHostPort(addr).ok()) return std::nullopt;
@@ -76,7 +73,7 @@ void MdsClient::Try(std::shared_ptr<Attempt> a) {
     // Not the leader, unreachable or silent: follow the hint, else the next
     // address; after a round of them, pause, and go on until the deadline
     // (a replicated MDS elects a new leader in a second or two).
-    a->next = HintedIndex(r.status().message()).value_or((idx + 1) % Count());
+    a->next = HintedIndex(r.status().leader()).value_or((idx + 1) % Count());
     if (++a->tried % Count() != 0) return Try(a);
     const auto pause = std::chrono::milliseconds(100);
     if (Count() == 1 || std::chrono::steady_clock::now() + pause >= a->deadline)

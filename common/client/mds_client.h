@@ -90,10 +90,10 @@ class MdsClient {
   }
   struct Attempt;
   void Try(std::shared_ptr<Attempt> a);
-  // The address a "not the leader; try HOST:PORT" names; an address not
-  // given at construction (a replica added since) is learned, up to
-  // kMaxAddresses in all.
-  std::optional<size_t> HintedIndex(const std::string& message);
+  // The index of `leader`, the address a replica that does not lead named
+  // (Status::leader(); "": none); an address not given at construction (a
+  // replica added since) is learned, up to kMaxAddresses in all.
+  std::optional<size_t> HintedIndex(const std::string& leader);
   size_t Count() const { return count_.load(std::memory_order_acquire); }
   NetContext& net_;
   std::string name_;

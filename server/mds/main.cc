@@ -254,7 +254,7 @@ int main(int argc, char** argv) {
       if (i.Serves(std::chrono::steady_clock::now()) && i.term == leading_term.load())
         return Status::Ok();
       if (i.leader != 0 && i.leader != i.id)
-        return Error(Code::kUnavailable, "not the leader; try " + i.leader_address);
+        return NotLeaderError(i.leader_address);
       return Error(Code::kUnavailable, "no metadata leader yet");
     };
     repl.members = [rp](uint32_t id, std::string address, std::function<void(Status)> done) {

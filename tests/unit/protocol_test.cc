@@ -105,6 +105,38 @@ TEST_CASE("response payloads carry the status code and message") {
   }
 }
 
+TEST_CASE("a replica that does not lead names the leader in the response envelope") {
+  SECTION("the leader's address round-trips beside the message") {
+    std::string p = EncodeResponse(NotLeaderError("10.0.0.2:9400"), "ignored");
+    auto r = DecodeResponse(p);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kUnavailable);
+    CHECK(r.status().leader() == "10.0.0.2:9400");
+    CHECK(r.status().message() == "not the leader; try 10.0.0.2:9400");
+  }
+  SECTION("an error without a leader names none") {
+    auto r = DecodeResponse(EncodeResponse(Error(Code::kUnavailable, "no leader known"), {}));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().leader().empty());
+  }
+  SECTION("an error recorded before the leader field reads as naming none") {
+    std::string p;
+    Encoder e(&p);
+    e.Put(static_cast<uint32_t>(Code::kNotEmpty));
+    e.Put(std::string("dir has entries"));
+    auto r = DecodeResponse(p);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kNotEmpty);
+    CHECK(r.status().message() == "dir has entries");
+    CHECK(r.status().leader().empty());
+  }
+  SECTION("a truncated leader field is a protocol error") {
+    std::string p = EncodeResponse(NotLeaderError("10.0.0.2:9400"), {});
+    p.pop_back();
+    CHECK(DecodeResponse(p).status().code() == Code::kProtocol);
+  }
+}
+
 TEST_CASE("the method table gives each opcode its name and what callers and the MDS need") {
   // The sets the hand-kept switches had before the table.
   const std::set<int> mutations = {13, 14, 15, 16, 17, 18, 19, 20, 22,

@@ -118,7 +118,7 @@ struct Replica::Impl {
 
   Status NotLeader() const {
     const NodeId l = node->leader();
-    if (l != 0 && l != opt.id) return Error(Code::kUnavailable, "not the leader; try " + AddressOf(l));
+    if (l != 0 && l != opt.id) return NotLeaderError(AddressOf(l));
     return Error(Code::kUnavailable, "no leader known");
   }
 
