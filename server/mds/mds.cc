@@ -223,7 +223,7 @@ Status Mds::CommitAsync(Txn& txn, uint64_t* seq) {
     for (const auto& [key, value] : txn.changes())
       b.ops.push_back(LoggedOp{key, value.has_value(), value.value_or(std::string())});
     // Pending before it is proposed: the next mutation may read it at once.
-    *seq = pending_.Add(txn.changes());
+    *seq = pending_.Add(txn.changes(), txn.TakeUndo());
     replicator_->Replicate(Encode(b), [this, s = *seq](Status st) { pending_.Done(s, st.ok()); });
     return Status::Ok();
   }
@@ -232,24 +232,15 @@ Status Mds::CommitAsync(Txn& txn, uint64_t* seq) {
   leveldb::WriteOptions wo;
   wo.sync = config_.sync_writes;
   leveldb::Status st = db_->Write(wo, &batch);
-  if (!st.ok()) return Error(Code::kIo, "metadata write: " + st.ToString());
+  if (!st.ok()) {
+    if (auto undo = txn.TakeUndo()) undo();
+    return Error(Code::kIo, "metadata write: " + st.ToString());
+  }
   return Status::Ok();
 }
 
-namespace {
-thread_local Mds::Deferral* current_deferral = nullptr;
-}  // namespace
-
-Mds::Deferral::Deferral() : outer_(current_deferral) { current_deferral = this; }
-Mds::Deferral::~Deferral() { current_deferral = outer_; }
-
 Status Mds::WaitCommitted(uint64_t seq) {
   if (seq == 0) return Status::Ok();
-  if (current_deferral) {
-    // Batches commit in order: waiting for the newest covers the others.
-    current_deferral->seq_ = std::max(current_deferral->seq_, seq);
-    return Status::Ok();
-  }
   return pending_.Wait(seq, std::chrono::seconds(10));
 }
 
