@@ -293,7 +293,7 @@ int main(int argc, char** argv) {
   // (no disk wait): a hand-off to a worker and back cost more than the work.
   // Whatever may wait on the OSTs or the disk goes to the workers.
   // A replicated MDS's mutations only hand their batch to the log, and
-  // their answers leave once it commits (Mds::Deferral): no thread waits.
+  // their answers leave once it commits (Committed): no thread waits.
   // (kInline and kInlineUnlessSynced in common/protocol_methods.h.)
   const bool synced_writes = members.empty() && sync_writes;
   auto quick = [synced_writes](Opcode op) { return RunsInline(op, synced_writes); };

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "server/mds/db_scan.h"
 #include "server/mds/keys.h"
+#include "server/mds/logged_batch.h"
 #include "server/mds/txn.h"
 
 namespace amlfs::mds {
@@ -113,20 +114,6 @@ void Mds::LoadState() {
 
 // ---------------------------------------------------------------- replication
 
-namespace {
-// A batch in the log: every key's new value, or its deletion.
-struct LoggedOp {
-  std::string key;
-  bool put = false;
-  std::string value;
-  AMLFS_FIELDS(key, put, value)
-};
-struct LoggedBatch {
-  std::vector<LoggedOp> ops;
-  AMLFS_FIELDS(ops)
-};
-}  // namespace
-
 void Mds::ApplyLogged(uint64_t index, const std::string& ops) {
   std::vector<std::string_view> batches;
   if (!ops.empty()) batches.push_back(ops);
@@ -137,7 +124,7 @@ void Mds::ApplyLogged(uint64_t last, const std::vector<std::string_view>& ops) {
   leveldb::WriteBatch batch;
   for (std::string_view one : ops) {
     LoggedBatch b;
-    if (Status st = Decode(one, &b); !st.ok()) {
+    if (Status st = DecodeBatch(one, &b); !st.ok()) {
       AMLFS_LOG(kError) << "a log entry up to " << last << " is not a metadata batch ("
                         << st.ToString() << "); skipped";
       continue;
@@ -219,12 +206,11 @@ Txn Mds::MutationTxn(Timespec now) { return Txn(db_.get(), now, replicator_ ? &p
 Status Mds::CommitAsync(Txn& txn, uint64_t* seq) {
   *seq = 0;
   if (replicator_) {
-    LoggedBatch b;
-    for (const auto& [key, value] : txn.changes())
-      b.ops.push_back(LoggedOp{key, value.has_value(), value.value_or(std::string())});
+    std::string logged = EncodeBatch(LoggedBatch::Of(txn.changes()));
     // Pending before it is proposed: the next mutation may read it at once.
-    *seq = pending_.Add(txn.changes());
-    replicator_->Replicate(Encode(b), [this, s = *seq](Status st) { pending_.Done(s, st.ok()); });
+    *seq = pending_.Add(txn.changes(), txn.TakeUndo());
+    replicator_->Replicate(std::move(logged),
+                           [this, s = *seq](Status st) { pending_.Done(s, st.ok()); });
     return Status::Ok();
   }
   leveldb::WriteBatch batch;
@@ -232,24 +218,15 @@ Status Mds::CommitAsync(Txn& txn, uint64_t* seq) {
   leveldb::WriteOptions wo;
   wo.sync = config_.sync_writes;
   leveldb::Status st = db_->Write(wo, &batch);
-  if (!st.ok()) return Error(Code::kIo, "metadata write: " + st.ToString());
+  if (!st.ok()) {
+    if (auto undo = txn.TakeUndo()) undo();
+    return Error(Code::kIo, "metadata write: " + st.ToString());
+  }
   return Status::Ok();
 }
 
-namespace {
-thread_local Mds::Deferral* current_deferral = nullptr;
-}  // namespace
-
-Mds::Deferral::Deferral() : outer_(current_deferral) { current_deferral = this; }
-Mds::Deferral::~Deferral() { current_deferral = outer_; }
-
 Status Mds::WaitCommitted(uint64_t seq) {
   if (seq == 0) return Status::Ok();
-  if (current_deferral) {
-    // Batches commit in order: waiting for the newest covers the others.
-    current_deferral->seq_ = std::max(current_deferral->seq_, seq);
-    return Status::Ok();
-  }
   return pending_.Wait(seq, std::chrono::seconds(10));
 }
 

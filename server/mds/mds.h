@@ -6,6 +6,8 @@
 // recorded reply instead of running twice. A replicated MDS commits the
 // batch through the log first, and every replica applies it (ApplyLogged),
 // reply record included: a retry at a new leader gets the original answer.
+// A mutation does not wait for its batch: it returns a Committed<Rsp>
+// naming the batch its answer waits for, and the caller waits or calls back.
 //
 // Thread-safe. Truncate and object destruction reach the OSTs through the
 // StripedIo given at Open (may be null in tests: then objects are left).
@@ -36,6 +38,23 @@ class OstPool;
 }
 
 namespace amlfs::mds {
+
+// What a mutation returns: its answer, which may leave only once batch
+// `seq` and every earlier one are applied (a replicated MDS's answer must
+// not report what the log does not hold yet). seq 0: nothing to wait for (a
+// single MDS has written its batch before returning). The mutation does
+// not wait itself; its caller decides how: Mds::Wait blocks the calling
+// thread, Mds::WhenCommitted calls back (MdsService, on the RPC threads).
+// If the batch fails, the answer must not leave: the caller replies with
+// the failure instead (and the MDS undoes what it changed in memory).
+template <typename T>
+struct [[nodiscard]] Committed {
+  Committed(Result<T> r, uint64_t s = 0) : result(std::move(r)), seq(s) {}  // NOLINT: implicit
+  Committed(Status st) : result(std::move(st)) {}                            // NOLINT: implicit
+  Committed(T value) : result(std::move(value)) {}                           // NOLINT: implicit
+  Result<T> result;
+  uint64_t seq = 0;
+};
 
 // Commits batches through a replicated log (raft::Replica behind it, see
 // amlfs-mds --peers). Without one, the MDS writes batches straight to
@@ -106,27 +125,20 @@ class Mds {
   Status SaveSnapshot(uint64_t index, const std::string& path);
   Status InstallSnapshot(uint64_t index, const std::string& path);
   Status TakeLead();
-  // Answers that leave only once the log holds what they report. While a
-  // Deferral is alive on a thread, the mutations it runs do not wait for
-  // their batches to commit; seq() is then the batch (with every earlier
-  // one) its answer must wait for, and WhenCommitted(seq(), ...) sends it.
-  // The RPC threads thus never block on the log.
-  class Deferral {
-   public:
-    Deferral();
-    ~Deferral();
-    Deferral(const Deferral&) = delete;
-    Deferral& operator=(const Deferral&) = delete;
-    uint64_t seq() const { return seq_; }
-
-   private:
-    friend class Mds;
-    uint64_t seq_ = 0;
-    Deferral* outer_;
-  };
   // Runs `done` once batch `seq` and every earlier one are applied (OK) or
   // cannot be (kUnavailable): at once, or on the thread that applies the log.
+  // The RPC threads answer mutations this way and never block on the log.
   void WhenCommitted(uint64_t seq, std::function<void(Status)> done);
+  // Blocks until batch `seq` and every earlier one are applied (OK), cannot
+  // be, or 10 s have passed (kUnavailable). seq 0: returns OK at once.
+  Status WaitCommitted(uint64_t seq);
+  // A mutation's answer once it may leave: blocks as WaitCommitted(c.seq),
+  // then returns c.result, or the reason its batch did not commit.
+  template <typename T>
+  Result<T> Wait(Committed<T> c) {
+    if (Status st = WaitCommitted(c.seq); !st.ok()) return st;
+    return std::move(c.result);
+  }
   void StepDown() { leading_ = false; }
   bool leading() const { return leading_; }
 
@@ -144,7 +156,6 @@ class Mds {
   Result<OstMapRsp> OstMap(const OstMapReq& r);
   Result<GetLayoutRsp> GetLayout(const GetLayoutReq& r);
   Result<Fid2PathRsp> Fid2Path(const Fid2PathReq& r);
-  Result<AppendRsp> Append(const AppendReq& r);
   // Locks (ops/lock.cc). SetLk answers through `done`, at once or, for a
   // waiting request, when the lock is granted.
   Result<LockRsp> GetLk(const GetLkReq& r);
@@ -154,25 +165,27 @@ class Mds {
   Result<LockRenewRsp> LockRenew(const LockRenewReq& r);
   LockTable& locks() { return locks_; }
 
-  // Mutations: each is one WriteBatch (see Run()).
-  Result<AttrRsp> SetAttr(const SetAttrReq& r);
-  Result<EntryRsp> Mknod(const MknodReq& r);
-  Result<EntryRsp> Mkdir(const MkdirReq& r);
-  Result<EntryRsp> Symlink(const SymlinkReq& r);
-  Result<EntryRsp> Link(const LinkReq& r);
-  Result<EmptyRsp> Unlink(const UnlinkReq& r);
-  Result<EmptyRsp> Rmdir(const RmdirReq& r);
-  Result<EmptyRsp> Rename(const RenameReq& r);
-  Result<OpenRsp> OpenFile(const OpenReq& r);
-  Result<OpenRsp> Create(const CreateReq& r);
-  Result<EmptyRsp> Release(const ReleaseReq& r);
-  Result<EmptyRsp> SetXattr(const SetXattrReq& r);
-  Result<EmptyRsp> RemoveXattr(const RemoveXattrReq& r);
-  Result<AttrRsp> UpdateSize(const UpdateSizeReq& r);
-  Result<AttrRsp> SetLayout(const SetLayoutReq& r);
-  Result<MigrateBeginRsp> MigrateBegin(const MigrateBeginReq& r);
-  Result<AttrRsp> MigrateCommit(const MigrateCommitReq& r);
-  Result<OstRegisterRsp> OstRegister(const OstRegisterReq& r);
+  // Mutations: each is one WriteBatch (see Run()), its answer good once
+  // that batch commits (see Committed).
+  Committed<AppendRsp> Append(const AppendReq& r);
+  Committed<AttrRsp> SetAttr(const SetAttrReq& r);
+  Committed<EntryRsp> Mknod(const MknodReq& r);
+  Committed<EntryRsp> Mkdir(const MkdirReq& r);
+  Committed<EntryRsp> Symlink(const SymlinkReq& r);
+  Committed<EntryRsp> Link(const LinkReq& r);
+  Committed<EmptyRsp> Unlink(const UnlinkReq& r);
+  Committed<EmptyRsp> Rmdir(const RmdirReq& r);
+  Committed<EmptyRsp> Rename(const RenameReq& r);
+  Committed<OpenRsp> OpenFile(const OpenReq& r);
+  Committed<OpenRsp> Create(const CreateReq& r);
+  Committed<EmptyRsp> Release(const ReleaseReq& r);
+  Committed<EmptyRsp> SetXattr(const SetXattrReq& r);
+  Committed<EmptyRsp> RemoveXattr(const RemoveXattrReq& r);
+  Committed<AttrRsp> UpdateSize(const UpdateSizeReq& r);
+  Committed<AttrRsp> SetLayout(const SetLayoutReq& r);
+  Committed<MigrateBeginRsp> MigrateBegin(const MigrateBeginReq& r);
+  Committed<AttrRsp> MigrateCommit(const MigrateCommitReq& r);
+  Committed<OstRegisterRsp> OstRegister(const OstRegisterReq& r);
 
   // One pass over the destroy queue (the background worker calls it every
   // second). Returns the number of queue entries still pending.
@@ -188,12 +201,11 @@ class Mds {
   // ones). `it`: an iterator to reuse, for many inodes in a row.
   bool HasXattrs(InodeId ino, leveldb::Iterator* it = nullptr);
   // Writes the Txn's batch (alone), or sends it to the log (replicated):
-  // then *seq is the pending batch to WaitCommitted() for, after releasing
-  // the mutation lock, before the answer leaves.
+  // then *seq is the pending batch to wait for, after releasing the
+  // mutation lock, before the answer leaves. When the batch fails (the
+  // write here, or later in the log), the Txn's undo actions run.
+  // REQUIRES: mutate_mu_ held.
   Status CommitAsync(Txn& txn, uint64_t* seq);
-  // Waits for batch `seq` (0: none), unless a Deferral is alive on this
-  // thread: it then only notes the batch there and returns OK.
-  Status WaitCommitted(uint64_t seq);
   // CommitAsync, then (having released `lk`, the mutation lock: the log
   // commits without it) WaitCommitted.
   Status Commit(Txn& txn, std::unique_lock<std::mutex>& lk);
@@ -224,20 +236,22 @@ class Mds {
   Status CreateIfMissing(std::unique_lock<std::mutex>& lk);
   void LoadState();
   // Serialises a mutation, replays a recorded reply for (client, seq), and
-  // commits the batch `fn` builds together with the reply record.
+  // commits the batch `fn` builds together with the reply record. Returns
+  // without waiting for the commit: the answer names the batch it waits for.
   template <typename Rsp, typename Fn>
-  Result<Rsp> Run(const Caller& caller, Fn&& fn);
-  // Run's part under the mutation lock; *wait: the batch to wait for.
-  template <typename Rsp, typename Fn>
-  Result<Rsp> RunLocked(const Caller& caller, Fn&& fn, uint64_t* wait);
+  Committed<Rsp> Run(const Caller& caller, Fn&& fn);
   Result<OpenRsp> OpenLocked(Txn& txn, const Caller& caller, InodeRec rec, uint32_t flags);
   Result<OpenRsp> WithXattrHint(Txn& txn, Result<OpenRsp> rsp);
   // Cuts the objects of regular file `ino` to `size` (if that shrinks it),
   // checking write permission first when `check_write`. Called before the
   // mutation that commits the size, outside the mutation lock.
   Status TruncateObjects(const Caller& c, InodeId ino, uint64_t size, bool check_write);
-  // Records a new open handle of `rec` (in memory) and answers with it.
-  OpenRsp RegisterOpen(const InodeRec& rec, const Caller& c, uint32_t flags);
+  // Records a new open handle of `rec` (in memory) and answers with it. The
+  // handle is dropped again if `txn`'s batch (or one it read) fails.
+  OpenRsp RegisterOpen(Txn& txn, const InodeRec& rec, const Caller& c, uint32_t flags);
+  // Forgets open handle `handle`; true when its inode is open no more.
+  // REQUIRES: state_mu_ held.
+  bool DropHandleLocked(uint64_t handle, uint64_t* ino);
 
   struct OstState {
     OstInfo info;

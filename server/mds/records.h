@@ -1,6 +1,7 @@
 // Values stored under the keys of keys.h, encoded with common/codec.h
-// (fields in declaration order; a trailing version byte lets a later format
-// add fields).
+// (fields in declaration order). Decode rejects trailing bytes, so a field
+// cannot simply be appended: InodeRec leads with a version (1) that a later
+// format raises, decoding both. The Raft log's batches: logged_batch.h.
 #pragma once
 
 #include <string>

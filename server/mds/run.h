@@ -8,19 +8,12 @@
 
 namespace amlfs::mds {
 
+// A replicated MDS answers once the batch is applied, and with it every
+// batch the mutation read from. Run returns that batch with the answer and
+// the caller waits for it with the mutation lock free, so the next
+// mutations' batches join the same log write.
 template <typename Rsp, typename Fn>
-Result<Rsp> Mds::Run(const Caller& caller, Fn&& fn) {
-  uint64_t wait = 0;
-  Result<Rsp> r = RunLocked<Rsp>(caller, std::forward<Fn>(fn), &wait);
-  // A replicated MDS answers once the batch is applied, and with it every
-  // batch the mutation read from; the lock is free meanwhile, so the next
-  // mutations' batches join the same log write.
-  if (Status st = WaitCommitted(wait); !st.ok()) return st;
-  return r;
-}
-
-template <typename Rsp, typename Fn>
-Result<Rsp> Mds::RunLocked(const Caller& caller, Fn&& fn, uint64_t* wait) {
+Committed<Rsp> Mds::Run(const Caller& caller, Fn&& fn) {
   std::lock_guard lk(mutate_mu_);
   Txn txn = MutationTxn(Timespec::Now());
   const bool tracked = caller.seq != 0;
@@ -28,34 +21,41 @@ Result<Rsp> Mds::RunLocked(const Caller& caller, Fn&& fn, uint64_t* wait) {
   if (tracked) {
     AMLFS_ASSIGN_OR_RETURN(auto recorded, txn.Get(rkey));
     if (recorded) {
-      *wait = txn.read_seq();  // a retry of a request still committing
       auto body = DecodeResponse(*recorded);
       if (!body.ok()) return body.status();
       Rsp rsp;
       AMLFS_RETURN_IF_ERROR(Decode(body.value(), &rsp));
-      return rsp;
+      return {std::move(rsp), txn.read_seq()};  // a retry of a request still committing
     }
   }
   Result<Rsp> r = fn(txn);
+  uint64_t wait = txn.read_seq();
   if (!r.ok()) {
+    if (auto undo = txn.TakeUndo()) undo();
     // Nothing changes; still record the answer so a retry gets the same one.
-    *wait = txn.read_seq();
     if (tracked) {
       Txn record = MutationTxn(txn.now());
       record.Put(rkey, EncodeResponse(r.status(), {}));
-      AMLFS_RETURN_IF_ERROR(CommitAsync(record, wait));
+      AMLFS_RETURN_IF_ERROR(CommitAsync(record, &wait));
     }
-    return r;
+    return {std::move(r), wait};
   }
   if (tracked) {
     txn.Put(rkey, EncodeResponse(Status::Ok(), Encode(r.value())));
     if (caller.seq > 1024) txn.Delete(ReplyKey(caller.client.value(), caller.seq - 1024));
   }
-  // Nothing to write (an untracked call that changed nothing): no batch,
-  // and for a replicated MDS no log entry.
-  *wait = txn.read_seq();
-  if (!txn.empty()) AMLFS_RETURN_IF_ERROR(CommitAsync(txn, wait));
-  return r;
+  if (txn.empty()) {
+    // Nothing to write (an untracked call that changed nothing): no batch,
+    // and for a replicated MDS no log entry. What it changed in memory
+    // stands or falls with the batches it read.
+    if (auto undo = txn.TakeUndo(); undo && wait != 0)
+      pending_.WhenDone(wait, [undo = std::move(undo)](Status st) {
+        if (!st.ok()) undo();
+      });
+    return {std::move(r), wait};
+  }
+  AMLFS_RETURN_IF_ERROR(CommitAsync(txn, &wait));
+  return {std::move(r), wait};
 }
 
 }  // namespace amlfs::mds

@@ -55,21 +55,35 @@ MdsService::MdsService(Mds* mds)
       clients_(metrics::Default(), "client", "",
                {{"amlfs_mds_client_ops_total", "Requests per client."}}) {}
 
-// A mutation's answer leaves once the log holds its batch (a replicated
-// MDS), without this thread waiting for that.
+template <typename Req>
+bool MdsService::Prepare(const std::shared_ptr<RpcCall>& call, Req* req) {
+  if (Status st = call->DecodeRequest(req); !st.ok()) {
+    call->Reply(st, {});
+    return false;
+  }
+  if constexpr (requires { req->caller; }) {
+    jobs_.AddEach(req->caller.job, OpcodeName(Req::kOp), kOne);
+    squash_.Apply(&req->caller, call->peer());
+  }
+  return true;
+}
+
 template <typename Req, typename Rsp>
 void MdsService::Serve(const std::shared_ptr<RpcCall>& call, Result<Rsp> (Mds::*method)(const Req&)) {
   Req req;
-  Status st = call->DecodeRequest(&req);
-  if (!st.ok()) return call->Reply(st, {});
-  if constexpr (requires { req.caller; }) {
-    jobs_.AddEach(req.caller.job, OpcodeName(Req::kOp), kOne);
-    squash_.Apply(&req.caller, call->peer());
-  }
-  Mds::Deferral deferral;
-  Result<Rsp> r = (mds_->*method)(req);
-  if (deferral.seq() == 0) return call->ReplyWith(r);
-  mds_->WhenCommitted(deferral.seq(), [call, r = std::move(r)](Status committed) {
+  if (Prepare(call, &req)) call->ReplyWith((mds_->*method)(req));
+}
+
+// A mutation's answer leaves once the log holds its batch (a replicated
+// MDS), without this thread waiting for that.
+template <typename Req, typename Rsp>
+void MdsService::Serve(const std::shared_ptr<RpcCall>& call,
+                       Committed<Rsp> (Mds::*method)(const Req&)) {
+  Req req;
+  if (!Prepare(call, &req)) return;
+  Committed<Rsp> c = (mds_->*method)(req);
+  if (c.seq == 0) return call->ReplyWith(c.result);
+  mds_->WhenCommitted(c.seq, [call, r = std::move(c.result)](Status committed) {
     call->ReplyWith(committed.ok() ? r : Result<Rsp>(committed));
   });
 }

@@ -40,8 +40,15 @@ class MdsService {
   void SetSquash(SquashPolicy p) { squash_ = std::move(p); }
 
  private:
+  // Decodes the request and, for a namespace request, counts its job and
+  // squashes its caller; false (answered with the error) if malformed.
+  template <typename Req>
+  bool Prepare(const std::shared_ptr<RpcCall>& call, Req* req);
+  // A read: answered at once. A mutation: answered once its batch commits.
   template <typename Req, typename Rsp>
   void Serve(const std::shared_ptr<RpcCall>& call, Result<Rsp> (Mds::*method)(const Req&));
+  template <typename Req, typename Rsp>
+  void Serve(const std::shared_ptr<RpcCall>& call, Committed<Rsp> (Mds::*method)(const Req&));
 
   Mds* mds_;
   metrics::KeyedCounters jobs_;

@@ -4,18 +4,20 @@
 #include <leveldb/write_batch.h>
 
 #include <memory>
+#include <utility>
 
 #include "server/mds/keys.h"
 
 namespace amlfs::mds {
 
-uint64_t PendingChanges::Add(const Changes& changes) {
+uint64_t PendingChanges::Add(const Changes& changes, std::function<void()> undo) {
   std::lock_guard lk(mu_);
   const uint64_t seq = next_++;
-  auto& keys = open_[seq];
+  Open& batch = open_[seq];
+  batch.undo = std::move(undo);
   for (const auto& [k, v] : changes) {
     keys_[k] = Value{v, seq};
-    keys.push_back(k);
+    batch.keys.push_back(k);
   }
   return seq;
 }
@@ -24,16 +26,18 @@ void PendingChanges::Done(uint64_t seq, bool committed) {
   std::unique_lock lk(mu_);
   auto it = open_.find(seq);
   if (it == open_.end()) return;
-  for (const std::string& k : it->second) {
+  for (const std::string& k : it->second.keys) {
     auto v = keys_.find(k);
     if (v != keys_.end() && v->second.seq == seq) keys_.erase(v);
   }
+  std::function<void()> undo = std::move(it->second.undo);
   open_.erase(it);
   if (!committed) {
     // Later batches were built on this one's changes and fail with it.
     failed_from_ = std::min(failed_from_, seq);
     std::erase_if(keys_, [seq](const auto& kv) { return kv.second.seq >= seq; });
   }
+  if (!undo || OutcomeLocked(seq).ok()) undo = nullptr;
   cv_.notify_all();
   // Waiters for batches before the oldest one still open are answered,
   // outside the lock (an answer may take it again).
@@ -44,6 +48,7 @@ void PendingChanges::Done(uint64_t seq, bool committed) {
     w = waiters_.erase(w);
   }
   lk.unlock();
+  if (undo) undo();  // before the failure is answered
   for (auto& [done, st] : ready) done(st);
 }
 
@@ -182,6 +187,13 @@ Result<bool> Txn::AnyWithPrefix(const std::string& prefix) {
   }
   if (!iter->status().ok()) return Error(Code::kIo, "metadata read: " + iter->status().ToString());
   return false;
+}
+
+std::function<void()> Txn::TakeUndo() {
+  if (undo_.empty()) return {};
+  return [undo = std::exchange(undo_, {})] {
+    for (auto it = undo.rbegin(); it != undo.rend(); ++it) (*it)();
+  };
 }
 
 void Txn::FillBatch(leveldb::WriteBatch* batch) const {

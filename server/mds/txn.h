@@ -35,9 +35,12 @@ class PendingChanges {
  public:
   using Changes = std::map<std::string, std::optional<std::string>>;
   // Records a batch about to be proposed; returns its number (from 1).
-  uint64_t Add(const Changes& changes);
+  // `undo` (may be empty) runs if the batch's outcome is a failure.
+  uint64_t Add(const Changes& changes, std::function<void()> undo = {});
   // Batch `seq` is applied (committed), or will never be (!committed): its
-  // changes, and on failure every later batch's, leave the view.
+  // changes, and on failure every later batch's, leave the view. Its undo
+  // runs (on this thread, outside the lock) when it failed, or an earlier
+  // batch did (the answers built on it fail then too).
   void Done(uint64_t seq, bool committed);
   // The newest pending value of `key` (nullopt: deleted) and its batch.
   bool Find(const std::string& key, std::optional<std::string>* value, uint64_t* seq) const;
@@ -61,7 +64,11 @@ class PendingChanges {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, Value> keys_;
-  std::map<uint64_t, std::vector<std::string>> open_;  // batch -> its keys
+  struct Open {
+    std::vector<std::string> keys;
+    std::function<void()> undo;
+  };
+  std::map<uint64_t, Open> open_;  // batch -> its keys
   std::multimap<uint64_t, std::function<void(Status)>> waiters_;  // WhenDone, by batch
   uint64_t next_ = 1;
   uint64_t failed_from_ = UINT64_MAX;  // the first batch that failed
@@ -104,6 +111,12 @@ class Txn {
   // The changes: key -> new value, or nullopt for a deletion.
   const std::map<std::string, std::optional<std::string>>& changes() const { return overlay_; }
   bool empty() const { return overlay_.empty(); }
+  // What to do to the MDS's memory if this mutation does not happen after
+  // all (its batch fails, or the operation itself fails after changing
+  // memory). TakeUndo returns the actions as one, newest first (empty when
+  // there are none), and clears them.
+  void OnFailure(std::function<void()> undo) { undo_.push_back(std::move(undo)); }
+  std::function<void()> TakeUndo();
 
  private:
   leveldb::DB* db_;
@@ -111,6 +124,7 @@ class Txn {
   PendingChanges* pending_;
   uint64_t read_seq_ = 0;
   std::map<std::string, std::optional<std::string>> overlay_;
+  std::vector<std::function<void()>> undo_;
 };
 
 }  // namespace amlfs::mds

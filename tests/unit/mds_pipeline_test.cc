@@ -4,6 +4,7 @@
 // ones built on it. The log here holds batches until the test lets them
 // commit (or fail), in order, as the Raft log does within a term.
 #include <catch2/catch.hpp>
+#include <fcntl.h>
 
 #include <chrono>
 #include <deque>
@@ -106,20 +107,20 @@ struct Replicated {
 TEST_CASE("a replicated MDS builds batches on those not yet committed; answers wait for theirs") {
   Replicated r;
   Mds& m = *r.mds;
-  auto first = std::async(std::launch::async, [&] { return m.Mkdir(MkdirReq{r.Next(), kRootInode, "a", 0755}); });
+  auto first = std::async(std::launch::async, [&] { return m.Wait(m.Mkdir(MkdirReq{r.Next(), kRootInode, "a", 0755})); });
   REQUIRE(r.log.WaitHeld(1));
   // Not committed: not answered, and invisible to reads.
   CHECK(first.wait_for(50ms) == std::future_status::timeout);
   CHECK(m.Lookup(LookupReq{Caller{}, kRootInode, "a"}).status().code() == Code::kNotFound);
   // The next mutation sees it: a second mkdir of "a" fails with EEXIST,
   // and a mkdir inside it works; neither answers before the first commits.
-  auto again = std::async(std::launch::async, [&] { return m.Mkdir(MkdirReq{r.Next(), kRootInode, "a", 0755}); });
+  auto again = std::async(std::launch::async, [&] { return m.Wait(m.Mkdir(MkdirReq{r.Next(), kRootInode, "a", 0755})); });
   REQUIRE(r.log.WaitHeld(2));  // the recorded EEXIST answer
   CHECK(again.wait_for(50ms) == std::future_status::timeout);
   r.log.Release(1, true);
   auto a = first.get();
   REQUIRE(a.ok());
-  auto inner = std::async(std::launch::async, [&] { return m.Mkdir(MkdirReq{r.Next(), a->attr.ino, "b", 0755}); });
+  auto inner = std::async(std::launch::async, [&] { return m.Wait(m.Mkdir(MkdirReq{r.Next(), a->attr.ino, "b", 0755})); });
   REQUIRE(r.log.WaitHeld(2));
   CHECK(inner.wait_for(50ms) == std::future_status::timeout);
   r.log.Release(2, true);
@@ -131,10 +132,10 @@ TEST_CASE("a replicated MDS builds batches on those not yet committed; answers w
 TEST_CASE("a replicated MDS fails the batches built on one that fails, and starts clean when it leads again") {
   Replicated r;
   Mds& m = *r.mds;
-  auto dir = std::async(std::launch::async, [&] { return m.Mkdir(MkdirReq{r.Next(), kRootInode, "d", 0755}); });
+  auto dir = std::async(std::launch::async, [&] { return m.Wait(m.Mkdir(MkdirReq{r.Next(), kRootInode, "d", 0755})); });
   REQUIRE(r.log.WaitHeld(1));
   // rmdir of the pending directory: built on it (it sees it, empty).
-  auto rm = std::async(std::launch::async, [&] { return m.Rmdir(RmdirReq{r.Next(), kRootInode, "d"}); });
+  auto rm = std::async(std::launch::async, [&] { return m.Wait(m.Rmdir(RmdirReq{r.Next(), kRootInode, "d"})); });
   REQUIRE(r.log.WaitHeld(2));
   // The leadership is lost: both batches fail.
   r.log.Release(1, false);
@@ -147,30 +148,24 @@ TEST_CASE("a replicated MDS fails the batches built on one that fails, and start
   CHECK(m.Lookup(LookupReq{Caller{}, kRootInode, "d"}).status().code() == Code::kNotFound);
   // Leading again, nothing of the failed batches is seen.
   REQUIRE(r.log.Run([&] { return m.TakeLead(); }).ok());
-  auto again = r.log.Run([&] { return m.Mkdir(MkdirReq{r.Next(), kRootInode, "d", 0755}); });
+  auto again = r.log.Run([&] { return m.Wait(m.Mkdir(MkdirReq{r.Next(), kRootInode, "d", 0755})); });
   REQUIRE(again.ok());
 }
 
-TEST_CASE("under a Deferral a mutation returns at once; its answer waits for its batch and those it read") {
+TEST_CASE("a mutation returns at once with the batch its answer waits for, its own and those it read") {
   Replicated r;
   Mds& m = *r.mds;
-  uint64_t first = 0, second = 0;
-  Result<EntryRsp> a = Error(Code::kInternal, "unset");
-  {
-    Mds::Deferral d;
-    a = m.Mkdir(MkdirReq{r.Next(), kRootInode, "a", 0755});
-    first = d.seq();
-  }
+  Committed<EntryRsp> made = m.Mkdir(MkdirReq{r.Next(), kRootInode, "a", 0755});
+  const uint64_t first = made.seq;
+  Result<EntryRsp> a = made.result;
   REQUIRE(a.ok());
   REQUIRE(first != 0);
   CHECK(r.log.held() == 1);
-  {
-    // Built on the first batch (it creates inside "a"): its answer also
-    // waits for that one.
-    Mds::Deferral d;
-    REQUIRE(m.Mkdir(MkdirReq{r.Next(), a->attr.ino, "b", 0755}).ok());
-    second = d.seq();
-  }
+  // Built on the first batch (it creates inside "a"): its answer also
+  // waits for that one.
+  Committed<EntryRsp> inner = m.Mkdir(MkdirReq{r.Next(), a->attr.ino, "b", 0755});
+  REQUIRE(inner.result.ok());
+  const uint64_t second = inner.seq;
   REQUIRE(second > first);
   std::vector<std::pair<int, Status>> answered;
   m.WhenCommitted(second, [&](Status st) { answered.emplace_back(2, st); });
@@ -188,16 +183,61 @@ TEST_CASE("under a Deferral a mutation returns at once; its answer waits for its
   m.WhenCommitted(first, [&](Status st) { now = st.ok(); });
   CHECK(now);
   // A failed batch: its answer says so.
-  uint64_t third = 0;
-  {
-    Mds::Deferral d;
-    REQUIRE(m.Mkdir(MkdirReq{r.Next(), kRootInode, "c", 0755}).ok());
-    third = d.seq();
-  }
+  Committed<EntryRsp> lost_dir = m.Mkdir(MkdirReq{r.Next(), kRootInode, "c", 0755});
+  REQUIRE(lost_dir.result.ok());
+  const uint64_t third = lost_dir.seq;
   Status lost = Status::Ok();
   m.WhenCommitted(third, [&](Status st) { lost = st; });
   r.log.Release(1, false);
   CHECK(lost.code() == Code::kUnavailable);
   CHECK(m.Lookup(LookupReq{Caller{}, a->attr.ino, "b"}).ok());
   CHECK(m.Lookup(LookupReq{Caller{}, kRootInode, "c"}).status().code() == Code::kNotFound);
+}
+
+TEST_CASE("an open or create whose batch fails leaves no open handle: the file dies at its unlink") {
+  Replicated r;
+  Mds& m = *r.mds;
+  OstRegisterReq ost;
+  ost.index = OstIndex(0);
+  ost.address = "127.0.0.1:9000";
+  ost.ost_uuid = "uuid0";
+  REQUIRE(r.log.Run([&] { return m.Wait(m.OstRegister(ost)); }).ok());
+  auto made = r.log.Run([&] {
+    return m.Wait(m.Create(CreateReq{r.Next(), kRootInode, "f", 0644, O_RDWR | O_CREAT}));
+  });
+  REQUIRE(made.ok());
+  const InodeId f = made->attr.ino;
+  REQUIRE(r.log.Run([&] { return m.Wait(m.Release(ReleaseReq{r.Next(), f, made->handle})); }).ok());
+  CHECK_FALSE(m.IsOpen(f));
+
+  // Counted while its batch is pending (an unlink built on it keeps the
+  // file), forgotten when the batch fails.
+  Committed<OpenRsp> open = m.OpenFile(OpenReq{r.Next(), f, O_RDONLY});
+  REQUIRE(open.result.ok());
+  CHECK(m.IsOpen(f));
+  r.log.Release(1, false);
+  CHECK(m.Wait(std::move(open)).status().code() == Code::kUnavailable);
+  CHECK_FALSE(m.IsOpen(f));
+
+  // A new file's handle too; the inode number it had is given out again.
+  Committed<OpenRsp> lost = m.Create(CreateReq{r.Next(), kRootInode, "g", 0644, O_RDWR | O_CREAT});
+  REQUIRE(lost.result.ok());
+  const InodeId g = lost.result->attr.ino;
+  CHECK(m.IsOpen(g));
+  r.log.Release(1, false);
+  CHECK_FALSE(m.IsOpen(g));
+
+  REQUIRE(r.log.Run([&] { return m.TakeLead(); }).ok());
+  auto again = r.log.Run([&] {
+    return m.Wait(m.Create(CreateReq{r.Next(), kRootInode, "g", 0644, O_RDWR | O_CREAT}));
+  });
+  REQUIRE(again.ok());
+  REQUIRE(again->attr.ino == g);
+  REQUIRE(r.log.Run([&] { return m.Wait(m.Release(ReleaseReq{r.Next(), g, again->handle})); }).ok());
+  CHECK_FALSE(m.IsOpen(g));
+  // Closed by everyone: an unlink destroys each file at once, no orphan kept.
+  for (const char* name : {"f", "g"})
+    REQUIRE(r.log.Run([&] { return m.Wait(m.Unlink(UnlinkReq{r.Next(), kRootInode, name})); }).ok());
+  CHECK(m.GetAttr(GetAttrReq{Caller{}, f}).status().code() == Code::kNotFound);
+  CHECK(m.GetAttr(GetAttrReq{Caller{}, g}).status().code() == Code::kNotFound);
 }

@@ -39,9 +39,9 @@ TEST_CASE("a snapshot replaces the whole database; a damaged one is refused and 
   Who root;
 
   TempNamespace a;
-  REQUIRE(a->Mkdir(MkdirReq{root.Next(), kRootInode, "kept", 0755}).ok());
+  REQUIRE(a->Wait(a->Mkdir(MkdirReq{root.Next(), kRootInode, "kept", 0755})).ok());
   for (int i = 0; i < 5000; ++i)  // more than one block
-    REQUIRE(a->Mknod(MknodReq{root.Next(), kRootInode, std::string("f").append(std::to_string(i)), 0100644, 0}).ok());
+    REQUIRE(a->Wait(a->Mknod(MknodReq{root.Next(), kRootInode, std::string("f").append(std::to_string(i)), 0100644, 0})).ok());
   a->ApplyLogged(7, "");
   CHECK(a->SaveSnapshot(6, path).code() == Code::kInternal);  // not at the applied index
   REQUIRE(a->SaveSnapshot(7, path).ok());
@@ -49,7 +49,7 @@ TEST_CASE("a snapshot replaces the whole database; a damaged one is refused and 
   REQUIRE(good.size() > (1u << 20));
 
   TempNamespace b;
-  REQUIRE(b->Mkdir(MkdirReq{root.Next(), kRootInode, "replaced", 0755}).ok());
+  REQUIRE(b->Wait(b->Mkdir(MkdirReq{root.Next(), kRootInode, "replaced", 0755})).ok());
   auto refused = [&](const std::string& bytes, uint64_t index, const char* why) {
     WriteFile(path, bytes);
     Status st = b->InstallSnapshot(index, path);

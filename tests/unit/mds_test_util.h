@@ -41,7 +41,7 @@ class TempNamespace {
       r.ost_uuid = "uuid" + std::to_string(i);
       r.capacity_bytes = 1000;
       r.free_bytes = r.avail_bytes = 600;
-      (void)mds_->OstRegister(r);
+      (void)mds_->Wait(mds_->OstRegister(r));
     }
   }
   Mds& operator*() { return *mds_; }

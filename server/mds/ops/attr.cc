@@ -97,7 +97,7 @@ Status Mds::TruncateObjects(const Caller& c, InodeId ino, uint64_t size, bool ch
   return io_->Truncate(ino, rec.layout, size);
 }
 
-Result<AttrRsp> Mds::SetAttr(const SetAttrReq& r) {
+Committed<AttrRsp> Mds::SetAttr(const SetAttrReq& r) {
   // Objects are cut before the new size is committed (a crash in between
   // leaves no stale bytes past EOF), and outside the mutation lock, so an
   // OST that is slow to answer holds back only this request.
@@ -158,7 +158,7 @@ Result<AttrRsp> Mds::SetAttr(const SetAttrReq& r) {
   });
 }
 
-Result<AttrRsp> Mds::UpdateSize(const UpdateSizeReq& r) {
+Committed<AttrRsp> Mds::UpdateSize(const UpdateSizeReq& r) {
   return Run<AttrRsp>(r.caller, [&](Txn& txn) -> Result<AttrRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
     if (!rec.is_reg()) return Error(Code::kInvalid, "not a regular file");
@@ -172,7 +172,7 @@ Result<AttrRsp> Mds::UpdateSize(const UpdateSizeReq& r) {
   });
 }
 
-Result<AppendRsp> Mds::Append(const AppendReq& r) {
+Committed<AppendRsp> Mds::Append(const AppendReq& r) {
   return Run<AppendRsp>(r.caller, [&](Txn& txn) -> Result<AppendRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
     if (!rec.is_reg()) return Error(Code::kInvalid, "not a regular file");

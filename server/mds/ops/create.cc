@@ -68,7 +68,7 @@ Result<InodeRec> NewChild(Mds& mds, Txn& txn, const Caller& c, InodeId parent,
   return child;
 }
 
-Result<EntryRsp> Mds::Mknod(const MknodReq& r) {
+Committed<EntryRsp> Mds::Mknod(const MknodReq& r) {
   uint32_t type = r.mode & kIfMt;
   if (type == 0) type = kIfReg;
   if (type == kIfDir || type == kIfLnk) return Error(Code::kInvalid, "mknod of a dir or symlink");
@@ -83,7 +83,7 @@ Result<EntryRsp> Mds::Mknod(const MknodReq& r) {
   });
 }
 
-Result<EntryRsp> Mds::Mkdir(const MkdirReq& r) {
+Committed<EntryRsp> Mds::Mkdir(const MkdirReq& r) {
   return Run<EntryRsp>(r.caller, [&](Txn& txn) -> Result<EntryRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec child, NewChild(*this, txn, r.caller, r.parent, r.name,
                                                     kIfDir | (r.mode & 07777), 0));
@@ -92,7 +92,7 @@ Result<EntryRsp> Mds::Mkdir(const MkdirReq& r) {
   });
 }
 
-Result<EntryRsp> Mds::Symlink(const SymlinkReq& r) {
+Committed<EntryRsp> Mds::Symlink(const SymlinkReq& r) {
   if (r.target.empty()) return Error(Code::kNotFound, "empty symlink target");
   if (r.target.size() > 4095) return Error(Code::kNameTooLong, "symlink target too long");
   return Run<EntryRsp>(r.caller, [&](Txn& txn) -> Result<EntryRsp> {
@@ -105,7 +105,7 @@ Result<EntryRsp> Mds::Symlink(const SymlinkReq& r) {
   });
 }
 
-Result<EntryRsp> Mds::Link(const LinkReq& r) {
+Committed<EntryRsp> Mds::Link(const LinkReq& r) {
   return Run<EntryRsp>(r.caller, [&](Txn& txn) -> Result<EntryRsp> {
     if (r.new_name == "." || r.new_name == "..") return Error(Code::kExists, "exists");
     AMLFS_RETURN_IF_ERROR(ValidateName(r.new_name));

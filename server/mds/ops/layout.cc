@@ -79,7 +79,7 @@ Result<GetLayoutRsp> Mds::GetLayout(const GetLayoutReq& r) {
   return rsp;
 }
 
-Result<AttrRsp> Mds::SetLayout(const SetLayoutReq& r) {
+Committed<AttrRsp> Mds::SetLayout(const SetLayoutReq& r) {
   return Run<AttrRsp>(r.caller, [&](Txn& txn) -> Result<AttrRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
     AMLFS_RETURN_IF_ERROR(SetLayoutLocked(txn, r.caller, rec, r.layout));
@@ -87,7 +87,7 @@ Result<AttrRsp> Mds::SetLayout(const SetLayoutReq& r) {
   });
 }
 
-Result<MigrateBeginRsp> Mds::MigrateBegin(const MigrateBeginReq& r) {
+Committed<MigrateBeginRsp> Mds::MigrateBegin(const MigrateBeginReq& r) {
   return Run<MigrateBeginRsp>(r.caller, [&](Txn& txn) -> Result<MigrateBeginRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
     if (!rec.is_reg()) return Error(Code::kInvalid, "only regular files can be migrated");
@@ -114,11 +114,16 @@ Result<MigrateBeginRsp> Mds::MigrateBegin(const MigrateBeginReq& r) {
     std::lock_guard lk(state_mu_);
     rsp.token = next_migration_++;
     migrations_[rec.attr.ino.value()] = Migration{rsp.token, false, l, seq};
+    txn.OnFailure([this, ino = rec.attr.ino.value(), token = rsp.token] {
+      std::lock_guard lk(state_mu_);
+      auto it = migrations_.find(ino);
+      if (it != migrations_.end() && it->second.token == token) migrations_.erase(it);
+    });
     return rsp;
   });
 }
 
-Result<AttrRsp> Mds::MigrateCommit(const MigrateCommitReq& r) {
+Committed<AttrRsp> Mds::MigrateCommit(const MigrateCommitReq& r) {
   return Run<AttrRsp>(r.caller, [&](Txn& txn) -> Result<AttrRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
     Migration m;

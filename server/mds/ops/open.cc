@@ -20,10 +20,10 @@ Result<OpenRsp> Mds::OpenLocked(Txn& txn, const Caller& c, InodeRec rec, uint32_
     rec.attr.mtime = rec.attr.ctime = txn.now();
     txn.PutInode(rec);
   }
-  return RegisterOpen(rec, c, flags);
+  return RegisterOpen(txn, rec, c, flags);
 }
 
-OpenRsp Mds::RegisterOpen(const InodeRec& rec, const Caller& c, uint32_t flags) {
+OpenRsp Mds::RegisterOpen(Txn& txn, const InodeRec& rec, const Caller& c, uint32_t flags) {
   OpenRsp rsp;
   rsp.attr = rec.attr;
   rsp.layout = rec.layout;
@@ -33,11 +33,31 @@ OpenRsp Mds::RegisterOpen(const InodeRec& rec, const Caller& c, uint32_t flags) 
   rsp.handle = next_handle_++;
   handles_[rsp.handle] = OpenHandle{rec.attr.ino.value(), c.client, writer};
   ++open_counts_[rec.attr.ino.value()];
+  // A migration marked dirty stays so even if this open fails: it then
+  // only has to be run again.
   if (writer) {
     auto m = migrations_.find(rec.attr.ino.value());
     if (m != migrations_.end()) m->second.dirty = true;
   }
+  // Counted at once, as the batch is visible to the next mutations at once
+  // (an unlink built on it must keep the file), and forgotten if it fails:
+  // the client never learns of the handle, so it would never release it.
+  txn.OnFailure([this, handle = rsp.handle] {
+    std::lock_guard lk(state_mu_);
+    uint64_t ino = 0;
+    DropHandleLocked(handle, &ino);
+  });
   return rsp;
+}
+
+bool Mds::DropHandleLocked(uint64_t handle, uint64_t* ino) {
+  auto h = handles_.find(handle);
+  if (h == handles_.end()) return false;
+  *ino = h->second.ino;
+  handles_.erase(h);
+  auto c = open_counts_.find(*ino);
+  if (c != open_counts_.end() && --c->second == 0) open_counts_.erase(c);
+  return open_counts_.count(*ino) == 0;
 }
 
 // The reply says whether the file has xattrs once its transaction is in
@@ -51,7 +71,7 @@ Result<OpenRsp> Mds::WithXattrHint(Txn& txn, Result<OpenRsp> rsp) {
   return rsp;
 }
 
-Result<OpenRsp> Mds::OpenFile(const OpenReq& r) {
+Committed<OpenRsp> Mds::OpenFile(const OpenReq& r) {
   if (r.flags & O_TRUNC) AMLFS_RETURN_IF_ERROR(TruncateObjects(r.caller, r.ino, 0, true));
   return Run<OpenRsp>(r.caller, [&](Txn& txn) -> Result<OpenRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
@@ -59,7 +79,7 @@ Result<OpenRsp> Mds::OpenFile(const OpenReq& r) {
   });
 }
 
-Result<OpenRsp> Mds::Create(const CreateReq& r) {
+Committed<OpenRsp> Mds::Create(const CreateReq& r) {
   return Run<OpenRsp>(r.caller, [&](Txn& txn) -> Result<OpenRsp> {
     AMLFS_RETURN_IF_ERROR(ValidateName(r.name));
     AMLFS_ASSIGN_OR_RETURN(auto existing, txn.Dentry(r.parent, r.name));
@@ -73,25 +93,21 @@ Result<OpenRsp> Mds::Create(const CreateReq& r) {
     AMLFS_ASSIGN_OR_RETURN(InodeRec child, NewChild(*this, txn, r.caller, r.parent, r.name,
                                                     kIfReg | (r.mode & 07777), 0));
     txn.PutInode(child);
-    return WithXattrHint(txn, RegisterOpen(child, r.caller, r.flags));
+    return WithXattrHint(txn, RegisterOpen(txn, child, r.caller, r.flags));
   });
 }
 
-Result<EmptyRsp> Mds::Release(const ReleaseReq& r) {
+Committed<EmptyRsp> Mds::Release(const ReleaseReq& r) {
   // Untracked: a retried release finds its handle gone and does nothing,
   // so it needs no reply record, and most releases write nothing at all.
   Caller untracked = r.caller;
   untracked.seq = 0;
   return Run<EmptyRsp>(untracked, [&](Txn& txn) -> Result<EmptyRsp> {
     {
+      // An unknown handle is from before a restart.
       std::lock_guard lk(state_mu_);
-      auto h = handles_.find(r.handle);
-      if (h == handles_.end()) return EmptyRsp{};  // from before a restart
-      uint64_t ino = h->second.ino;
-      handles_.erase(h);
-      auto c = open_counts_.find(ino);
-      if (c != open_counts_.end() && --c->second == 0) open_counts_.erase(c);
-      if (open_counts_.count(ino)) return EmptyRsp{};
+      uint64_t ino = 0;
+      if (!DropHandleLocked(r.handle, &ino)) return EmptyRsp{};
     }
     auto rec = txn.Inode(r.ino);
     if (rec.ok() && rec->attr.nlink == 0 && !rec->is_dir()) DestroyInode(txn, *rec);

@@ -24,8 +24,8 @@ void Mds::NoteDownOsts() {
   }
 }
 
-Result<OstRegisterRsp> Mds::OstRegister(const OstRegisterReq& r) {
-  std::unique_lock mlk(mutate_mu_);
+Committed<OstRegisterRsp> Mds::OstRegister(const OstRegisterReq& r) {
+  std::lock_guard mlk(mutate_mu_);
   bool persist = false;
   {
     std::lock_guard lk(state_mu_);
@@ -50,15 +50,16 @@ Result<OstRegisterRsp> Mds::OstRegister(const OstRegisterReq& r) {
     if (!was_up) AMLFS_LOG(kInfo) << "OST" << r.index.value() << " up at " << r.address;
     if (pool_) pool_->Update(OstsLocked());
   }
+  OstRegisterRsp rsp;
+  rsp.fs_uuid = fs_uuid_;
+  uint64_t wait = 0;
   if (persist) {
     Txn txn = MutationTxn(Timespec::Now());
     OstRec rec{r.address, r.ost_uuid};
     txn.Put(OstKey(r.index.value()), Encode(rec));
-    AMLFS_RETURN_IF_ERROR(Commit(txn, mlk));
+    AMLFS_RETURN_IF_ERROR(CommitAsync(txn, &wait));
   }
-  OstRegisterRsp rsp;
-  rsp.fs_uuid = fs_uuid_;
-  return rsp;
+  return {std::move(rsp), wait};
 }
 
 Result<OstMapRsp> Mds::OstMap(const OstMapReq&) {

@@ -22,7 +22,7 @@ void DropLink(Mds& mds, Txn& txn, InodeRec rec) {
 
 void DropLinkForRename(Mds& mds, Txn& txn, const InodeRec& rec) { DropLink(mds, txn, rec); }
 
-Result<EmptyRsp> Mds::Unlink(const UnlinkReq& r) {
+Committed<EmptyRsp> Mds::Unlink(const UnlinkReq& r) {
   return Run<EmptyRsp>(r.caller, [&](Txn& txn) -> Result<EmptyRsp> {
     AMLFS_RETURN_IF_ERROR(ValidateName(r.name));
     if (r.name == "." || r.name == "..") return Error(Code::kIsDir, "is a directory");
@@ -40,7 +40,7 @@ Result<EmptyRsp> Mds::Unlink(const UnlinkReq& r) {
   });
 }
 
-Result<EmptyRsp> Mds::Rmdir(const RmdirReq& r) {
+Committed<EmptyRsp> Mds::Rmdir(const RmdirReq& r) {
   return Run<EmptyRsp>(r.caller, [&](Txn& txn) -> Result<EmptyRsp> {
     if (r.name == ".") return Error(Code::kInvalid, "cannot remove '.'");
     if (r.name == "..") return Error(Code::kNotEmpty, "cannot remove '..'");

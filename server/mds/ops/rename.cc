@@ -46,7 +46,7 @@ void Touch(Txn& txn, InodeId ino, bool mtime) {
 
 }  // namespace
 
-Result<EmptyRsp> Mds::Rename(const RenameReq& r) {
+Committed<EmptyRsp> Mds::Rename(const RenameReq& r) {
   return Run<EmptyRsp>(r.caller, [&](Txn& txn) -> Result<EmptyRsp> {
     if ((r.flags & ~(kRenameNoReplace | kRenameExchange)) ||
         ((r.flags & kRenameNoReplace) && (r.flags & kRenameExchange)))

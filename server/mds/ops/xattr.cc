@@ -82,7 +82,7 @@ Result<XattrListRsp> Mds::ListXattr(const ListXattrReq& r) {
   return rsp;
 }
 
-Result<EmptyRsp> Mds::SetXattr(const SetXattrReq& r) {
+Committed<EmptyRsp> Mds::SetXattr(const SetXattrReq& r) {
   return Run<EmptyRsp>(r.caller, [&](Txn& txn) -> Result<EmptyRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
     if (IsLayoutXattr(r.name)) {
@@ -105,7 +105,7 @@ Result<EmptyRsp> Mds::SetXattr(const SetXattrReq& r) {
   });
 }
 
-Result<EmptyRsp> Mds::RemoveXattr(const RemoveXattrReq& r) {
+Committed<EmptyRsp> Mds::RemoveXattr(const RemoveXattrReq& r) {
   return Run<EmptyRsp>(r.caller, [&](Txn& txn) -> Result<EmptyRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
     if (IsLayoutXattr(r.name)) {
