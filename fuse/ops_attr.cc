@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 
 #include "common/client/migrate.h"
+#include "common/client/mount_xattrs.h"
 #include "common/net/auth.h"
 #include "common/net/tls.h"
 #include "fuse/client.h"
@@ -167,26 +168,19 @@ void ReplySized(fuse_req_t req, const std::string& data, size_t size) {
 
 void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Guard(req, "getxattr", [&] {
-    // "amlfs.mds" tells the lfs tools which metadata servers this mount uses.
-    if (std::strcmp(name, "amlfs.mds") == 0) {
-      std::string list;
-      for (const auto& a : ClientOf(req).options().mds) list += (list.empty() ? "" : ",") + a;
-      return ReplySized(req, list, size);
-    }
-    // "amlfs.key_file": where this mount's cluster key is (not the key), so
-    // that the lfs tools of whoever may read it use the same one.
-    if (std::strcmp(name, "amlfs.key_file") == 0) {
+    // The mount's own attributes, for the tools (common/client/mount_xattrs.h).
+    if (std::strcmp(name, mount_xattr::kMds) == 0)
+      return ReplySized(req, mount_xattr::FormatMdsList(ClientOf(req).options().mds), size);
+    if (std::strcmp(name, mount_xattr::kKeyFile) == 0) {
       const std::string file = ProcessKeyFile();
       if (file.empty()) return (void)fuse_reply_err(req, ENODATA);
       return ReplySized(req, file, size);
     }
-    // "amlfs.tls": "1" when this mount's connections use TLS, for the tools.
-    if (std::strcmp(name, "amlfs.tls") == 0) {
+    if (std::strcmp(name, mount_xattr::kTls) == 0) {
       if (!ProcessTls()) return (void)fuse_reply_err(req, ENODATA);
-      return ReplySized(req, "1", size);
+      return ReplySized(req, mount_xattr::kTlsOn, size);
     }
-    // "amlfs.metrics": where this mount serves /metrics, for the tools.
-    if (std::strcmp(name, "amlfs.metrics") == 0) {
+    if (std::strcmp(name, mount_xattr::kMetrics) == 0) {
       const std::string at = MetricsAddress();
       if (at.empty()) return (void)fuse_reply_err(req, ENODATA);
       return ReplySized(req, at, size);

@@ -37,7 +37,7 @@ std::vector<Mount> AllMounts();
 
 // When no key was given (--key-file, $AMLFS_KEY_FILE, the default file),
 // loads the one mount `m` uses, if it has one (it says where in its
-// "amlfs.key_file" attribute) and this user may read it.
+// mount_xattr::kKeyFile attribute) and this user may read it.
 Status UseMountKey(const Mount& m);
 
 class Session {
