@@ -22,6 +22,7 @@
 #include "fuse/guard.h"
 #include "fuse/inode_table.h"
 #include "fuse/jobid.h"
+#include "fuse/reply.h"
 #include "fuse/write_behind.h"
 
 namespace amlfs::fuse {
@@ -194,18 +195,6 @@ class Client {
 // mount (and the fork into the background).
 Client& ClientOf(fuse_req_t req);
 Creds CredsOf(fuse_req_t req);
-
-// Replies.
-void ReplyError(fuse_req_t req, const Status& st);
-void FillStat(const Attr& a, struct stat* st);
-void ReplyEntry(fuse_req_t req, const Attr& a);
-void ReplyAttr(fuse_req_t req, const Attr& a);
-// ReplyEntry and ReplyAttr for an MDS answer, noting its xattr hint.
-void ReplyEntry(fuse_req_t req, const EntryRsp& r);
-void ReplyAttr(fuse_req_t req, const AttrRsp& r);
-fuse_entry_param MakeEntry(Client& c, const Attr& a);
-// Records the size and mtime in `st` as the kernel's (InodeTable::Shown).
-void NoteShown(Client& c, const struct stat& st);
 
 // Sends `r` to the MDS and returns at once, so that this FUSE thread can take
 // the next request; `reply(Result<Req::Response>)` answers `req` on a network
