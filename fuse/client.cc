@@ -12,15 +12,17 @@ namespace amlfs::fuse {
 using std::chrono::milliseconds;
 
 Client::Client(const MountOptions& o) : options_(o), jobs_(o.jobid_var) {
-  net_ = std::make_unique<NetContext>(2);
   char hostname[256] = "client";
   gethostname(hostname, sizeof(hostname) - 1);
-  const std::string host = o.client_name.empty() ? hostname : o.client_name;
-  mds_ = std::make_unique<MdsClient>(*net_, o.mds, milliseconds(static_cast<int64_t>(o.mds_timeout * 1000)), host);
-  pool_ = std::make_unique<OstPool>(*net_, host);
-  io_ = std::make_unique<StripedIo>(*pool_, milliseconds(static_cast<int64_t>(o.io_timeout * 1000)));
+  ClusterOptions co;
+  co.mds = o.mds;
+  co.name = o.client_name.empty() ? hostname : o.client_name;
+  co.net_threads = 2;
+  co.mds_timeout = milliseconds(static_cast<int64_t>(o.mds_timeout * 1000));
+  co.io_timeout = milliseconds(static_cast<int64_t>(o.io_timeout * 1000));
+  cluster_ = std::make_unique<Cluster>(co);
   if (o.write_behind_mb > 0)
-    wb_ = std::make_unique<WriteBehind>(*io_, o.write_behind_mb << 20, 4u << 20, 8);
+    wb_ = std::make_unique<WriteBehind>(io(), o.write_behind_mb << 20, 4u << 20, 8);
   RefreshOsts();
   // Refreshes the OST map every 10 s and, once this node has taken a lock,
   // renews its lock lease three times per lease.
@@ -31,7 +33,7 @@ Client::Client(const MountOptions& o) : options_(o), jobs_(o.jobid_var) {
     while (!cv_.wait_for(lk, renew_every, [this] { return stopping_; })) {
       lk.unlock();
       if (took_locks_) {
-        auto r = mds_->Call(LockRenewReq{}, Creds{});
+        auto r = mds().Call(LockRenewReq{}, Creds{});
         if (r.ok() && r->lease_ms > 0)
           renew_every = std::clamp(milliseconds(r->lease_ms / 3), milliseconds(200), milliseconds(5000));
       }
@@ -174,18 +176,15 @@ Client::~Client() {
   if (took_locks_) {
     LockRenewReq bye;
     bye.bye = true;
-    (void)mds_->Call(bye, Creds{});
+    (void)mds().Call(bye, Creds{});
   }
-  io_.reset();
-  pool_.reset();
-  mds_.reset();
-  net_.reset();
+  cluster_.reset();
 }
 
 void Client::RefreshOsts() {
-  auto r = mds_->Call(OstMapReq{}, Creds{});
+  auto r = mds().Call(OstMapReq{}, Creds{});
   if (r.ok()) {
-    pool_->Update(r->osts);
+    pool().Update(r->osts);
     std::lock_guard lk(osts_mu_);
     osts_ = r->osts;
     osts_at_ = std::chrono::steady_clock::now();
@@ -219,9 +218,9 @@ std::shared_ptr<const Layout> Client::LayoutToUse(FileHandle& fh) {
   if (fh.osts_known) return layout;
   // An OST registered since the last map refresh (every 10 s): ask now, or
   // the I/O would fail. Once per layout, not per request.
-  if (!KnowsAll(*pool_, *layout)) RefreshOsts();
+  if (!KnowsAll(pool(), *layout)) RefreshOsts();
   // Still unknown: the I/O names the OST in its error. Checked again next time.
-  if (KnowsAll(*pool_, *layout)) fh.MarkOstsKnown(layout);
+  if (KnowsAll(pool(), *layout)) fh.MarkOstsKnown(layout);
   return layout;
 }
 
@@ -239,7 +238,7 @@ Status Client::ReportSize(InodeId ino, const Creds& creds) {
   req.ino = ino;
   req.size = p->size;
   req.mtime = p->mtime;
-  auto r = mds_->Call(req, creds);
+  auto r = mds().Call(req, creds);
   if (!r.ok()) {
     if (r.status().code() == Code::kNotFound) return Status::Ok();  // removed meanwhile
     inodes_.RestorePending(ino.value(), *p);

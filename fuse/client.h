@@ -14,10 +14,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/client/cluster.h"
 #include "common/client/mds_client.h"
 #include "common/client/ost_pool.h"
 #include "common/client/striped_io.h"
-#include "common/net/net_context.h"
 #include "fuse/fuse_version.h"
 #include "fuse/guard.h"
 #include "fuse/inode_table.h"
@@ -103,9 +103,9 @@ class Client {
   explicit Client(const MountOptions& o);
   ~Client();
 
-  MdsClient& mds() { return *mds_; }
-  OstPool& pool() { return *pool_; }
-  StripedIo& io() { return *io_; }
+  MdsClient& mds() { return cluster_->mds(); }
+  OstPool& pool() { return cluster_->pool(); }
+  StripedIo& io() { return cluster_->io(); }
   InodeTable& inodes() { return inodes_; }
   WriteBehind* write_behind() { return wb_.get(); }
   const MountOptions& options() const { return options_; }
@@ -166,10 +166,7 @@ class Client {
   std::mutex osts_mu_;
   std::vector<OstInfo> osts_;
   std::chrono::steady_clock::time_point osts_at_{};
-  std::unique_ptr<NetContext> net_;
-  std::unique_ptr<MdsClient> mds_;
-  std::unique_ptr<OstPool> pool_;
-  std::unique_ptr<StripedIo> io_;
+  std::unique_ptr<Cluster> cluster_;  // the MDS and the OSTs
   std::unique_ptr<WriteBehind> wb_;
   InodeTable inodes_;
   struct CapEntry {

@@ -26,7 +26,8 @@ Place PlaceOf(InodeId ino, const Layout& l, uint64_t b) {
     if (b < c.start || b >= c.end) continue;
     const uint64_t off = b - c.start, ss = c.stripe_size, n = c.osts.size();
     const uint32_t stripe = static_cast<uint32_t>((off / ss) % n);
-    return Place{c.osts[stripe], ObjectId{ino.value(), c.id, stripe}, (off / (ss * n)) * ss + off % ss};
+    return Place{c.osts[stripe], ObjectId{ino.value(), c.id, stripe},
+                 (off / (ss * n)) * ss + off % ss};
   }
   throw std::logic_error("byte outside the layout");
 }

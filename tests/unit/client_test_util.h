@@ -120,7 +120,8 @@ inline Layout PlainLayout(uint64_t stripe_size, std::vector<OstIndex> osts) {
 // Bytes that differ at every offset and between seeds.
 inline std::string Pattern(size_t n, int seed) {
   std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + i / 251 + seed * 17 + 1) & 0xff);
+  for (size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>((i * 131 + i / 251 + seed * 17 + 1) & 0xff);
   return s;
 }
 

@@ -143,12 +143,15 @@ Result<std::unique_ptr<Session>> Session::Connect(const Mount& m, std::chrono::m
     for (int i = 0; i < n; ++i) s->creds_.groups.push_back(g[static_cast<size_t>(i)]);
   }
   AMLFS_RETURN_IF_ERROR(UseMountKey(m));
-  s->net_ = std::make_unique<NetContext>(1);
-  s->mds_ = std::make_unique<MdsClient>(*s->net_, m.mds, timeout, "lfs");
+  ClusterOptions co;
+  co.mds = m.mds;
+  co.name = "lfs";
+  co.net_threads = 1;
+  co.mds_timeout = timeout;
+  co.io_timeout = timeout;
+  s->cluster_ = std::make_unique<Cluster>(co);
   AMLFS_ASSIGN_OR_RETURN(s->info_, s->Call(FsInfoReq{}));
-  s->pool_ = std::make_unique<OstPool>(*s->net_, "lfs");
-  s->pool_->Update(s->info_.osts);
-  s->io_ = std::make_unique<StripedIo>(*s->pool_, timeout);
+  s->osts().Update(s->info_.osts);
   return s;
 }
 
