@@ -12,15 +12,17 @@ namespace amlfs::fuse {
 using std::chrono::milliseconds;
 
 Client::Client(const MountOptions& o) : options_(o), jobs_(o.jobid_var) {
-  net_ = std::make_unique<NetContext>(2);
   char hostname[256] = "client";
   gethostname(hostname, sizeof(hostname) - 1);
-  const std::string host = o.client_name.empty() ? hostname : o.client_name;
-  mds_ = std::make_unique<MdsClient>(*net_, o.mds, milliseconds(static_cast<int64_t>(o.mds_timeout * 1000)), host);
-  pool_ = std::make_unique<OstPool>(*net_, host);
-  io_ = std::make_unique<StripedIo>(*pool_, milliseconds(static_cast<int64_t>(o.io_timeout * 1000)));
+  ClusterOptions co;
+  co.mds = o.mds;
+  co.name = o.client_name.empty() ? hostname : o.client_name;
+  co.net_threads = 2;
+  co.mds_timeout = milliseconds(static_cast<int64_t>(o.mds_timeout * 1000));
+  co.io_timeout = milliseconds(static_cast<int64_t>(o.io_timeout * 1000));
+  cluster_ = std::make_unique<Cluster>(co);
   if (o.write_behind_mb > 0)
-    wb_ = std::make_unique<WriteBehind>(*io_, o.write_behind_mb << 20, 4u << 20, 8);
+    wb_ = std::make_unique<WriteBehind>(io(), o.write_behind_mb << 20, 4u << 20, 8);
   RefreshOsts();
   // Refreshes the OST map every 10 s and, once this node has taken a lock,
   // renews its lock lease three times per lease.
@@ -31,7 +33,7 @@ Client::Client(const MountOptions& o) : options_(o), jobs_(o.jobid_var) {
     while (!cv_.wait_for(lk, renew_every, [this] { return stopping_; })) {
       lk.unlock();
       if (took_locks_) {
-        auto r = mds_->Call(LockRenewReq{}, Creds{});
+        auto r = mds().Call(LockRenewReq{}, Creds{});
         if (r.ok() && r->lease_ms > 0)
           renew_every = std::clamp(milliseconds(r->lease_ms / 3), milliseconds(200), milliseconds(5000));
       }
@@ -174,18 +176,15 @@ Client::~Client() {
   if (took_locks_) {
     LockRenewReq bye;
     bye.bye = true;
-    (void)mds_->Call(bye, Creds{});
+    (void)mds().Call(bye, Creds{});
   }
-  io_.reset();
-  pool_.reset();
-  mds_.reset();
-  net_.reset();
+  cluster_.reset();
 }
 
 void Client::RefreshOsts() {
-  auto r = mds_->Call(OstMapReq{}, Creds{});
+  auto r = mds().Call(OstMapReq{}, Creds{});
   if (r.ok()) {
-    pool_->Update(r->osts);
+    pool().Update(r->osts);
     std::lock_guard lk(osts_mu_);
     osts_ = r->osts;
     osts_at_ = std::chrono::steady_clock::now();
@@ -219,9 +218,9 @@ std::shared_ptr<const Layout> Client::LayoutToUse(FileHandle& fh) {
   if (fh.osts_known) return layout;
   // An OST registered since the last map refresh (every 10 s): ask now, or
   // the I/O would fail. Once per layout, not per request.
-  if (!KnowsAll(*pool_, *layout)) RefreshOsts();
+  if (!KnowsAll(pool(), *layout)) RefreshOsts();
   // Still unknown: the I/O names the OST in its error. Checked again next time.
-  if (KnowsAll(*pool_, *layout)) fh.MarkOstsKnown(layout);
+  if (KnowsAll(pool(), *layout)) fh.MarkOstsKnown(layout);
   return layout;
 }
 
@@ -239,7 +238,7 @@ Status Client::ReportSize(InodeId ino, const Creds& creds) {
   req.ino = ino;
   req.size = p->size;
   req.mtime = p->mtime;
-  auto r = mds_->Call(req, creds);
+  auto r = mds().Call(req, creds);
   if (!r.ok()) {
     if (r.status().code() == Code::kNotFound) return Status::Ok();  // removed meanwhile
     inodes_.RestorePending(ino.value(), *p);
@@ -264,69 +263,6 @@ Creds CredsOf(fuse_req_t req) {
     for (int i = 0; i < n && i < 64; ++i) c.groups.push_back(groups[i]);
   }
   return c;
-}
-
-void ReplyError(fuse_req_t req, const Status& st) {
-  if (st.code() == Code::kInternal || st.code() == Code::kCorrupt || st.code() == Code::kProtocol)
-    AMLFS_LOG(kError) << st.ToString();
-  fuse_reply_err(req, ToErrno(st));
-}
-
-void FillStat(const Attr& a, struct stat* st) {
-  *st = {};
-  st->st_ino = a.ino.value();
-  st->st_mode = a.mode;
-  st->st_nlink = a.nlink;
-  st->st_uid = a.uid;
-  st->st_gid = a.gid;
-  st->st_size = static_cast<off_t>(a.size);
-  st->st_rdev = a.rdev;
-  st->st_blksize = a.blksize ? a.blksize : 4096;
-  st->st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
-  st->st_atim = {a.atime.sec, a.atime.nsec};
-  st->st_mtim = {a.mtime.sec, a.mtime.nsec};
-  st->st_ctim = {a.ctime.sec, a.ctime.nsec};
-}
-
-fuse_entry_param MakeEntry(Client& c, const Attr& a) {
-  fuse_entry_param e{};
-  e.ino = a.ino.value();
-  e.generation = a.generation;
-  FillStat(c.inodes().Merge(a), &e.attr);
-  e.attr_timeout = c.options().attr_timeout;
-  e.entry_timeout = c.options().entry_timeout;
-  return e;
-}
-
-void NoteShown(Client& c, const struct stat& st) {
-  c.inodes().Shown(st.st_ino, static_cast<uint64_t>(st.st_size),
-                   Timespec{st.st_mtim.tv_sec, static_cast<uint32_t>(st.st_mtim.tv_nsec)});
-}
-
-void ReplyEntry(fuse_req_t req, const Attr& a) {
-  Client& c = ClientOf(req);
-  fuse_entry_param e = MakeEntry(c, a);
-  c.inodes().Lookup(e.ino);
-  NoteShown(c, e.attr);
-  if (fuse_reply_entry(req, &e) != 0) c.inodes().Forget(e.ino, 1);
-}
-
-void ReplyEntry(fuse_req_t req, const EntryRsp& r) {
-  ClientOf(req).NoteXattrs(r.attr.ino.value(), r.no_xattrs);
-  ReplyEntry(req, r.attr);
-}
-
-void ReplyAttr(fuse_req_t req, const AttrRsp& r) {
-  ClientOf(req).NoteXattrs(r.attr.ino.value(), r.no_xattrs);
-  ReplyAttr(req, r.attr);
-}
-
-void ReplyAttr(fuse_req_t req, const Attr& a) {
-  Client& c = ClientOf(req);
-  struct stat st;
-  FillStat(c.inodes().Merge(a), &st);
-  NoteShown(c, st);
-  fuse_reply_attr(req, &st, c.options().attr_timeout);
 }
 
 }  // namespace amlfs::fuse

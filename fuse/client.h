@@ -14,14 +14,15 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/client/cluster.h"
 #include "common/client/mds_client.h"
 #include "common/client/ost_pool.h"
 #include "common/client/striped_io.h"
-#include "common/net/net_context.h"
 #include "fuse/fuse_version.h"
 #include "fuse/guard.h"
 #include "fuse/inode_table.h"
 #include "fuse/jobid.h"
+#include "fuse/reply.h"
 #include "fuse/write_behind.h"
 
 namespace amlfs::fuse {
@@ -102,9 +103,9 @@ class Client {
   explicit Client(const MountOptions& o);
   ~Client();
 
-  MdsClient& mds() { return *mds_; }
-  OstPool& pool() { return *pool_; }
-  StripedIo& io() { return *io_; }
+  MdsClient& mds() { return cluster_->mds(); }
+  OstPool& pool() { return cluster_->pool(); }
+  StripedIo& io() { return cluster_->io(); }
   InodeTable& inodes() { return inodes_; }
   WriteBehind* write_behind() { return wb_.get(); }
   const MountOptions& options() const { return options_; }
@@ -165,10 +166,7 @@ class Client {
   std::mutex osts_mu_;
   std::vector<OstInfo> osts_;
   std::chrono::steady_clock::time_point osts_at_{};
-  std::unique_ptr<NetContext> net_;
-  std::unique_ptr<MdsClient> mds_;
-  std::unique_ptr<OstPool> pool_;
-  std::unique_ptr<StripedIo> io_;
+  std::unique_ptr<Cluster> cluster_;  // the MDS and the OSTs
   std::unique_ptr<WriteBehind> wb_;
   InodeTable inodes_;
   struct CapEntry {
@@ -194,18 +192,6 @@ class Client {
 // mount (and the fork into the background).
 Client& ClientOf(fuse_req_t req);
 Creds CredsOf(fuse_req_t req);
-
-// Replies.
-void ReplyError(fuse_req_t req, const Status& st);
-void FillStat(const Attr& a, struct stat* st);
-void ReplyEntry(fuse_req_t req, const Attr& a);
-void ReplyAttr(fuse_req_t req, const Attr& a);
-// ReplyEntry and ReplyAttr for an MDS answer, noting its xattr hint.
-void ReplyEntry(fuse_req_t req, const EntryRsp& r);
-void ReplyAttr(fuse_req_t req, const AttrRsp& r);
-fuse_entry_param MakeEntry(Client& c, const Attr& a);
-// Records the size and mtime in `st` as the kernel's (InodeTable::Shown).
-void NoteShown(Client& c, const struct stat& st);
 
 // Sends `r` to the MDS and returns at once, so that this FUSE thread can take
 // the next request; `reply(Result<Req::Response>)` answers `req` on a network

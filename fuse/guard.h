@@ -1,11 +1,13 @@
 // Nothing may cross a FUSE callback (a C ABI): Guard() runs a callback body
-// and turns any exception into an EIO reply with a log line.
+// and turns any exception into an EIO reply (kIo, through ReplyError) with a
+// log line.
 #pragma once
 
 #include <exception>
 
 #include "common/log.h"
 #include "fuse/fuse_version.h"
+#include "fuse/reply.h"
 
 namespace amlfs::fuse {
 
@@ -15,10 +17,10 @@ void Guard(fuse_req_t req, const char* op, Fn&& fn) {
     fn();
   } catch (const std::exception& e) {
     AMLFS_LOG(kError) << op << ": " << e.what();
-    fuse_reply_err(req, EIO);
+    ReplyError(req, Error(Code::kIo, e.what()));
   } catch (...) {
     AMLFS_LOG(kError) << op << ": unknown exception";
-    fuse_reply_err(req, EIO);
+    ReplyError(req, Error(Code::kIo, "unknown exception"));
   }
 }
 

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/net/http_server.h"
+#include "common/net/net_context.h"
 #include "fuse/client.h"
 #include "fuse/observe.h"
 

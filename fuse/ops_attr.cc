@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 
 #include "common/client/migrate.h"
+#include "common/client/mount_xattrs.h"
 #include "common/net/auth.h"
 #include "common/net/tls.h"
 #include "fuse/client.h"
@@ -110,7 +111,7 @@ void Access(fuse_req_t req, fuse_ino_t ino, int mask) {
     r.mask = static_cast<uint32_t>(mask);
     auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
     if (!rsp.ok()) return ReplyError(req, rsp.status());
-    fuse_reply_err(req, 0);
+    ReplyOk(req);
   });
 }
 
@@ -134,13 +135,13 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
     c.ForgetXattrs(ino);  // a lookup answered meanwhile may predate the change
     if (!IsLayoutXattr(r.name)) {
       if (!rsp.ok()) return ReplyError(req, rsp.status());
-      return (void)fuse_reply_err(req, 0);
+      return ReplyOk(req);
     }
     if (rsp.ok()) {
       // An empty file got a new layout: this node's open handles follow it.
       auto now = c.mds().Call(GetLayoutReq{{}, r.ino}, creds);
       if (now.ok() && !now->layout.empty()) c.SetLayoutOfOpenFiles(r.ino, now->layout);
-      return (void)fuse_reply_err(req, 0);
+      return ReplyOk(req);
     }
     if (rsp.status().code() != Code::kBusy) return ReplyError(req, rsp.status());
     // A file with data: restripe it (cp --preserve=xattr, rsync -X and
@@ -153,48 +154,33 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
     auto done = MigrateFile(c.mds(), c.io(), creds, r.ino, o);
     if (!done.ok()) return ReplyError(req, done.status());
     c.SetLayoutOfOpenFiles(r.ino, done->layout);
-    fuse_reply_err(req, 0);
+    ReplyOk(req);
   });
-}
-
-// Answers a getxattr/listxattr with `data`: its size when probed with 0,
-// ERANGE when the buffer is too small.
-void ReplySized(fuse_req_t req, const std::string& data, size_t size) {
-  if (size == 0) fuse_reply_xattr(req, data.size());
-  else if (data.size() > size) fuse_reply_err(req, ERANGE);
-  else fuse_reply_buf(req, data.data(), data.size());
 }
 
 void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Guard(req, "getxattr", [&] {
-    // "amlfs.mds" tells the lfs tools which metadata servers this mount uses.
-    if (std::strcmp(name, "amlfs.mds") == 0) {
-      std::string list;
-      for (const auto& a : ClientOf(req).options().mds) list += (list.empty() ? "" : ",") + a;
-      return ReplySized(req, list, size);
-    }
-    // "amlfs.key_file": where this mount's cluster key is (not the key), so
-    // that the lfs tools of whoever may read it use the same one.
-    if (std::strcmp(name, "amlfs.key_file") == 0) {
+    // The mount's own attributes, for the tools (common/client/mount_xattrs.h).
+    if (std::strcmp(name, mount_xattr::kMds) == 0)
+      return ReplySized(req, mount_xattr::FormatMdsList(ClientOf(req).options().mds), size);
+    if (std::strcmp(name, mount_xattr::kKeyFile) == 0) {
       const std::string file = ProcessKeyFile();
-      if (file.empty()) return (void)fuse_reply_err(req, ENODATA);
+      if (file.empty()) return ReplyError(req, Error(Code::kNoData));
       return ReplySized(req, file, size);
     }
-    // "amlfs.tls": "1" when this mount's connections use TLS, for the tools.
-    if (std::strcmp(name, "amlfs.tls") == 0) {
-      if (!ProcessTls()) return (void)fuse_reply_err(req, ENODATA);
-      return ReplySized(req, "1", size);
+    if (std::strcmp(name, mount_xattr::kTls) == 0) {
+      if (!ProcessTls()) return ReplyError(req, Error(Code::kNoData));
+      return ReplySized(req, mount_xattr::kTlsOn, size);
     }
-    // "amlfs.metrics": where this mount serves /metrics, for the tools.
-    if (std::strcmp(name, "amlfs.metrics") == 0) {
+    if (std::strcmp(name, mount_xattr::kMetrics) == 0) {
       const std::string at = MetricsAddress();
-      if (at.empty()) return (void)fuse_reply_err(req, ENODATA);
+      if (at.empty()) return ReplyError(req, Error(Code::kNoData));
       return ReplySized(req, at, size);
     }
     Client& c = ClientOf(req);
     if ((std::strncmp(name, "security.", 9) == 0 || std::strncmp(name, "system.", 7) == 0) &&
         c.KnownWithoutXattrs(ino))
-      return (void)fuse_reply_err(req, ENODATA);
+      return ReplyError(req, Error(Code::kNoData));
     const bool cap = std::strcmp(name, "security.capability") == 0;
     if (cap) {
       if (auto hit = c.CachedCapability(ino)) {
@@ -240,7 +226,7 @@ void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
     auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
     ClientOf(req).ForgetXattrs(ino);
     if (!rsp.ok()) return ReplyError(req, rsp.status());
-    fuse_reply_err(req, 0);
+    ReplyOk(req);
   });
 }
 

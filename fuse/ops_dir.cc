@@ -14,7 +14,7 @@ constexpr size_t kMaxName = 255;
 
 bool NameTooLong(fuse_req_t req, const char* name) {
   if (std::strlen(name) <= kMaxName) return false;
-  fuse_reply_err(req, ENAMETOOLONG);
+  ReplyError(req, Error(Code::kNameTooLong));
   return true;
 }
 
@@ -33,7 +33,7 @@ void EmptyOp(fuse_req_t req, const char* op, Req r) {
   Guard(req, op, [&] {
     MdsAsync(req, op, std::move(r), [req](auto rsp) {
       if (!rsp.ok()) return ReplyError(req, rsp.status());
-      fuse_reply_err(req, 0);
+      ReplyOk(req);
     });
   });
 }
@@ -227,10 +227,10 @@ void Readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fi
 
 void Releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   delete reinterpret_cast<DirHandle*>(fi->fh);
-  fuse_reply_err(req, 0);
+  ReplyOk(req);
 }
 
-void Fsyncdir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) { fuse_reply_err(req, 0); }
+void Fsyncdir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) { ReplyOk(req); }
 
 }  // namespace
 

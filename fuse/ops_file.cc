@@ -67,7 +67,7 @@ void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool cr
 
 void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
             fuse_file_info* fi) {
-  if (std::strlen(name) > 255) return (void)fuse_reply_err(req, ENAMETOOLONG);
+  if (std::strlen(name) > 255) return ReplyError(req, Error(Code::kNameTooLong));
   Guard(req, "create", [&] {
     CreateReq r;
     r.parent = InodeId(parent);
@@ -143,7 +143,7 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
     const std::shared_ptr<const Layout> layout = c.LayoutToUse(*fh);
-    if (layout->empty()) return (void)fuse_reply_err(req, EINVAL);
+    if (layout->empty()) return ReplyError(req, Error(Code::kInvalid, "file without a layout"));
     uint64_t offset = static_cast<uint64_t>(off);
     if (fh->flags & O_APPEND) {
       // The MDS places each append (the kernel's offset is only this node's
@@ -157,7 +157,7 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
       if (!at.ok()) return ReplyError(req, at.status());
       offset = at->offset;
     }
-    if (offset + size > (1ull << 62)) return (void)fuse_reply_err(req, EFBIG);
+    if (offset + size > (1ull << 62)) return ReplyError(req, Error(Code::kTooBig));
     const std::string job = c.JobOf(req);
     Status st = fh->buffered
                     ? c.write_behind()->Write(fh->buffered, layout, offset, buf, size, job)
@@ -187,7 +187,7 @@ void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       auto rsp = c.mds().Call(r, CredsOf(req));
       if (st.ok() && !rsp.ok()) st = rsp.status();
     }
-    fuse_reply_err(req, st.ok() ? 0 : ToErrno(st));
+    ReplyStatus(req, st);
   });
 }
 
@@ -271,7 +271,7 @@ void SetLock(fuse_req_t req, fuse_ino_t ino, LockSpec spec) {
   if (wait) fuse_req_interrupt_func(req, nullptr, nullptr);  // waits out a running cancel
   if (!rsp.ok()) return ReplyError(req, rsp.status());
   if (spec.type != kLockUnlock) c.DropCache(ino);
-  fuse_reply_err(req, 0);
+  ReplyOk(req);
 }
 
 void Setlk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* lock, int sleep) {
@@ -306,7 +306,7 @@ void Fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info* fi) {
       if (!st.ok()) return ReplyError(req, st);
     }
     Status st = c.ReportSize(InodeId(ino), CredsOf(req));
-    fuse_reply_err(req, st.ok() ? 0 : ToErrno(st));
+    ReplyStatus(req, st);
   });
 }
 
@@ -328,18 +328,15 @@ void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     ReleaseReq r;
     r.ino = fh->ino;
     r.handle = fh->mds_handle;
-    MdsAsync(req, "release", std::move(r), [req, st](Result<EmptyRsp>) {
-      if (!st.ok()) return ReplyError(req, st);
-      fuse_reply_err(req, 0);
-    });
+    MdsAsync(req, "release", std::move(r), [req, st](Result<EmptyRsp>) { ReplyStatus(req, st); });
   });
 }
 
 void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
                fuse_file_info* fi) {
   Guard(req, "fallocate", [&] {
-    if (mode != 0) return (void)fuse_reply_err(req, EOPNOTSUPP);
-    if (off < 0 || len <= 0) return (void)fuse_reply_err(req, EINVAL);
+    if (mode != 0) return ReplyError(req, Error(Code::kNotSupported, "fallocate mode"));
+    if (off < 0 || len <= 0) return ReplyError(req, Error(Code::kInvalid, "fallocate range"));
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
     const std::shared_ptr<const Layout> layout = c.LayoutToUse(*fh);
@@ -351,14 +348,15 @@ void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
     if (!st.ok()) return ReplyError(req, st);
     c.inodes().Wrote(ino, end);
     st = c.ReportSize(InodeId(ino), CredsOf(req));
-    fuse_reply_err(req, st.ok() ? 0 : ToErrno(st));
+    ReplyStatus(req, st);
   });
 }
 
 void Lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi) {
   Guard(req, "lseek", [&] {
-    if (whence != SEEK_DATA && whence != SEEK_HOLE) return (void)fuse_reply_err(req, EINVAL);
-    if (off < 0) return (void)fuse_reply_err(req, ENXIO);
+    if (whence != SEEK_DATA && whence != SEEK_HOLE)
+      return ReplyError(req, Error(Code::kInvalid, "lseek whence"));
+    if (off < 0) return ReplyError(req, Error(Code::kNoDevice));
     Client& c = ClientOf(req);
     FileHandle* fh = FhOf(fi);
     const std::shared_ptr<const Layout> layout = c.LayoutToUse(*fh);

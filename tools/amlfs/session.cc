@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/client/mount_xattrs.h"
 #include "common/net/auth.h"
 #include "common/net/tls.h"
 
@@ -74,15 +75,13 @@ std::vector<MountEntry> ReadMountInfo() {
   return out;
 }
 
-// The MDS addresses an amlfs mount answers for the "amlfs.mds" attribute.
+// The MDS addresses an amlfs mount answers for its mount_xattr::kMds attribute.
 Result<std::vector<std::string>> MdsOfMount(const std::string& root) {
   char buf[4096];
-  ssize_t n = getxattr(root.c_str(), "amlfs.mds", buf, sizeof(buf));
+  ssize_t n = getxattr(root.c_str(), mount_xattr::kMds, buf, sizeof(buf));
   if (n < 0) return Error(Code::kInvalid, "not an amlfs file system (" + std::string(std::strerror(errno)) + ")");
-  std::vector<std::string> out;
-  std::istringstream is(std::string(buf, static_cast<size_t>(n)));
-  std::string a;
-  while (std::getline(is, a, ',')) if (!a.empty()) out.push_back(a);
+  std::vector<std::string> out =
+      mount_xattr::ParseMdsList(std::string_view(buf, static_cast<size_t>(n)));
   if (out.empty()) return Error(Code::kInvalid, "not an amlfs file system");
   return out;
 }
@@ -122,10 +121,10 @@ std::vector<Mount> AllMounts() {
 
 Status UseMountKey(const Mount& m) {
   char flag[8];
-  const bool mount_tls = getxattr(m.root.c_str(), "amlfs.tls", flag, sizeof(flag)) > 0;
+  const bool mount_tls = getxattr(m.root.c_str(), mount_xattr::kTls, flag, sizeof(flag)) > 0;
   if (ProcessKey()) return mount_tls ? SetProcessTls(true) : Status::Ok();
   char file[PATH_MAX];
-  ssize_t n = getxattr(m.root.c_str(), "amlfs.key_file", file, sizeof(file) - 1);
+  ssize_t n = getxattr(m.root.c_str(), mount_xattr::kKeyFile, file, sizeof(file) - 1);
   if (n <= 0) return Status::Ok();  // a mount without a key
   Status st = LoadProcessKey(std::string(file, static_cast<size_t>(n)));
   if (!st.ok()) return Error(Code::kNotPermitted, "the mount's cluster key: " + st.message());
@@ -144,12 +143,15 @@ Result<std::unique_ptr<Session>> Session::Connect(const Mount& m, std::chrono::m
     for (int i = 0; i < n; ++i) s->creds_.groups.push_back(g[static_cast<size_t>(i)]);
   }
   AMLFS_RETURN_IF_ERROR(UseMountKey(m));
-  s->net_ = std::make_unique<NetContext>(1);
-  s->mds_ = std::make_unique<MdsClient>(*s->net_, m.mds, timeout, "lfs");
+  ClusterOptions co;
+  co.mds = m.mds;
+  co.name = "lfs";
+  co.net_threads = 1;
+  co.mds_timeout = timeout;
+  co.io_timeout = timeout;
+  s->cluster_ = std::make_unique<Cluster>(co);
   AMLFS_ASSIGN_OR_RETURN(s->info_, s->Call(FsInfoReq{}));
-  s->pool_ = std::make_unique<OstPool>(*s->net_, "lfs");
-  s->pool_->Update(s->info_.osts);
-  s->io_ = std::make_unique<StripedIo>(*s->pool_, timeout);
+  s->osts().Update(s->info_.osts);
   return s;
 }
 

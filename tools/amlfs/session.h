@@ -10,10 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "common/client/cluster.h"
 #include "common/client/mds_client.h"
 #include "common/client/ost_pool.h"
 #include "common/client/striped_io.h"
-#include "common/net/net_context.h"
+#include "common/net/net_context.h"  // for the subcommands that make their own RpcClients
 #include "common/protocol.h"
 
 namespace amlfs::tools {
@@ -37,7 +38,7 @@ std::vector<Mount> AllMounts();
 
 // When no key was given (--key-file, $AMLFS_KEY_FILE, the default file),
 // loads the one mount `m` uses, if it has one (it says where in its
-// "amlfs.key_file" attribute) and this user may read it.
+// mount_xattr::kKeyFile attribute) and this user may read it.
 Status UseMountKey(const Mount& m);
 
 class Session {
@@ -49,14 +50,14 @@ class Session {
 
   const Mount& mount() const { return mount_; }
   const FsInfoRsp& info() const { return info_; }
-  MdsClient& mds() { return *mds_; }
+  MdsClient& mds() { return cluster_->mds(); }
   const Creds& creds() const { return creds_; }
   // The OSTs' I/O path (migrate), and each OST's client (scrub).
-  StripedIo& io() { return *io_; }
-  OstPool& osts() { return *pool_; }
+  StripedIo& io() { return cluster_->io(); }
+  OstPool& osts() { return cluster_->pool(); }
 
   template <typename Req>
-  Result<typename Req::Response> Call(Req r) { return mds_->Call(std::move(r), creds_); }
+  Result<typename Req::Response> Call(Req r) { return mds().Call(std::move(r), creds_); }
 
   // "<fs_name>-OST0003_UUID" and "<fs_name>-MDT0000_UUID".
   std::string OstUuid(OstIndex i) const;
@@ -67,10 +68,7 @@ class Session {
   Mount mount_;
   FsInfoRsp info_;
   Creds creds_;
-  std::unique_ptr<NetContext> net_;
-  std::unique_ptr<MdsClient> mds_;
-  std::unique_ptr<OstPool> pool_;
-  std::unique_ptr<StripedIo> io_;
+  std::unique_ptr<Cluster> cluster_;
 };
 
 // A path that exists on an amlfs mount, with its stat and a session.
