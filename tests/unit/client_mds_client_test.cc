@@ -29,8 +29,7 @@ namespace {
 // ("" while it knows none, as during an election). The only place this test
 // spells out the not-the-leader answer.
 void ReplyNotLeader(RpcCall& call, const std::string& leader) {
-  call.Reply(Error(Code::kUnavailable,
-                   leader.empty() ? "not the leader" : "not the leader; try " + leader),
+  call.Reply(leader.empty() ? Error(Code::kUnavailable, "not the leader") : NotLeaderError(leader),
              {});
 }
 
