@@ -23,9 +23,13 @@ constexpr auto kMethods = std::make_tuple(
 using Methods = std::remove_cv_t<decltype(kMethods)>;
 
 template <typename Method>
-struct RequestOf;  // only for Result<Rsp> (Mds::*)(const Req&)
+struct RequestOf;  // for Result<Rsp> or Committed<Rsp> (Mds::*)(const Req&)
 template <typename Rsp, typename Req>
 struct RequestOf<Result<Rsp> (Mds::*)(const Req&)> {
+  using type = Req;
+};
+template <typename Rsp, typename Req>
+struct RequestOf<Committed<Rsp> (Mds::*)(const Req&)> {
   using type = Req;
 };
 
