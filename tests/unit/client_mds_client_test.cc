@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/net/net_context.h"
 #include "common/net/rpc_server.h"
+#include "tests/unit/net_test_util.h"
 
 using namespace amlfs;
 using namespace std::chrono_literals;
@@ -121,15 +122,7 @@ class FakeReplica {
 
 // An address nothing listens on.
 std::string DeadAddress() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  return "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
 }
 
 // Which replica answered a StatFs (its id), or the error.

@@ -15,6 +15,7 @@
 #include "common/net/net_context.h"
 #include "common/net/rpc_client.h"
 #include "common/net/rpc_server.h"
+#include "tests/unit/net_test_util.h"
 
 using namespace amlfs;
 using namespace std::chrono_literals;
@@ -53,17 +54,7 @@ int RawConnect(uint16_t port) {
   return fd;
 }
 
-uint16_t FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+uint16_t FreePort() { return testing::FreeLoopbackPort(); }
 
 }  // namespace
 

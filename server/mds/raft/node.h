@@ -55,6 +55,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <utility>
 #include <random>
 #include <set>
 #include <string>
@@ -217,6 +218,9 @@ class Node {
   size_t Majority() const { return members_.size() / 2 + 1; }
   bool IsMember(NodeId id) const { return members_.count(id) != 0; }
   size_t CountMembers(const std::set<NodeId>& ids) const;
+  // The configuration in force at entry i and the index of its entry: the
+  // last configuration entry at or before i, else the snapshot's.
+  std::pair<Members, Index> ConfigAt(Index i) const;
   // Recomputes members_ from the log and the snapshot point.
   void ReloadMembers();
   void StepDownIfRemoved();
