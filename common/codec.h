@@ -21,24 +21,33 @@
 #include "common/status.h"
 #include "common/types.h"
 
+// clang-format off
 #define AMLFS_FIELDS(...)                                   \
   template <class V> void Visit(V&& v) { v(__VA_ARGS__); }  \
   template <class V> void Visit(V&& v) const { v(__VA_ARGS__); }
+// clang-format on
 
 namespace amlfs {
 
 template <typename T>
-concept Visitable = requires(T& t) { t.Visit([](auto&...) {}); };
+concept Visitable = requires(T& t) {
+  t.Visit([](auto&...) {});
+};
 
 template <typename T>
-concept StrongIdType = requires(T t) { typename T::ValueType; t.value(); };
+concept StrongIdType = requires(T t) {
+  typename T::ValueType;
+  t.value();
+};
 
 class Encoder {
  public:
   explicit Encoder(std::string* out) : out_(out) {}
 
   template <typename... T>
-  void operator()(const T&... fields) { (Put(fields), ...); }
+  void operator()(const T&... fields) {
+    (Put(fields), ...);
+  }
 
   void PutRaw(const void* p, size_t n) { out_->append(static_cast<const char*>(p), n); }
 
@@ -78,14 +87,22 @@ class Decoder {
   explicit Decoder(std::string_view in) : p_(in.data()), left_(in.size()) {}
 
   template <typename... T>
-  void operator()(T&... fields) { (Get(fields), ...); }
+  void operator()(T&... fields) {
+    (Get(fields), ...);
+  }
 
   bool ok() const { return ok_; }
   size_t remaining() const { return left_; }
-  void Fail() { ok_ = false; left_ = 0; }
+  void Fail() {
+    ok_ = false;
+    left_ = 0;
+  }
 
   bool GetRaw(void* dst, size_t n) {
-    if (!ok_ || n > left_) { Fail(); return false; }
+    if (!ok_ || n > left_) {
+      Fail();
+      return false;
+    }
     std::memcpy(dst, p_, n);
     p_ += n;
     left_ -= n;
@@ -108,7 +125,10 @@ class Decoder {
     } else if constexpr (std::is_same_v<T, std::string>) {
       uint32_t n = 0;
       Get(n);
-      if (!ok_ || n > left_) { Fail(); return; }
+      if (!ok_ || n > left_) {
+        Fail();
+        return;
+      }
       v.assign(p_, n);
       p_ += n;
       left_ -= n;
@@ -129,7 +149,10 @@ class Decoder {
     uint32_t n = 0;
     Get(n);
     // Every element takes at least one byte on the wire.
-    if (!ok_ || n > left_) { Fail(); return; }
+    if (!ok_ || n > left_) {
+      Fail();
+      return;
+    }
     v.clear();
     v.reserve(n);
     for (uint32_t i = 0; i < n && ok_; ++i) {

@@ -12,7 +12,9 @@
 
 #include "common/status.h"
 
-namespace CLI { class App; }
+namespace CLI {
+class App;
+}
 
 namespace amlfs {
 

@@ -56,12 +56,14 @@ Status DecodeFrameHeader(std::string_view in, FrameHeader* h) {
   h->payload_len = Load<uint32_t>(p);
   uint32_t reserved = Load<uint32_t>(p);
   uint32_t sum = Load<uint32_t>(p);
-  if (sum != Checksum32(in.data(), 28)) return Error(Code::kProtocol, "frame header checksum mismatch");
+  if (sum != Checksum32(in.data(), 28))
+    return Error(Code::kProtocol, "frame header checksum mismatch");
   if (h->version != kProtocolVersion)
     return Error(Code::kProtocol, "unsupported protocol version " + std::to_string(h->version));
   if (reserved != 0) return Error(Code::kProtocol, "reserved header field not zero");
   if (h->payload_len > kMaxPayload)
-    return Error(Code::kProtocol, "payload length " + std::to_string(h->payload_len) + " over limit");
+    return Error(Code::kProtocol,
+                 "payload length " + std::to_string(h->payload_len) + " over limit");
   return Status::Ok();
 }
 

@@ -63,11 +63,11 @@ uint64_t FileOffsetOf(const Layout& layout, uint32_t comp, uint32_t stripe,
 
 Status ValidateStripeSize(uint64_t stripe_size) {
   if (stripe_size == 0 || stripe_size % kStripeSizeUnit != 0)
-    return Error(Code::kInvalid, "stripe size " + std::to_string(stripe_size) +
-                                     " is not a multiple of 65536");
+    return Error(Code::kInvalid,
+                 "stripe size " + std::to_string(stripe_size) + " is not a multiple of 65536");
   if (stripe_size > kMaxStripeSize)
-    return Error(Code::kInvalid, "stripe size " + std::to_string(stripe_size) +
-                                     " is not below 4 GiB");
+    return Error(Code::kInvalid,
+                 "stripe size " + std::to_string(stripe_size) + " is not below 4 GiB");
   return Status::Ok();
 }
 
@@ -89,7 +89,10 @@ Status ValidateLayout(const Layout& layout) {
 namespace {
 
 void FormatEnd(std::ostringstream& os, uint64_t end) {
-  if (end == kLayoutEof) os << "EOF"; else os << end;
+  if (end == kLayoutEof)
+    os << "EOF";
+  else
+    os << end;
 }
 
 void FormatOsts(std::ostringstream& os, const std::vector<OstIndex>& osts) {
@@ -180,7 +183,8 @@ Result<std::vector<OstIndex>> ParseOstList(const std::string& text) {
     for (unsigned long i = lo; i <= hi; ++i) {
       OstIndex o(static_cast<uint32_t>(i));
       if (std::find(out.begin(), out.end(), o) != out.end())
-        return Error(Code::kInvalid, "OST " + std::to_string(i) + " listed twice in '" + text + "'");
+        return Error(Code::kInvalid,
+                     "OST " + std::to_string(i) + " listed twice in '" + text + "'");
       out.push_back(o);
       if (out.size() > kMaxStripeCount) return bad();
     }
@@ -214,8 +218,8 @@ Status ValidateTemplate(LayoutTemplate& t) {
                                        " is not above the previous end " + std::to_string(prev));
     if (c.end != kLayoutEof) {
       if (c.end % kStripeSizeUnit != 0)
-        return Error(Code::kInvalid, "component end " + std::to_string(c.end) +
-                                         " is not a multiple of 64 KiB");
+        return Error(Code::kInvalid,
+                     "component end " + std::to_string(c.end) + " is not a multiple of 64 KiB");
       if (c.stripe_size != 0 && c.end % c.stripe_size != 0)
         return Error(Code::kInvalid, "component end " + std::to_string(c.end) +
                                          " is not a multiple of its stripe size " +
@@ -240,12 +244,18 @@ Result<uint64_t> ParseSize(const std::string& text) {
   }
   std::string suffix = text.substr(pos);
   uint64_t mult = 1;
-  if (suffix.empty() || suffix == "B" || suffix == "b") mult = 1;
-  else if (suffix == "K" || suffix == "k" || suffix == "KiB") mult = 1ull << 10;
-  else if (suffix == "M" || suffix == "m" || suffix == "MiB") mult = 1ull << 20;
-  else if (suffix == "G" || suffix == "g" || suffix == "GiB") mult = 1ull << 30;
-  else if (suffix == "T" || suffix == "t" || suffix == "TiB") mult = 1ull << 40;
-  else return Error(Code::kInvalid, "bad size suffix in '" + text + "'");
+  if (suffix.empty() || suffix == "B" || suffix == "b")
+    mult = 1;
+  else if (suffix == "K" || suffix == "k" || suffix == "KiB")
+    mult = 1ull << 10;
+  else if (suffix == "M" || suffix == "m" || suffix == "MiB")
+    mult = 1ull << 20;
+  else if (suffix == "G" || suffix == "g" || suffix == "GiB")
+    mult = 1ull << 30;
+  else if (suffix == "T" || suffix == "t" || suffix == "TiB")
+    mult = 1ull << 40;
+  else
+    return Error(Code::kInvalid, "bad size suffix in '" + text + "'");
   if (v > ~uint64_t{0} / mult) return Error(Code::kInvalid, "size '" + text + "' too large");
   return static_cast<uint64_t>(v * mult);
 }
@@ -292,7 +302,8 @@ Result<LayoutTemplate> ParseTemplate(const std::string& text) {
   };
   for (const std::string& tok : tokens) {
     auto eq = tok.find('=');
-    if (eq == std::string::npos) return Error(Code::kInvalid, "expected key=value, got '" + tok + "'");
+    if (eq == std::string::npos)
+      return Error(Code::kInvalid, "expected key=value, got '" + tok + "'");
     std::string key = tok.substr(0, eq), val = tok.substr(eq + 1);
     long n = 0;
     if (key == "comp_start") {

@@ -77,9 +77,9 @@ struct LayoutTemplate {
 
 // One piece of a file extent mapped onto an object.
 struct StripeExtent {
-  uint32_t comp = 0;         // component index
-  uint32_t stripe = 0;       // stripe index within the component
-  OstIndex ost;              // where that stripe's object lives
+  uint32_t comp = 0;    // component index
+  uint32_t stripe = 0;  // stripe index within the component
+  OstIndex ost;         // where that stripe's object lives
   uint64_t object_offset = 0;
   uint64_t length = 0;
   uint64_t file_offset = 0;  // where this piece starts in the file
@@ -97,8 +97,7 @@ uint64_t ObjectSizeForFileSize(const Layout& layout, uint32_t comp, uint32_t str
 
 // Inverse mapping: the file offset of object byte `object_offset` of
 // (comp, stripe).
-uint64_t FileOffsetOf(const Layout& layout, uint32_t comp, uint32_t stripe,
-                      uint64_t object_offset);
+uint64_t FileOffsetOf(const Layout& layout, uint32_t comp, uint32_t stripe, uint64_t object_offset);
 
 Status ValidateStripeSize(uint64_t stripe_size);
 Status ValidateLayout(const Layout& layout);

@@ -39,7 +39,7 @@ struct LogVoidify {
 }  // namespace amlfs
 
 // AMLFS_LOG(kInfo) << "text " << value;  — safe inside an unbraced if/else.
-#define AMLFS_LOG(level)                                     \
-  (::amlfs::LogLevel::level < ::amlfs::GetLogLevel())        \
-      ? (void)0                                              \
+#define AMLFS_LOG(level)                              \
+  (::amlfs::LogLevel::level < ::amlfs::GetLogLevel()) \
+      ? (void)0                                       \
       : ::amlfs::LogVoidify() & ::amlfs::LogMessage(::amlfs::LogLevel::level).stream()

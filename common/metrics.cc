@@ -53,10 +53,14 @@ std::string EscapeLabelValue(std::string_view v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -179,7 +183,8 @@ std::string Registry::Render() {
     Writer w(constant);
     for (const auto& [name, f] : families_) {
       w.Family(name, f->type, f->help);
-      for (const auto& [labels, c] : f->counters) w.Sample(name, labels, static_cast<double>(c->value()));
+      for (const auto& [labels, c] : f->counters)
+        w.Sample(name, labels, static_cast<double>(c->value()));
       for (const auto& [labels, g] : f->gauges) w.Sample(name, labels, g->value());
       for (const auto& [labels, h] : f->histograms) w.HistogramSamples(name, labels, *h);
     }
@@ -247,9 +252,10 @@ Registry& Default() {
   return *r;
 }
 
-OpMetrics::OpMetrics(Registry& registry, std::string count, std::string errors,
-                     std::string seconds)
-    : registry_(registry), count_(std::move(count)), errors_(std::move(errors)),
+OpMetrics::OpMetrics(Registry& registry, std::string count, std::string errors, std::string seconds)
+    : registry_(registry),
+      count_(std::move(count)),
+      errors_(std::move(errors)),
       seconds_(std::move(seconds)) {}
 
 const OpMetrics::Op& OpMetrics::For(uint16_t code, const char* name) {
@@ -359,8 +365,8 @@ namespace {
 
 bool ParseLine(std::string_view line, Sample* s) {
   size_t i = 0;
-  while (i < line.size() && (std::isalnum(static_cast<unsigned char>(line[i])) || line[i] == '_' ||
-                             line[i] == ':'))
+  while (i < line.size() &&
+         (std::isalnum(static_cast<unsigned char>(line[i])) || line[i] == '_' || line[i] == ':'))
     ++i;
   if (i == 0) return false;
   s->name = std::string(line.substr(0, i));
@@ -396,9 +402,12 @@ bool ParseLine(std::string_view line, Sample* s) {
   auto sp = rest.find(' ');  // an optional timestamp follows
   std::string num(rest.substr(0, sp));
   if (num.empty()) return false;
-  if (num == "+Inf" || num == "Inf") s->value = HUGE_VAL;
-  else if (num == "-Inf") s->value = -HUGE_VAL;
-  else if (num == "NaN") s->value = NAN;
+  if (num == "+Inf" || num == "Inf")
+    s->value = HUGE_VAL;
+  else if (num == "-Inf")
+    s->value = -HUGE_VAL;
+  else if (num == "NaN")
+    s->value = NAN;
   else {
     char* end = nullptr;
     s->value = std::strtod(num.c_str(), &end);
@@ -418,8 +427,10 @@ std::vector<Sample> ParseText(std::string_view text, size_t* bad) {
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     if (line.empty() || line[0] == '#') continue;
     Sample s;
-    if (ParseLine(line, &s)) out.push_back(std::move(s));
-    else ++skipped;
+    if (ParseLine(line, &s))
+      out.push_back(std::move(s));
+    else
+      ++skipped;
   }
   if (bad) *bad = skipped;
   return out;

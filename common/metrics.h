@@ -97,8 +97,7 @@ class Registry {
   // The series of family `name` with these label values, created on first
   // use. `label_names` and `help` are fixed by the first call; the returned
   // reference stays valid for the registry's life.
-  Counter& GetCounter(const std::string& name, const std::string& help,
-                      const Labels& labels = {});
+  Counter& GetCounter(const std::string& name, const std::string& help, const Labels& labels = {});
   Gauge& GetGauge(const std::string& name, const std::string& help, const Labels& labels = {});
   Histogram& GetHistogram(const std::string& name, const std::string& help,
                           const Labels& labels = {});

@@ -17,7 +17,7 @@ struct MethodInfo {
 
 constexpr auto kMethodInfo = [] {
   std::array<MethodInfo, kOpcodeLimit> t{};
-#define AMLFS_METHOD_INFO(Name, number, label, Req, Rsp, flags)    \
+#define AMLFS_METHOD_INFO(Name, number, label, Req, Rsp, flags)       \
   if (t[number].name != nullptr) throw "two methods share an opcode"; \
   t[number] = MethodInfo{label, flags};
   AMLFS_METHODS(AMLFS_METHOD_INFO)
@@ -161,7 +161,8 @@ Result<ObjReadView> DecodeObjReadResponse(std::string_view payload) {
   uint32_t len = 0;
   d.Get(v.checksum);
   d.Get(len);
-  if (!d.ok() || d.remaining() != len) return Error(Code::kProtocol, "malformed object read response");
+  if (!d.ok() || d.remaining() != len)
+    return Error(Code::kProtocol, "malformed object read response");
   v.data = body.substr(body.size() - len);
   return v;
 }

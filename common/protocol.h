@@ -27,8 +27,8 @@ constexpr bool MatchesTable(Opcode op) {
   }
 }
 }  // namespace detail
-#define AMLFS_CHECK_METHOD(Name, number, label, Req, Rsp, flags)            \
-  static_assert(detail::MatchesTable<Req, Rsp>(Opcode::k##Name),           \
+#define AMLFS_CHECK_METHOD(Name, number, label, Req, Rsp, flags) \
+  static_assert(detail::MatchesTable<Req, Rsp>(Opcode::k##Name), \
                 #Req " does not name Opcode::k" #Name " and response " #Rsp);
 AMLFS_METHODS(AMLFS_CHECK_METHOD)
 #undef AMLFS_CHECK_METHOD

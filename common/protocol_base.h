@@ -80,7 +80,7 @@ struct Caller {
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::vector<uint32_t> groups;  // supplementary groups
-  std::string job;  // the calling process's job id ("": none), for job statistics
+  std::string job;               // the calling process's job id ("": none), for job statistics
   AMLFS_FIELDS(client, seq, uid, gid, groups, job)
 };
 
@@ -98,7 +98,6 @@ struct Attr {
   uint32_t blksize = 0;  // preferred I/O size: the stripe size for files
   AMLFS_FIELDS(ino, mode, nlink, uid, gid, size, rdev, atime, mtime, ctime, generation, blksize)
 };
-
 
 struct OstInfo {
   OstIndex index;

@@ -64,12 +64,12 @@ enum SetAttrBits : uint32_t {
   kSetUid = 1u << 1,
   kSetGid = 1u << 2,
   kSetSize = 1u << 3,
-  kSetAtime = 1u << 4,      // to `atime`
-  kSetMtime = 1u << 5,      // to `mtime`
-  kSetAtimeNow = 1u << 6,   // to the MDS's clock
+  kSetAtime = 1u << 4,     // to `atime`
+  kSetMtime = 1u << 5,     // to `mtime`
+  kSetAtimeNow = 1u << 6,  // to the MDS's clock
   kSetMtimeNow = 1u << 7,
   kSetCtime = 1u << 8,
-  kSetKillSuid = 1u << 9,   // clear S_ISUID/S_ISGID (a write by a non-owner)
+  kSetKillSuid = 1u << 9,  // clear S_ISUID/S_ISGID (a write by a non-owner)
 };
 struct SetAttrReq {
   static constexpr Opcode kOp = Opcode::kSetAttr;
@@ -93,7 +93,7 @@ struct MknodReq {
   Caller caller;
   InodeId parent;
   std::string name;
-  uint32_t mode = 0;   // includes S_IFMT; umask already applied by the kernel
+  uint32_t mode = 0;  // includes S_IFMT; umask already applied by the kernel
   uint64_t rdev = 0;
   LayoutTemplate layout;  // regular files: the layout asked for (empty: inherit)
   AMLFS_FIELDS(caller, parent, name, mode, rdev, layout)
@@ -178,7 +178,7 @@ struct ReadlinkReq {
 // lives until its last close) and return the layout the client stripes by.
 struct OpenRsp {
   Attr attr;
-  Layout layout;      // empty for non-regular files
+  Layout layout;  // empty for non-regular files
   uint64_t handle = 0;
   bool no_xattrs = false;  // see EntryRsp
   AMLFS_FIELDS(attr, layout, handle, no_xattrs)
@@ -213,9 +213,9 @@ struct ReleaseReq {
 struct DirEntry {
   std::string name;
   InodeId ino;
-  uint32_t mode = 0;  // S_IFMT bits always; full attr only with `plus`
-  Attr attr;          // filled when ReadDirReq.plus
-  Layout layout;      // regular files, when ReadDirReq.layouts
+  uint32_t mode = 0;       // S_IFMT bits always; full attr only with `plus`
+  Attr attr;               // filled when ReadDirReq.plus
+  Layout layout;           // regular files, when ReadDirReq.layouts
   bool no_xattrs = false;  // with `plus`, see EntryRsp
   AMLFS_FIELDS(name, ino, mode, attr, layout, no_xattrs)
 };
@@ -250,8 +250,8 @@ struct StatFsRsp {
   uint64_t mdt_total_bytes = 0;
   uint64_t mdt_free_bytes = 0;
   uint64_t mdt_avail_bytes = 0;
-  AMLFS_FIELDS(total_bytes, free_bytes, avail_bytes, total_inodes, free_inodes, osts_up,
-               osts_total, mdt_total_bytes, mdt_free_bytes, mdt_avail_bytes)
+  AMLFS_FIELDS(total_bytes, free_bytes, avail_bytes, total_inodes, free_inodes, osts_up, osts_total,
+               mdt_total_bytes, mdt_free_bytes, mdt_avail_bytes)
 };
 struct StatFsReq {
   static constexpr Opcode kOp = Opcode::kStatFs;
@@ -400,7 +400,7 @@ struct MigrateCommitReq {
   InodeId ino;
   Layout new_layout;
   uint64_t token = 0;
-  uint64_t size = 0;   // the file as Begin saw it
+  uint64_t size = 0;  // the file as Begin saw it
   Timespec mtime;
   bool ignore_own_opens = false;
   AMLFS_FIELDS(caller, ino, new_layout, token, size, mtime, ignore_own_opens)

@@ -162,8 +162,8 @@ struct OstRegisterReq {
   static constexpr Opcode kOp = Opcode::kOstRegister;
   using Response = OstRegisterRsp;
   OstIndex index;
-  std::string address;  // where clients reach it
-  std::string ost_uuid; // identifies its data directory
+  std::string address;   // where clients reach it
+  std::string ost_uuid;  // identifies its data directory
   uint64_t capacity_bytes = 0;
   uint64_t free_bytes = 0;
   uint64_t avail_bytes = 0;

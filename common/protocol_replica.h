@@ -23,7 +23,7 @@ struct MdsStatusRsp {
   uint32_t id = 0;
   std::string role;  // "leader", "follower", "candidate", "pre-candidate"
   uint64_t term = 0;
-  uint32_t leader = 0;  // 0: none known
+  uint32_t leader = 0;                                    // 0: none known
   uint64_t commit = 0, applied = 0, first = 0, last = 0;  // Raft log indexes
   bool serving = false;  // answers clients now (leads, current, within its lease)
   std::vector<MdsMember> members;

@@ -105,9 +105,12 @@ Status FromErrno(int err, std::string context) {
     case EPERM: c = Code::kNotPermitted; break;
     case EINVAL: c = Code::kInvalid; break;
     case ENAMETOOLONG: c = Code::kNameTooLong; break;
-    case ENOSPC: case EDQUOT: c = Code::kNoSpace; break;
+    case ENOSPC:
+    case EDQUOT: c = Code::kNoSpace; break;
     case ETIMEDOUT: c = Code::kTimeout; break;
-    case ENOTCONN: case ECONNREFUSED: case ECONNRESET: c = Code::kUnavailable; break;
+    case ENOTCONN:
+    case ECONNREFUSED:
+    case ECONNRESET: c = Code::kUnavailable; break;
     case ENODATA: c = Code::kNoData; break;
     case ERANGE: c = Code::kRange; break;
     case EXDEV: c = Code::kCrossDevice; break;

@@ -93,8 +93,8 @@ Status FromErrno(int err, std::string context);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {}   // NOLINT
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   const Status& status() const {
     static const Status kOk;
@@ -114,17 +114,16 @@ class [[nodiscard]] Result {
 #define AMLFS_CONCAT_INNER(a, b) a##b
 #define AMLFS_CONCAT(a, b) AMLFS_CONCAT_INNER(a, b)
 
-#define AMLFS_RETURN_IF_ERROR(expr)              \
-  do {                                           \
-    ::amlfs::Status amlfs_st_ = (expr);          \
-    if (!amlfs_st_.ok()) return amlfs_st_;       \
+#define AMLFS_RETURN_IF_ERROR(expr)        \
+  do {                                     \
+    ::amlfs::Status amlfs_st_ = (expr);    \
+    if (!amlfs_st_.ok()) return amlfs_st_; \
   } while (0)
 
 // AMLFS_ASSIGN_OR_RETURN(auto x, MaybeX());
-#define AMLFS_ASSIGN_OR_RETURN(lhs, expr)                         \
-  auto AMLFS_CONCAT(amlfs_r_, __LINE__) = (expr);                 \
-  if (!AMLFS_CONCAT(amlfs_r_, __LINE__).ok())                     \
-    return AMLFS_CONCAT(amlfs_r_, __LINE__).status();             \
+#define AMLFS_ASSIGN_OR_RETURN(lhs, expr)                                                       \
+  auto AMLFS_CONCAT(amlfs_r_, __LINE__) = (expr);                                               \
+  if (!AMLFS_CONCAT(amlfs_r_, __LINE__).ok()) return AMLFS_CONCAT(amlfs_r_, __LINE__).status(); \
   lhs = std::move(AMLFS_CONCAT(amlfs_r_, __LINE__)).value()
 
 }  // namespace amlfs

@@ -33,8 +33,14 @@ struct Timespec {
   uint32_t nsec = 0;
   auto operator<=>(const Timespec&) const = default;
   static Timespec Now();
-  template <class V> void Visit(V&& v) { v(sec, nsec); }
-  template <class V> void Visit(V&& v) const { v(sec, nsec); }
+  template <class V>
+  void Visit(V&& v) {
+    v(sec, nsec);
+  }
+  template <class V>
+  void Visit(V&& v) const {
+    v(sec, nsec);
+  }
 };
 
 // One object (stripe) of a file on an OST: the file's inode, the layout
@@ -44,8 +50,14 @@ struct ObjectId {
   uint32_t comp = 0;
   uint32_t stripe = 0;
   auto operator<=>(const ObjectId&) const = default;
-  template <class V> void Visit(V&& v) { v(ino, comp, stripe); }
-  template <class V> void Visit(V&& v) const { v(ino, comp, stripe); }
+  template <class V>
+  void Visit(V&& v) {
+    v(ino, comp, stripe);
+  }
+  template <class V>
+  void Visit(V&& v) const {
+    v(ino, comp, stripe);
+  }
 };
 
 }  // namespace amlfs

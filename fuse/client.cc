@@ -35,7 +35,8 @@ Client::Client(const MountOptions& o) : options_(o), jobs_(o.jobid_var) {
       if (took_locks_) {
         auto r = mds().Call(LockRenewReq{}, Creds{});
         if (r.ok() && r->lease_ms > 0)
-          renew_every = std::clamp(milliseconds(r->lease_ms / 3), milliseconds(200), milliseconds(5000));
+          renew_every =
+              std::clamp(milliseconds(r->lease_ms / 3), milliseconds(200), milliseconds(5000));
       }
       if (std::chrono::steady_clock::now() >= next_osts) {
         RefreshOsts();
@@ -101,9 +102,10 @@ void Client::CacheCapability(uint64_t ino, const Result<std::string>& r) {
   if (!r.ok() && r.status().code() != Code::kNoData) return;
   std::lock_guard lk(cap_mu_);
   if (caps_.size() > 65536) caps_.clear();
-  caps_[ino] = CapEntry{std::chrono::steady_clock::now() +
-                            std::chrono::microseconds(static_cast<int64_t>(options_.attr_timeout * 1e6)),
-                        r};
+  caps_[ino] =
+      CapEntry{std::chrono::steady_clock::now() +
+                   std::chrono::microseconds(static_cast<int64_t>(options_.attr_timeout * 1e6)),
+               r};
 }
 
 void Client::NoteXattrs(uint64_t ino, bool none) {

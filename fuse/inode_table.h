@@ -57,10 +57,10 @@ class InodeTable {
     uint64_t local_size = 0;  // max end written by this node
     bool dirty = false;       // written since the last size report
     Timespec last_write;
-    bool cached = false;      // pages cached for (cached_mtime, cached_size)
+    bool cached = false;  // pages cached for (cached_mtime, cached_size)
     Timespec cached_mtime;
     uint64_t cached_size = 0;
-    bool shown = false;       // the kernel was given (shown_mtime, shown_size)
+    bool shown = false;  // the kernel was given (shown_mtime, shown_size)
     Timespec shown_mtime;
     uint64_t shown_size = 0;
   };

@@ -19,8 +19,9 @@ Status JobIds::Check(const std::string& var) {
   if (var.empty()) return Error(Code::kInvalid, "jobid_var: empty (use 'disable' for none)");
   for (char c : var)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
-      return Error(Code::kInvalid, "jobid_var: '" + var +
-                                       "' is not an environment variable name, procname_uid or disable");
+      return Error(
+          Code::kInvalid,
+          "jobid_var: '" + var + "' is not an environment variable name, procname_uid or disable");
   return Status::Ok();
 }
 

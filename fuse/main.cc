@@ -6,22 +6,22 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <cstring>
 #include <climits>
 #include <csignal>
-#include <optional>
+#include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "common/config.h"
-#include "common/net/auth.h"
-#include "common/net/tls.h"
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/net/auth.h"
 #include "common/net/http_server.h"
 #include "common/net/net_context.h"
+#include "common/net/tls.h"
 #include "fuse/client.h"
 #include "fuse/observe.h"
 
@@ -134,17 +134,21 @@ int main(int argc, char** argv) {
   AddTlsOption(app, &tls);
   app.add_option("--mds", mds_list, "Metadata server(s), HOST:PORT[,HOST:PORT...]");
   app.add_option("--io-timeout,--io_timeout", mo.io_timeout,
-                 "Seconds before I/O to an unreachable OST fails with EIO")->capture_default_str();
+                 "Seconds before I/O to an unreachable OST fails with EIO")
+      ->capture_default_str();
   app.add_option("--mds-timeout,--mds_timeout", mo.mds_timeout,
                  "Seconds before a metadata operation to an unreachable MDS fails")
       ->capture_default_str();
   app.add_option("--attr-timeout,--attr_timeout", mo.attr_timeout,
-                 "Seconds the kernel caches attributes")->capture_default_str();
+                 "Seconds the kernel caches attributes")
+      ->capture_default_str();
   app.add_option("--entry-timeout,--entry_timeout", mo.entry_timeout,
-                 "Seconds the kernel caches directory entries")->capture_default_str();
+                 "Seconds the kernel caches directory entries")
+      ->capture_default_str();
   app.add_option("--negative-timeout,--negative_timeout", mo.negative_timeout,
                  "Seconds the kernel caches the absence of an entry (0: another node's "
-                 "new files are seen at once)")->capture_default_str();
+                 "new files are seen at once)")
+      ->capture_default_str();
   app.add_option("--threads", mo.threads, "FUSE worker threads")->capture_default_str();
   app.add_option("--write-behind-mb,--write_behind_mb", mo.write_behind_mb,
                  "MiB of written data buffered before it reaches the OSTs (0: write-through); "
@@ -181,33 +185,54 @@ int main(int argc, char** argv) {
       auto eq = o.find('=');
       std::string key = o.substr(0, eq), val = eq == std::string::npos ? "" : o.substr(eq + 1);
       try {
-        if (key == "mds") mds_list = val;
-        else if (key == "config") continue;
-        else if (key == "io_timeout") mo.io_timeout = std::stod(val);
-        else if (key == "mds_timeout") mo.mds_timeout = std::stod(val);
-        else if (key == "attr_timeout") mo.attr_timeout = std::stod(val);
-        else if (key == "entry_timeout") mo.entry_timeout = std::stod(val);
-        else if (key == "negative_timeout") mo.negative_timeout = std::stod(val);
-        else if (key == "log_file") log_file = val;
-        else if (key == "key_file") key_file = val;
-        else if (key == "tls") tls = val != "0" && val != "no" && val != "false";
-        else if (key == "log_level") log_level = val;
-        else if (key == "metrics_listen") metrics_listen = val;
-        else if (key == "jobid_var") mo.jobid_var = val;
-        else if (key == "client_name") mo.client_name = val;
-        else if (key == "write_behind_mb") mo.write_behind_mb = std::stoull(val);
-        else if (key == "writeback_cache") g_writeback_cache = val != "0" && val != "no";
-        else if (key == "no_writeback_cache") g_writeback_cache = false;
-        else if (key == "read_ahead_kb") g_read_ahead_kb = static_cast<unsigned>(std::stoul(val));
-        else if (IsFstabOnly(o)) continue;
-        else fuse_opts.push_back(o);
+        if (key == "mds")
+          mds_list = val;
+        else if (key == "config")
+          continue;
+        else if (key == "io_timeout")
+          mo.io_timeout = std::stod(val);
+        else if (key == "mds_timeout")
+          mo.mds_timeout = std::stod(val);
+        else if (key == "attr_timeout")
+          mo.attr_timeout = std::stod(val);
+        else if (key == "entry_timeout")
+          mo.entry_timeout = std::stod(val);
+        else if (key == "negative_timeout")
+          mo.negative_timeout = std::stod(val);
+        else if (key == "log_file")
+          log_file = val;
+        else if (key == "key_file")
+          key_file = val;
+        else if (key == "tls")
+          tls = val != "0" && val != "no" && val != "false";
+        else if (key == "log_level")
+          log_level = val;
+        else if (key == "metrics_listen")
+          metrics_listen = val;
+        else if (key == "jobid_var")
+          mo.jobid_var = val;
+        else if (key == "client_name")
+          mo.client_name = val;
+        else if (key == "write_behind_mb")
+          mo.write_behind_mb = std::stoull(val);
+        else if (key == "writeback_cache")
+          g_writeback_cache = val != "0" && val != "no";
+        else if (key == "no_writeback_cache")
+          g_writeback_cache = false;
+        else if (key == "read_ahead_kb")
+          g_read_ahead_kb = static_cast<unsigned>(std::stoul(val));
+        else if (IsFstabOnly(o))
+          continue;
+        else
+          fuse_opts.push_back(o);
       } catch (const std::exception&) {
         return Fail("-o " + o + ": not a number");
       }
     }
   }
   LogLevel level;
-  if (!ParseLogLevel(log_level, &level)) return Fail("log_level: '" + log_level + "' is not debug|info|warn|error");
+  if (!ParseLogLevel(log_level, &level))
+    return Fail("log_level: '" + log_level + "' is not debug|info|warn|error");
   SetLogLevel(level);
   SetLogComponent("fuse");
   if (!SetLogFile(log_file)) return Fail("log_file: cannot open " + log_file);
@@ -219,7 +244,8 @@ int main(int argc, char** argv) {
   for (const auto& m : mo.mds)
     if (auto hp = ParseHostPort(m); !hp.ok()) return Fail("mds: " + hp.status().message());
   if (mo.io_timeout <= 0 || mo.mds_timeout <= 0) return Fail("timeouts must be positive");
-  if (mo.attr_timeout < 0 || mo.entry_timeout < 0 || mo.negative_timeout < 0) return Fail("cache timeouts must be >= 0");
+  if (mo.attr_timeout < 0 || mo.entry_timeout < 0 || mo.negative_timeout < 0)
+    return Fail("cache timeouts must be >= 0");
   if (mo.threads < 1 || mo.threads > 1024) return Fail("threads: must be 1..1024");
   if (Status st = JobIds::Check(mo.jobid_var); !st.ok()) return Fail(st.message());
   std::optional<HostPort> metrics_at;
@@ -241,12 +267,13 @@ int main(int argc, char** argv) {
   // Refuse to mount when the MDS cannot be reached (within 10 s).
   {
     NetContext net(1);
-    MdsClient probe(net, mo.mds, std::chrono::milliseconds(static_cast<int64_t>(
-                                     std::min(mo.mds_timeout, 8.0) * 1000)), "probe");
+    MdsClient probe(
+        net, mo.mds,
+        std::chrono::milliseconds(static_cast<int64_t>(std::min(mo.mds_timeout, 8.0) * 1000)),
+        "probe");
     auto r = probe.Call(FsInfoReq{}, Creds{});
     if (r.status().code() == Code::kNotPermitted) return Fail(r.status().message());
-    if (!r.ok())
-      return Fail("cannot reach MDS at " + mds_list + ": " + r.status().message());
+    if (!r.ok()) return Fail("cannot reach MDS at " + mds_list + ": " + r.status().message());
   }
 
   std::string opts;

@@ -53,8 +53,9 @@ std::vector<HealthCheck> ClientHealth(Client& client) {
   std::vector<HealthCheck> checks;
   std::chrono::steady_clock::time_point when;
   const std::vector<OstInfo> osts = client.KnownOsts(&when);
-  const auto age = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::steady_clock::now() - when).count();
+  const auto age =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - when)
+          .count();
   // The table is asked for every 10 s: three misses and the MDS is out of reach.
   if (when.time_since_epoch().count() == 0 || age > 30) {
     checks.push_back({State::kFail, when.time_since_epoch().count() == 0

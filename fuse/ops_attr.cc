@@ -1,15 +1,15 @@
 // Attributes: getattr, setattr, statfs, access, extended attributes.
-#include <cstring>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <cstring>
 
 #include "common/client/migrate.h"
 #include "common/client/mount_xattrs.h"
 #include "common/net/auth.h"
 #include "common/net/tls.h"
 #include "fuse/client.h"
-#include "fuse/observe.h"
 #include "fuse/guard.h"
+#include "fuse/observe.h"
 
 namespace amlfs::fuse {
 namespace {
@@ -60,12 +60,14 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
       Status st = c.ReportSize(InodeId(ino), creds);
       if (!st.ok()) return ReplyError(req, st);
     }
-    if (to_set & FUSE_SET_ATTR_ATIME_NOW) r.valid |= kSetAtimeNow;
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+      r.valid |= kSetAtimeNow;
     else if (to_set & FUSE_SET_ATTR_ATIME) {
       r.valid |= kSetAtime;
       r.atime = FromTs(attr->st_atim);
     }
-    if (to_set & FUSE_SET_ATTR_MTIME_NOW) r.valid |= kSetMtimeNow;
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+      r.valid |= kSetMtimeNow;
     else if (to_set & FUSE_SET_ATTR_MTIME) {
       r.valid |= kSetMtime;
       r.mtime = FromTs(attr->st_mtim);
@@ -89,7 +91,7 @@ void Statfs(fuse_req_t req, fuse_ino_t) {
   Guard(req, "statfs", [&] {
     auto rsp = ClientOf(req).mds().Call(StatFsReq{}, CredsOf(req));
     if (!rsp.ok()) return ReplyError(req, rsp.status());
-    struct statvfs sv{};
+    struct statvfs sv {};
     const uint64_t frsize = 4096;
     sv.f_bsize = 1 << 20;
     sv.f_frsize = frsize;

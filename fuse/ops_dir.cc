@@ -67,7 +67,8 @@ void Forget(fuse_req_t req, fuse_ino_t ino, uint64_t n) {
 
 void ForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
   GuardNoReply("forget_multi", [&] {
-    for (size_t i = 0; i < count; ++i) ClientOf(req).inodes().Forget(forgets[i].ino, forgets[i].nlookup);
+    for (size_t i = 0; i < count; ++i)
+      ClientOf(req).inodes().Forget(forgets[i].ino, forgets[i].nlookup);
   });
   fuse_reply_none(req);
 }
@@ -179,7 +180,7 @@ void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
     const size_t total = dh->entries.size() + 2;
     for (size_t i = static_cast<size_t>(off); i < total; ++i) {
       const char* name;
-      struct stat st{};
+      struct stat st {};
       fuse_entry_param e{};
       bool dot = i < 2;
       if (dot) {

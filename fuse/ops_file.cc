@@ -10,8 +10,8 @@
 #include <future>
 
 #include "fuse/client.h"
-#include "fuse/observe.h"
 #include "fuse/guard.h"
+#include "fuse/observe.h"
 
 namespace amlfs::fuse {
 namespace {
@@ -29,7 +29,8 @@ void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool cr
   c.NoteXattrs(rsp.attr.ino.value(), rsp.no_xattrs);
   // Writes are buffered unless the opener asked for them to be synchronous.
   const uint32_t acc = static_cast<uint32_t>(fi->flags) & O_ACCMODE;
-  if (c.write_behind() && acc != O_RDONLY && !(fi->flags & (O_DIRECT | O_SYNC | O_DSYNC | O_APPEND)))
+  if (c.write_behind() && acc != O_RDONLY &&
+      !(fi->flags & (O_DIRECT | O_SYNC | O_DSYNC | O_APPEND)))
     fh->buffered = c.BufferFor(rsp.attr.ino);
   fi->keep_cache = c.inodes().KeepCache(rsp.attr) ? 1 : 0;
   // Appends land where the MDS puts them, not where the kernel would cache
@@ -65,8 +66,7 @@ void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool cr
   }
 }
 
-void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
-            fuse_file_info* fi) {
+void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
   if (std::strlen(name) > 255) return ReplyError(req, Error(Code::kNameTooLong));
   Guard(req, "create", [&] {
     CreateReq r;
@@ -121,8 +121,8 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
         file_size = c.inodes().KnownSize(ino, a->attr.size);
       }
     }
-    auto data = c.io().Read(fh->ino, *layout, static_cast<uint64_t>(off), size, file_size,
-                            c.JobOf(req));
+    auto data =
+        c.io().Read(fh->ino, *layout, static_cast<uint64_t>(off), size, file_size, c.JobOf(req));
     ClientMetrics& m = Metrics();
     m.reads.Add();
     m.read_seconds.ObserveSince(start);
@@ -159,9 +159,8 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
     }
     if (offset + size > (1ull << 62)) return ReplyError(req, Error(Code::kTooBig));
     const std::string job = c.JobOf(req);
-    Status st = fh->buffered
-                    ? c.write_behind()->Write(fh->buffered, layout, offset, buf, size, job)
-                    : c.io().Write(fh->ino, *layout, offset, buf, size, false, job);
+    Status st = fh->buffered ? c.write_behind()->Write(fh->buffered, layout, offset, buf, size, job)
+                             : c.io().Write(fh->ino, *layout, offset, buf, size, false, job);
     ClientMetrics& m = Metrics();
     m.writes.Add();
     m.write_seconds.ObserveSince(start);
@@ -217,7 +216,8 @@ void Getlk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* loc
       } else {
         out.l_type = h.type == kLockRead ? F_RDLCK : F_WRLCK;
         out.l_start = static_cast<off_t>(h.start);
-        out.l_len = h.end >= static_cast<uint64_t>(INT64_MAX) ? 0 : static_cast<off_t>(h.end - h.start + 1);
+        out.l_len =
+            h.end >= static_cast<uint64_t>(INT64_MAX) ? 0 : static_cast<off_t>(h.end - h.start + 1);
         out.l_pid = static_cast<pid_t>(h.pid);
       }
       fuse_reply_lock(req, &out);
@@ -332,8 +332,7 @@ void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   });
 }
 
-void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
-               fuse_file_info* fi) {
+void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, fuse_file_info* fi) {
   Guard(req, "fallocate", [&] {
     if (mode != 0) return ReplyError(req, Error(Code::kNotSupported, "fallocate mode"));
     if (off < 0 || len <= 0) return ReplyError(req, Error(Code::kInvalid, "fallocate range"));
@@ -343,8 +342,8 @@ void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
     uint64_t end = static_cast<uint64_t>(off) + static_cast<uint64_t>(len);
     Status flushed = c.FlushInode(InodeId(ino));
     if (!flushed.ok()) return ReplyError(req, flushed);
-    Status st = c.io().Fallocate(fh->ino, *layout, static_cast<uint64_t>(off),
-                                 static_cast<uint64_t>(len));
+    Status st =
+        c.io().Fallocate(fh->ino, *layout, static_cast<uint64_t>(off), static_cast<uint64_t>(len));
     if (!st.ok()) return ReplyError(req, st);
     c.inodes().Wrote(ino, end);
     st = c.ReportSize(InodeId(ino), CredsOf(req));

@@ -19,9 +19,12 @@ void ReplyStatus(fuse_req_t req, const Status& st) {
 }
 
 void ReplySized(fuse_req_t req, const std::string& data, size_t size) {
-  if (size == 0) fuse_reply_xattr(req, data.size());
-  else if (data.size() > size) ReplyError(req, Error(Code::kRange));
-  else fuse_reply_buf(req, data.data(), data.size());
+  if (size == 0)
+    fuse_reply_xattr(req, data.size());
+  else if (data.size() > size)
+    ReplyError(req, Error(Code::kRange));
+  else
+    fuse_reply_buf(req, data.data(), data.size());
 }
 
 void FillStat(const Attr& a, struct stat* st) {

@@ -18,7 +18,7 @@ class WriteBehind::File {
   const InodeId ino;
   std::mutex mu;
   std::condition_variable cv;
-  Run open;                                    // the run being filled
+  Run open;                                             // the run being filled
   std::vector<std::pair<uint64_t, uint64_t>> inflight;  // [start, end) being sent
   Status error = Status::Ok();
 };

@@ -37,8 +37,8 @@ class WriteBehind {
   // Buffers `n` bytes at `off` for `f`, written with `layout`. `job` (the
   // writer's job id) goes with the data to the OSTs; a run merged from
   // several writers' bytes carries the first one's.
-  Status Write(const std::shared_ptr<File>& f, std::shared_ptr<const Layout> layout,
-               uint64_t off, const char* data, size_t n, std::string_view job = {});
+  Status Write(const std::shared_ptr<File>& f, std::shared_ptr<const Layout> layout, uint64_t off,
+               const char* data, size_t n, std::string_view job = {});
   // Bytes written and not yet on the OSTs, over the whole mount.
   uint64_t buffered();
   // Sends what `f` has buffered, waits for all of it, and returns (and

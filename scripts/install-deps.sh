@@ -19,6 +19,8 @@ PACKAGES=(
   openmpi-bin libopenmpi-dev python3-torch
   # fuzzing (scripts/fuzz.sh): clang's libFuzzer and sanitizer runtimes
   clang libclang-rt-14-dev
+  # style: scripts/check-format.sh (ctest style.format)
+  clang-format-14
   # monitoring: promtool checks the alert rules and Prometheus config
   # (tests/conf); tmux runs `amlfs top` in a terminal test
   prometheus tmux curl

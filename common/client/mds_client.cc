@@ -35,7 +35,7 @@ struct MdsClient::Attempt {
   Opcode op;
   std::string payload;
   RpcClient::Callback done;
-  size_t next = 0;   // the address to try next
+  size_t next = 0;  // the address to try next
   size_t tried = 0;
   std::chrono::milliseconds per_try{0};
   std::chrono::steady_clock::time_point deadline;
@@ -101,7 +101,8 @@ void MdsClient::CallRawAsync(Opcode op, std::string payload, std::chrono::millis
 Result<std::string> MdsClient::CallRaw(Opcode op, std::string payload) {
   std::promise<Result<std::string>> prom;
   auto fut = prom.get_future();
-  CallRawAsync(op, std::move(payload), std::chrono::milliseconds(0), [&prom](Result<std::string> r) { prom.set_value(std::move(r)); });
+  CallRawAsync(op, std::move(payload), std::chrono::milliseconds(0),
+               [&prom](Result<std::string> r) { prom.set_value(std::move(r)); });
   return fut.get();
 }
 

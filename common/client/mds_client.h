@@ -62,12 +62,13 @@ class MdsClient {
                  std::function<void(Result<typename Req::Response>)> done,
                  std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
     FillCaller(req, creds);
-    CallRawAsync(Req::kOp, Encode(req), timeout, [done = std::move(done)](Result<std::string> body) {
-      if (!body.ok()) return done(body.status());
-      typename Req::Response rsp;
-      if (Status st = Decode(body.value(), &rsp); !st.ok()) return done(st);
-      done(std::move(rsp));
-    });
+    CallRawAsync(Req::kOp, Encode(req), timeout,
+                 [done = std::move(done)](Result<std::string> body) {
+                   if (!body.ok()) return done(body.status());
+                   typename Req::Response rsp;
+                   if (Status st = Decode(body.value(), &rsp); !st.ok()) return done(st);
+                   done(std::move(rsp));
+                 });
   }
 
   // Sends an encoded request to the current MDS, moving to the next address

@@ -41,7 +41,8 @@ Result<OpenRsp> MigrateFile(MdsClient& mds, StripedIo& io, const Creds& creds, I
     uint64_t n = std::min(chunk, size - off);
     AMLFS_ASSIGN_OR_RETURN(std::string data, io.Read(ino, m.old_layout, off, n, size));
     // Holes stay holes: the new objects read as zeros where nothing is written.
-    if (!AllZero(data)) AMLFS_RETURN_IF_ERROR(io.Write(ino, m.new_layout, off, data.data(), data.size()));
+    if (!AllZero(data))
+      AMLFS_RETURN_IF_ERROR(io.Write(ino, m.new_layout, off, data.data(), data.size()));
     if (o.progress) o.progress(off + n, size);
   }
   if (size == 0 && o.progress) o.progress(0, 0);

@@ -2,7 +2,8 @@
 
 namespace amlfs {
 
-OstPool::OstPool(NetContext& net, std::string client_name) : net_(net), name_(std::move(client_name)) {}
+OstPool::OstPool(NetContext& net, std::string client_name)
+    : net_(net), name_(std::move(client_name)) {}
 OstPool::~OstPool() = default;
 
 void OstPool::Update(const std::vector<OstInfo>& osts) {
@@ -21,8 +22,8 @@ Result<std::shared_ptr<RpcClient>> OstPool::Get(OstIndex index) {
   auto it = info_.find(index);
   if (it == info_.end())
     return Error(Code::kNotFound, "OST" + std::to_string(index.value()) + " is unknown");
-  auto client = std::make_shared<RpcClient>(net_, it->second.address,
-                                            RpcClient::Options{"client", name_});
+  auto client =
+      std::make_shared<RpcClient>(net_, it->second.address, RpcClient::Options{"client", name_});
   clients_[index] = client;
   return client;
 }

@@ -113,12 +113,9 @@ Status StripedIo::Write(InodeId ino, const Layout& layout, uint64_t offset, cons
     pieces.reserve(r.pieces.size());
     for (const auto& p : r.pieces) pieces.emplace_back(data + (p.file_offset - offset), p.length);
     OstIndex ost = r.ost;
-    (*client)->CallAsyncFrame(Opcode::kObjWrite, BuildObjWriteFrame(r.obj, r.object_offset, sync, pieces, job),
-                              timeout_,
-                              [&latch, ost](Result<std::string> res) {
-                                latch.Done(Prefixed(ost, res.status()));
-                              },
-                              false);
+    (*client)->CallAsyncFrame(
+        Opcode::kObjWrite, BuildObjWriteFrame(r.obj, r.object_offset, sync, pieces, job), timeout_,
+        [&latch, ost](Result<std::string> res) { latch.Done(Prefixed(ost, res.status())); }, false);
   }
   return latch.Wait();
 }
@@ -155,11 +152,10 @@ Result<std::string> StripedIo::Read(InodeId ino, const Layout& layout, uint64_t 
           if (Checksum64(rsp.data) != rsp.checksum) {
             AMLFS_LOG(kError) << "checksum mismatch reading OST" << run->ost.value() << " object "
                               << ObjName(run->obj) << " offset " << run->object_offset;
-            return latch.Done(Error(Code::kCorrupt, "checksum mismatch from OST" +
-                                                        std::to_string(run->ost.value()) +
-                                                        " object " + ObjName(run->obj) +
-                                                        " offset " +
-                                                        std::to_string(run->object_offset)));
+            return latch.Done(Error(
+                Code::kCorrupt, "checksum mismatch from OST" + std::to_string(run->ost.value()) +
+                                    " object " + ObjName(run->obj) + " offset " +
+                                    std::to_string(run->object_offset)));
           }
           uint64_t pos = 0;  // position within rsp.data
           for (const auto& p : run->pieces) {
@@ -240,10 +236,9 @@ Status StripedIo::Truncate(InodeId ino, const Layout& layout, uint64_t new_size)
       ObjTruncateReq req;
       req.object = ObjectOf(ino, layout, c, s);
       req.size = ObjectSizeForFileSize(layout, c, s, new_size);
-      (*client)->CallAsync(Opcode::kObjTruncate, Encode(req), timeout_,
-                           [&latch, ost](Result<std::string> res) {
-                             latch.Done(Prefixed(ost, res.status()));
-                           });
+      (*client)->CallAsync(
+          Opcode::kObjTruncate, Encode(req), timeout_,
+          [&latch, ost](Result<std::string> res) { latch.Done(Prefixed(ost, res.status())); });
     }
   }
   return latch.Wait();
@@ -264,10 +259,9 @@ Status StripedIo::Fallocate(InodeId ino, const Layout& layout, uint64_t offset, 
     req.offset = r.object_offset;
     req.length = r.length;
     OstIndex ost = r.ost;
-    (*client)->CallAsync(Opcode::kObjFallocate, Encode(req), timeout_,
-                         [&latch, ost](Result<std::string> res) {
-                           latch.Done(Prefixed(ost, res.status()));
-                         });
+    (*client)->CallAsync(
+        Opcode::kObjFallocate, Encode(req), timeout_,
+        [&latch, ost](Result<std::string> res) { latch.Done(Prefixed(ost, res.status())); });
   }
   return latch.Wait();
 }
@@ -291,32 +285,31 @@ Result<uint64_t> StripedIo::Seek(InodeId ino, const Layout& layout, uint64_t fil
       }
       ObjExtentsReq req;
       req.object = ObjectOf(ino, layout, c, s);
-      (*client)->CallAsync(
-          Opcode::kObjExtents, Encode(req), timeout_,
-          [&, c, s, ost](Result<std::string> res) {
-            if (!res.ok()) return latch.Done(Prefixed(ost, res.status()));
-            ObjExtentsRsp rsp;
-            Status st = Decode(res.value(), &rsp);
-            if (!st.ok()) return latch.Done(st);
-            const uint64_t ss = layout.comps[c].stripe_size;
-            {
-              // Released before Done(): the waiter owns `mu` and may return
-              // (destroying it) as soon as the last Done() runs.
-              std::lock_guard lk(mu);
-              for (const auto& e : rsp.extents) {
-                // Split the object extent at stripe-unit boundaries.
-                uint64_t pos = e.offset, end = e.offset + e.length;
-                while (pos < end) {
-                  uint64_t unit_end = (pos / ss + 1) * ss;
-                  uint64_t n2 = std::min(end, unit_end) - pos;
-                  uint64_t f = FileOffsetOf(layout, c, s, pos);
-                  data.emplace_back(f, f + n2);
-                  pos += n2;
-                }
-              }
-            }
-            latch.Done(Status::Ok());
-          });
+      (*client)->CallAsync(Opcode::kObjExtents, Encode(req), timeout_,
+                           [&, c, s, ost](Result<std::string> res) {
+                             if (!res.ok()) return latch.Done(Prefixed(ost, res.status()));
+                             ObjExtentsRsp rsp;
+                             Status st = Decode(res.value(), &rsp);
+                             if (!st.ok()) return latch.Done(st);
+                             const uint64_t ss = layout.comps[c].stripe_size;
+                             {
+                               // Released before Done(): the waiter owns `mu` and may return
+                               // (destroying it) as soon as the last Done() runs.
+                               std::lock_guard lk(mu);
+                               for (const auto& e : rsp.extents) {
+                                 // Split the object extent at stripe-unit boundaries.
+                                 uint64_t pos = e.offset, end = e.offset + e.length;
+                                 while (pos < end) {
+                                   uint64_t unit_end = (pos / ss + 1) * ss;
+                                   uint64_t n2 = std::min(end, unit_end) - pos;
+                                   uint64_t f = FileOffsetOf(layout, c, s, pos);
+                                   data.emplace_back(f, f + n2);
+                                   pos += n2;
+                                 }
+                               }
+                             }
+                             latch.Done(Status::Ok());
+                           });
     }
   }
   AMLFS_RETURN_IF_ERROR(latch.Wait());

@@ -30,8 +30,8 @@ class StripedIo {
   // Writes `len` bytes at file `offset`. With `sync`, each OST fsyncs the
   // object before answering. `job` tags the requests for the OSTs' job
   // statistics.
-  Status Write(InodeId ino, const Layout& layout, uint64_t offset, const char* data,
-               uint64_t len, bool sync = false, std::string_view job = {});
+  Status Write(InodeId ino, const Layout& layout, uint64_t offset, const char* data, uint64_t len,
+               bool sync = false, std::string_view job = {});
 
   // Reads [offset, offset+len) clipped to `file_size`; missing objects and
   // holes read as zeros. Returns the bytes (shorter than len only at EOF).

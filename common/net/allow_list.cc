@@ -44,7 +44,8 @@ Result<AllowList> AllowList::Parse(std::string_view text) {
       const std::string p = item.substr(slash + 1);
       if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string::npos ||
           std::stoul(p) > bits)
-        return Error(Code::kInvalid, "'" + item + "': the prefix must be 0 to " + std::to_string(bits));
+        return Error(Code::kInvalid,
+                     "'" + item + "': the prefix must be 0 to " + std::to_string(bits));
       n.prefix = static_cast<unsigned>(std::stoul(p));
     }
     if (n.v6) {

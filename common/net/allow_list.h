@@ -10,8 +10,16 @@
 
 #include "common/status.h"
 
-namespace boost { namespace asio { namespace ip { class address; } } }
-namespace CLI { class App; }
+namespace boost {
+namespace asio {
+namespace ip {
+class address;
+}
+}  // namespace asio
+}  // namespace boost
+namespace CLI {
+class App;
+}
 
 namespace amlfs {
 

@@ -8,10 +8,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cctype>
-#include <climits>
 #include <cerrno>
-#include <cstdlib>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -47,8 +47,10 @@ ClusterKey ClusterKey::Generate() {
 }
 
 Result<ClusterKey> ClusterKey::Parse(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
   if (text.size() != 2 * kBytes)
     return Error(Code::kInvalid, "a cluster key is " + std::to_string(2 * kBytes) +
                                      " hex digits (amlfs keygen makes one), not " +
@@ -70,8 +72,9 @@ Result<ClusterKey> ClusterKey::Load(const std::string& path) {
   if (st.st_mode & 077) {
     char mode[8];
     std::snprintf(mode, sizeof(mode), "%03o", static_cast<unsigned>(st.st_mode & 0777));
-    return Error(Code::kNotPermitted, "key file " + path + " may be read or written by others (mode " +
-                                          mode + "); chmod 600 it");
+    return Error(
+        Code::kNotPermitted,
+        "key file " + path + " may be read or written by others (mode " + mode + "); chmod 600 it");
   }
   std::ifstream in(path);
   std::stringstream text;
@@ -92,7 +95,8 @@ std::string ClusterKey::Hex() const {
   return out;
 }
 
-std::string ClusterKey::Proof(std::string_view label, std::string_view a, std::string_view b) const {
+std::string ClusterKey::Proof(std::string_view label, std::string_view a,
+                              std::string_view b) const {
   std::string msg;
   msg.reserve(label.size() + 1 + a.size() + b.size());
   msg.append(label);
@@ -155,7 +159,8 @@ Status LoadProcessKey(const std::string& path) {
   }
   AMLFS_ASSIGN_OR_RETURN(ClusterKey k, ClusterKey::Load(file));
   char real[PATH_MAX];
-  SetProcessKey(std::make_shared<const ClusterKey>(k), ::realpath(file.c_str(), real) ? real : file);
+  SetProcessKey(std::make_shared<const ClusterKey>(k),
+                ::realpath(file.c_str(), real) ? real : file);
   return Status::Ok();
 }
 

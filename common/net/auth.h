@@ -26,7 +26,9 @@
 
 #include "common/status.h"
 
-namespace CLI { class App; }
+namespace CLI {
+class App;
+}
 
 namespace amlfs {
 

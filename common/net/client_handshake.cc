@@ -19,9 +19,8 @@ namespace {
 // Reader: the response payload (status first).
 awaitable<Result<std::string>> Exchange(Stream& sock, Opcode op, std::string body) {
   std::string frame = MakeFrame(static_cast<uint16_t>(op), 0, 0, body);
-  auto [ec, n] = co_await OnStream(sock, [&](auto& s) {
-    return asio::async_write(s, asio::buffer(frame), kTuple);
-  });
+  auto [ec, n] = co_await OnStream(
+      sock, [&](auto& s) { return asio::async_write(s, asio::buffer(frame), kTuple); });
   if (ec) co_return Error(Code::kUnavailable, "handshake: " + ec.message());
   FrameHeader h;
   std::string payload;
@@ -42,14 +41,14 @@ awaitable<Status> Greet(Stream& sock, const std::string& address, const ClusterK
   }
   if (!key) co_return Status::Ok();
   if (rsp->proof.empty())
-    co_return Error(Code::kNotPermitted, "authentication failed: " + address +
-                                             " does not use a cluster key");
+    co_return Error(Code::kNotPermitted,
+                    "authentication failed: " + address + " does not use a cluster key");
   // A server that fails its proof gets none from us: it could hand ours
   // on to a real server.
   if (rsp->nonce.size() != ClusterKey::kNonceBytes ||
       !ProofsEqual(rsp->proof, key->Proof("amlfs-server", hello.nonce, rsp->nonce)))
-    co_return Error(Code::kNotPermitted, "authentication failed: " + address +
-                                             " does not hold this cluster key");
+    co_return Error(Code::kNotPermitted,
+                    "authentication failed: " + address + " does not hold this cluster key");
   AuthReq auth;
   auth.proof = key->Proof("amlfs-client", rsp->nonce, hello.nonce);
   r = co_await Exchange(sock, Opcode::kAuth, Encode(auth));
@@ -65,9 +64,8 @@ awaitable<Status> Greet(Stream& sock, const std::string& address, const ClusterK
 
 awaitable<Status> ReadFrame(Stream& sock, FrameHeader* h, std::string* payload) {
   char hdr[kFrameHeaderSize];
-  auto [ec, n] = co_await OnStream(sock, [&](auto& s) {
-    return asio::async_read(s, asio::buffer(hdr), kTuple);
-  });
+  auto [ec, n] = co_await OnStream(
+      sock, [&](auto& s) { return asio::async_read(s, asio::buffer(hdr), kTuple); });
   if (ec) co_return Error(Code::kUnavailable, ec.message());
   Status hs = DecodeFrameHeader(std::string_view(hdr, sizeof(hdr)), h);
   if (!hs.ok() && !sock.tls() && LooksLikeTls(hdr))
@@ -75,9 +73,8 @@ awaitable<Status> ReadFrame(Stream& sock, FrameHeader* h, std::string* payload) 
                     "the server uses TLS: this client needs tls = true (--tls)");
   if (!hs.ok()) co_return hs;
   payload->resize(h->payload_len);
-  auto [ec2, n2] = co_await OnStream(sock, [&](auto& s) {
-    return asio::async_read(s, asio::buffer(*payload), kTuple);
-  });
+  auto [ec2, n2] = co_await OnStream(
+      sock, [&](auto& s) { return asio::async_read(s, asio::buffer(*payload), kTuple); });
   if (ec2) co_return Error(Code::kUnavailable, ec2.message());
   co_return Status::Ok();
 }
@@ -101,8 +98,8 @@ awaitable<Status> ClientHandshake(Stream& sock, const std::string& address,
   if (sock.tls()) {
     auto [ec] = co_await sock.tls_stream().async_handshake(asio::ssl::stream_base::client, kTuple);
     if (ec)
-      out = Error(Code::kNotPermitted, "authentication failed: TLS handshake with " +
-                                           address + " failed: " + ec.message() +
+      out = Error(Code::kNotPermitted, "authentication failed: TLS handshake with " + address +
+                                           " failed: " + ec.message() +
                                            " (does the server use tls, with this cluster key?)");
   }
   if (out.ok()) out = co_await Greet(sock, address, key, hello);

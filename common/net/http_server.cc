@@ -91,9 +91,8 @@ struct MetricsHttp::Impl {
           res.body() = "log level must be debug, info, warn or error\n";
         } else {
           SetLogLevel(level);
-          LogLine(LogLevel::kInfo,
-                  std::string("log level now ") + kNames[static_cast<int>(level)] +
-                      " (set over HTTP from " + peer + ")");
+          LogLine(LogLevel::kInfo, std::string("log level now ") + kNames[static_cast<int>(level)] +
+                                       " (set over HTTP from " + peer + ")");
           res.body() = std::string(kNames[static_cast<int>(level)]) + "\n";
         }
       } else {
@@ -168,9 +167,11 @@ Status MetricsHttp::Start(const HostPort& where) {
   if (a.open(ep.protocol(), ec); ec) return Error(Code::kIo, "metrics: socket: " + ec.message());
   a.set_option(tcp::acceptor::reuse_address(true), ec);
   if (a.bind(ep, ec); ec)
-    return Error(Code::kIo, "metrics_listen: cannot bind " + where.ToString() + ": " + ec.message());
+    return Error(Code::kIo,
+                 "metrics_listen: cannot bind " + where.ToString() + ": " + ec.message());
   if (a.listen(asio::socket_base::max_listen_connections, ec); ec)
-    return Error(Code::kIo, "metrics_listen: cannot listen on " + where.ToString() + ": " + ec.message());
+    return Error(Code::kIo,
+                 "metrics_listen: cannot listen on " + where.ToString() + ": " + ec.message());
   impl_->address = where.host + ":" + std::to_string(a.local_endpoint().port());
   asio::co_spawn(impl_->io, impl_->Accept(), asio::detached);
   impl_->thread = std::thread([impl = impl_] { impl->io.run(); });

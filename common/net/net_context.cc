@@ -1,9 +1,9 @@
 #include "common/net/net_context.h"
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <thread>
 #include <vector>
 
@@ -25,7 +25,8 @@ struct NetContext::Impl {
 };
 
 NetContext::NetContext(int threads) : impl_(std::make_unique<Impl>()) {
-  for (int i = 0; i < std::max(threads, 1); ++i) impl_->loops.push_back(std::make_unique<Impl::Loop>());
+  for (int i = 0; i < std::max(threads, 1); ++i)
+    impl_->loops.push_back(std::make_unique<Impl::Loop>());
   for (auto& l : impl_->loops) l->thread = std::thread([io = &l->io] { io->run(); });
 }
 

@@ -5,7 +5,11 @@
 
 #include <memory>
 
-namespace boost { namespace asio { class io_context; } }
+namespace boost {
+namespace asio {
+class io_context;
+}
+}  // namespace boost
 
 namespace amlfs {
 

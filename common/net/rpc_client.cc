@@ -1,5 +1,6 @@
 #include "common/net/rpc_client.h"
 
+#include <sys/socket.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,7 +12,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -41,8 +41,8 @@ namespace {
 struct CallMetrics {
   metrics::Registry& r = metrics::Default();
   metrics::OpMetrics calls{r, "amlfs_rpc_calls_total", "", "amlfs_rpc_call_seconds"};
-  metrics::Counter& retries =
-      r.GetCounter("amlfs_rpc_retries_total", "RPCs resent on a new connection after the old one failed.");
+  metrics::Counter& retries = r.GetCounter(
+      "amlfs_rpc_retries_total", "RPCs resent on a new connection after the old one failed.");
   metrics::Counter& timeouts =
       r.GetCounter("amlfs_rpc_timeouts_total", "RPCs that reached their deadline unanswered.");
   metrics::Counter& connect_failures =
@@ -60,7 +60,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     Callback done;
     std::chrono::steady_clock::time_point deadline;
     std::chrono::steady_clock::time_point sent;  // when it was submitted
-    bool raw = false;  // `done` gets the whole response payload
+    bool raw = false;                            // `done` gets the whole response payload
     uint16_t op = 0;
     bool tried = false;  // sent (or being sent) on some connection
   };
@@ -70,8 +70,11 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
   static constexpr size_t kDirectSendMax = 256 << 10;
 
   Impl(NetContext& net, std::string addr, Options opts)
-      : strand(asio::make_strand(net.io())), address(std::move(addr)), options(std::move(opts)),
-        wake(strand), sweeper(strand) {
+      : strand(asio::make_strand(net.io())),
+        address(std::move(addr)),
+        options(std::move(opts)),
+        wake(strand),
+        sweeper(strand) {
     wake.expires_at(asio::steady_timer::time_point::max());
     if (options.tls && options.key) tls = MakeTlsContext(*options.key, /*server=*/false);
   }
@@ -147,7 +150,8 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
           silent = generation;
         Metrics().timeouts.Add();
         if (auto done = TakeLocked(id))
-          failed.emplace_back(std::move(*done), Error(is_connected ? Code::kTimeout : Code::kUnavailable, what));
+          failed.emplace_back(std::move(*done),
+                              Error(is_connected ? Code::kTimeout : Code::kUnavailable, what));
         else
           deadlines.erase(deadlines.begin());
       }
@@ -168,7 +172,8 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     if (it == pending.end()) return std::nullopt;
     Callback done = std::move(it->second.done);
     if (raw) *raw = it->second.raw;
-    const auto& m = Metrics().calls.For(it->second.op, OpcodeName(static_cast<Opcode>(it->second.op)));
+    const auto& m =
+        Metrics().calls.For(it->second.op, OpcodeName(static_cast<Opcode>(it->second.op)));
     m.count->Add();
     m.seconds->ObserveSince(it->second.sent);
     auto [b, e] = deadlines.equal_range(it->second.deadline);
@@ -224,7 +229,9 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     {
       std::lock_guard lk(mu);
       if (stopped) {
-        asio::post(strand, [done = std::move(done)] { done(Error(Code::kUnavailable, "client shut down")); });
+        asio::post(strand, [done = std::move(done)] {
+          done(Error(Code::kUnavailable, "client shut down"));
+        });
         return;
       }
       uint64_t id = next_id++;
@@ -251,8 +258,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
         gen = generation;
         // TLS records are written by the Writer only (a TLS stream is not
         // thread-safe).
-        if (!tls && !writer_active && write_queue.empty() &&
-            ref.frame->size() <= kDirectSendMax) {
+        if (!tls && !writer_active && write_queue.empty() && ref.frame->size() <= kDirectSendMax) {
           std::string error;
           auto sent = SendNowLocked(*ref.frame, &error);
           if (!sent) {
@@ -271,8 +277,8 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     if (!(need_arm || need_wake || need_connect || send_error)) return;
-    asio::post(strand, [self = shared_from_this(), need_arm, need_wake, need_connect, deadline,
-                        gen, send_error = std::move(send_error)] {
+    asio::post(strand, [self = shared_from_this(), need_arm, need_wake, need_connect, deadline, gen,
+                        send_error = std::move(send_error)] {
       if (need_arm) self->Arm(deadline);
       if (need_wake) self->wake.cancel();
       if (need_connect) self->StartConnect();
@@ -285,7 +291,9 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
     auto self = shared_from_this();
     asio::co_spawn(strand, Connect(self), [](std::exception_ptr e) {
       if (e) {
-        try { std::rethrow_exception(e); } catch (const std::exception& ex) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
           AMLFS_LOG(kError) << "rpc client connect: " << ex.what();
         }
       }
@@ -353,14 +361,17 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
       auto sock = self->tls ? std::make_shared<Stream>(tcp::socket(ex), *self->tls)
                             : std::make_shared<Stream>(tcp::socket(ex));
       tcp::resolver resolver(ex);
-      auto [rec, results] = co_await resolver.async_resolve(hp->host, std::to_string(hp->port), kTuple);
+      auto [rec, results] =
+          co_await resolver.async_resolve(hp->host, std::to_string(hp->port), kTuple);
       boost::system::error_code cec = rec;
       if (!rec) {
         asio::steady_timer t(ex, self->options.connect_timeout);
-        auto r = co_await (asio::async_connect(sock->socket(), results, kTuple) ||
-                           t.async_wait(kTuple));
-        if (r.index() == 1) cec = asio::error::timed_out;
-        else cec = std::get<0>(std::get<0>(r));
+        auto r =
+            co_await (asio::async_connect(sock->socket(), results, kTuple) || t.async_wait(kTuple));
+        if (r.index() == 1)
+          cec = asio::error::timed_out;
+        else
+          cec = std::get<0>(std::get<0>(r));
       }
       std::string error;
       bool refused = false;  // authentication failed: retrying will not help the calls waiting
@@ -470,9 +481,8 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
         co_await self->wake.async_wait(kTuple);
         continue;
       }
-      auto [ec, n] = co_await OnStream(*sock, [&](auto& s) {
-        return asio::async_write(s, bufs, kTuple);
-      });
+      auto [ec, n] =
+          co_await OnStream(*sock, [&](auto& s) { return asio::async_write(s, bufs, kTuple); });
       if (ec) {
         self->Disconnect(gen, ec.message());
         co_return;

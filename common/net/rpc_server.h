@@ -46,18 +46,22 @@ class RpcCall {
 
   // Typed helpers.
   template <typename Req>
-  Status DecodeRequest(Req* req) const { return Decode(payload(), req); }
+  Status DecodeRequest(Req* req) const {
+    return Decode(payload(), req);
+  }
   template <typename Rsp>
   void ReplyWith(const Result<Rsp>& r) {
-    if (r.ok()) Reply(Status::Ok(), Encode(r.value()));
-    else Reply(r.status(), {});
+    if (r.ok())
+      Reply(Status::Ok(), Encode(r.value()));
+    else
+      Reply(r.status(), {});
   }
 };
 
 class RpcServer {
  public:
   struct Options {
-    std::string role;        // answered in the handshake: "mds" | "ost"
+    std::string role;  // answered in the handshake: "mds" | "ost"
     int io_threads = 2;
     int worker_threads = 8;
     // Requests for which this is true run on the connection's network

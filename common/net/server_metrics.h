@@ -19,9 +19,9 @@ struct ServerMetrics {
     return ops.For(opcode, OpcodeName(static_cast<Opcode>(opcode)));
   }
 
-  metrics::OpMetrics ops;        // amlfs_<role>_ops_total, _op_errors_total, _op_seconds
-  metrics::Gauge* connections;   // amlfs_<role>_connections
-  metrics::Counter* refused;     // amlfs_<role>_refused_connections_total
+  metrics::OpMetrics ops;       // amlfs_<role>_ops_total, _op_errors_total, _op_seconds
+  metrics::Gauge* connections;  // amlfs_<role>_connections
+  metrics::Counter* refused;    // amlfs_<role>_refused_connections_total
 };
 
 // The metrics of the servers of `role`, for the life of the process: calls

@@ -36,8 +36,7 @@ SSL_SESSION* PskSession(SSL* ssl) {
   if (!s) return nullptr;
   if (!SSL_SESSION_set1_master_key(s, reinterpret_cast<const unsigned char*>(psk->data()),
                                    psk->size()) ||
-      !SSL_SESSION_set_cipher(s, cipher) ||
-      !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION)) {
+      !SSL_SESSION_set_cipher(s, cipher) || !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION)) {
     SSL_SESSION_free(s);
     return nullptr;
   }
@@ -67,7 +66,8 @@ int FindPsk(SSL* ssl, const unsigned char* id, size_t idlen, SSL_SESSION** sess)
 
 std::shared_ptr<TlsContext> MakeTlsContext(const ClusterKey& key, bool server) {
   namespace ssl = boost::asio::ssl;
-  auto c = std::make_shared<TlsContext>(server ? ssl::context::tls_server : ssl::context::tls_client);
+  auto c =
+      std::make_shared<TlsContext>(server ? ssl::context::tls_server : ssl::context::tls_client);
   c->psk = key.Proof("amlfs-tls-psk", "", "");
   SSL_CTX* h = c->ssl.native_handle();
   SSL_CTX_set_min_proto_version(h, TLS1_3_VERSION);
@@ -76,8 +76,10 @@ std::shared_ptr<TlsContext> MakeTlsContext(const ClusterKey& key, bool server) {
   SSL_CTX_set_ex_data(h, PskSlot(), &c->psk);
   // No session tickets: every connection proves the key afresh.
   SSL_CTX_set_num_tickets(h, 0);
-  if (server) SSL_CTX_set_psk_find_session_callback(h, FindPsk);
-  else SSL_CTX_set_psk_use_session_callback(h, UsePsk);
+  if (server)
+    SSL_CTX_set_psk_find_session_callback(h, FindPsk);
+  else
+    SSL_CTX_set_psk_use_session_callback(h, UsePsk);
   c->ssl.set_verify_mode(ssl::verify_none);  // no certificates: the key is the proof
   return c;
 }

@@ -19,7 +19,9 @@
 
 #include "common/net/auth.h"
 
-namespace CLI { class App; }
+namespace CLI {
+class App;
+}
 
 namespace amlfs {
 
@@ -43,9 +45,7 @@ void AddTlsOption(CLI::App& app, bool* on);
 
 // TLS records begin with a content type and version 3.x; a frame header
 // (common/frame.h) never does. Tells a peer speaking TLS from one that does not.
-inline bool LooksLikeTls(const char* p) {
-  return (p[0] == 0x15 || p[0] == 0x16) && p[1] == 0x03;
-}
+inline bool LooksLikeTls(const char* p) { return (p[0] == 0x15 || p[0] == 0x16) && p[1] == 0x03; }
 
 // A connection's bytes: plain TCP, or TLS over TCP.
 class Stream {

@@ -22,7 +22,8 @@ inline constexpr char kSuperNextIno[] = "next_ino";
 inline constexpr char kSuperNextQueue[] = "next_queue";
 inline constexpr char kSuperUsedInodes[] = "used_inodes";
 inline constexpr char kSuperFsUuid[] = "fs_uuid";
-inline constexpr char kSuperRaftApplied[] = "raft_applied";  // last log index applied (replicated MDS)
+inline constexpr char kSuperRaftApplied[] =
+    "raft_applied";  // last log index applied (replicated MDS)
 
 inline void AppendBe64(std::string* s, uint64_t v) {
   for (int i = 7; i >= 0; --i) s->push_back(static_cast<char>((v >> (i * 8)) & 0xff));

@@ -98,7 +98,8 @@ void LockTable::Set(uint64_t ino, const LockSpec& want, Done done) {
   {
     std::lock_guard lk(mu_);
     if (want.start > want.end) {
-      fired.emplace_back(std::move(done), Error(Code::kInvalid, "lock range ends before it starts"));
+      fired.emplace_back(std::move(done),
+                         Error(Code::kInvalid, "lock range ends before it starts"));
     } else {
       leases_.try_emplace(want.client, Clock::now());
       File& f = files_[ino];
@@ -167,8 +168,10 @@ void LockTable::DropClientsLocked(const std::vector<ClientId>& gone, Fired* fire
       }
     }
     WakeLocked(f, fired);
-    if (f.locks.empty() && f.waiters.empty()) it = files_.erase(it);
-    else ++it;
+    if (f.locks.empty() && f.waiters.empty())
+      it = files_.erase(it);
+    else
+      ++it;
   }
   for (ClientId c : gone) leases_.erase(c);
 }
@@ -202,7 +205,8 @@ std::vector<LockSpec> LockTable::Held(uint64_t ino) {
   auto it = files_.find(ino);
   if (it == files_.end()) return {};
   auto v = it->second.locks;
-  std::sort(v.begin(), v.end(), [](const LockSpec& a, const LockSpec& b) { return a.start < b.start; });
+  std::sort(v.begin(), v.end(),
+            [](const LockSpec& a, const LockSpec& b) { return a.start < b.start; });
   return v;
 }
 

@@ -9,15 +9,15 @@
 #include "common/client/ost_pool.h"
 #include "common/client/striped_io.h"
 #include "common/config.h"
-#include "common/metrics.h"
-#include "common/net/http_server.h"
 #include "common/daemon.h"
 #include "common/layout.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/net/auth.h"
-#include "common/net/tls.h"
+#include "common/net/http_server.h"
 #include "common/net/net_context.h"
 #include "common/net/rpc_server.h"
+#include "common/net/tls.h"
 #include "server/mds/mds.h"
 #include "server/mds/observe.h"
 #include "server/mds/raft/replica.h"
@@ -52,7 +52,8 @@ Result<std::map<raft::NodeId, std::string>> ParsePeers(const std::string& text) 
       id = 0;
     }
     if (id == 0 || id > 255 || out.count(static_cast<raft::NodeId>(id)))
-      return Error(Code::kInvalid, "'" + item + "' is not ID=HOST:PORT with a new ID from 1 to 255");
+      return Error(Code::kInvalid,
+                   "'" + item + "' is not ID=HOST:PORT with a new ID from 1 to 255");
     auto hp = ParseHostPort(item.substr(eq + 1));
     if (!hp.ok()) return Error(Code::kInvalid, "'" + item + "': " + hp.status().message());
     out[static_cast<raft::NodeId>(id)] = item.substr(eq + 1);
@@ -92,12 +93,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--fs-name,--fs_name", fs_name, "File system name")->capture_default_str();
   app.add_option("--default-stripe-count,--default_stripe_count", stripe_count,
-                 "Stripe count of new files (-1 = every OST)")->capture_default_str();
+                 "Stripe count of new files (-1 = every OST)")
+      ->capture_default_str();
   app.add_option("--default-stripe-size,--default_stripe_size", stripe_size,
                  "Stripe size of new files (multiple of 64K; K/M/G suffixes)")
       ->capture_default_str();
   app.add_option("--ost-timeout,--ost_timeout", ost_timeout,
-                 "Seconds without a heartbeat before an OST is down")->capture_default_str();
+                 "Seconds without a heartbeat before an OST is down")
+      ->capture_default_str();
   app.add_option("--ost-rpc-timeout,--ost_rpc_timeout", ost_rpc_timeout,
                  "Seconds to wait for an OST when truncating or destroying objects")
       ->capture_default_str();
@@ -105,7 +108,8 @@ int main(int argc, char** argv) {
                "fsync the metadata database on every change (survives power loss, slower; "
                "a replicated MDS always syncs its log)");
   app.add_option("--lock-lease,--lock_lease", lock_lease,
-                 "Seconds a silent client keeps its fcntl/flock locks")->capture_default_str();
+                 "Seconds a silent client keeps its fcntl/flock locks")
+      ->capture_default_str();
   app.add_option("--workers", workers, "Worker threads")->capture_default_str();
   app.add_option("--peers", peers,
                  "Every replica of a replicated MDS, this one included: ID=HOST:PORT,... "
@@ -114,7 +118,8 @@ int main(int argc, char** argv) {
   app.add_option("--id", id, "This replica's ID in --peers");
   app.add_option("--snapshot-entries,--snapshot_entries", snapshot_entries,
                  "Replicated MDS: snapshot the namespace every this many log entries and "
-                 "compact the log (0 = never)")->capture_default_str();
+                 "compact the log (0 = never)")
+      ->capture_default_str();
   app.add_option("--snapshot-keep,--snapshot_keep", snapshot_keep,
                  "Replicated MDS: log entries kept behind a snapshot for slow replicas")
       ->capture_default_str();
@@ -138,7 +143,8 @@ int main(int argc, char** argv) {
     return 1;
   };
   LogLevel level;
-  if (!ParseLogLevel(log_level, &level)) return fail("log_level: '" + log_level + "' is not debug|info|warn|error");
+  if (!ParseLogLevel(log_level, &level))
+    return fail("log_level: '" + log_level + "' is not debug|info|warn|error");
   SetLogLevel(level);
   if (!SetLogFile(log_file)) return fail("log_file: cannot open " + log_file);
   SetLogComponent("mds");
@@ -156,7 +162,8 @@ int main(int argc, char** argv) {
   if (!squash.ok()) return fail(squash.status().message());
   auto size = ParseSize(stripe_size);
   if (!size.ok()) return fail("default_stripe_size: " + size.status().message());
-  if (Status st = ValidateStripeSize(*size); !st.ok()) return fail("default_stripe_size: " + st.message());
+  if (Status st = ValidateStripeSize(*size); !st.ok())
+    return fail("default_stripe_size: " + st.message());
   if (stripe_count < -1 || stripe_count == 0 || stripe_count > static_cast<int>(kMaxStripeCount))
     return fail("default_stripe_count: " + std::to_string(stripe_count) + " is not -1 or 1.." +
                 std::to_string(kMaxStripeCount));
@@ -253,13 +260,11 @@ int main(int argc, char** argv) {
       auto i = rp->info();
       if (i.Serves(std::chrono::steady_clock::now()) && i.term == leading_term.load())
         return Status::Ok();
-      if (i.leader != 0 && i.leader != i.id)
-        return NotLeaderError(i.leader_address);
+      if (i.leader != 0 && i.leader != i.id) return NotLeaderError(i.leader_address);
       return Error(Code::kUnavailable, "no metadata leader yet");
     };
     repl.members = [rp](uint32_t id, std::string address, std::function<void(Status)> done) {
-      if (id == 0 || id > 255)
-        return done(Error(Code::kInvalid, "replica IDs run from 1 to 255"));
+      if (id == 0 || id > 255) return done(Error(Code::kInvalid, "replica IDs run from 1 to 255"));
       if (!address.empty()) {
         auto hp = ParseHostPort(address);
         if (!hp.ok())

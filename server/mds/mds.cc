@@ -9,8 +9,8 @@
 #include <random>
 #include <sstream>
 
-#include "common/client/ost_pool.h"
 #include "common/checksum.h"
+#include "common/client/ost_pool.h"
 #include "common/client/striped_io.h"
 #include "common/log.h"
 #include "server/mds/db_scan.h"
@@ -98,7 +98,8 @@ void Mds::LoadState() {
   for (it->Seek("T"); it->Valid() && it->key().starts_with("T"); it->Next()) {
     std::string k = it->key().ToString();
     if (k.size() != 5) continue;
-    uint32_t index = (uint8_t(k[1]) << 24) | (uint8_t(k[2]) << 16) | (uint8_t(k[3]) << 8) | uint8_t(k[4]);
+    uint32_t index =
+        (uint8_t(k[1]) << 24) | (uint8_t(k[2]) << 16) | (uint8_t(k[3]) << 8) | uint8_t(k[4]);
     OstRec rec;
     if (!Decode(it->value().ToString(), &rec).ok()) continue;
     OstState s;
@@ -201,7 +202,9 @@ Status Mds::TakeLead() {
   return Status::Ok();
 }
 
-Txn Mds::MutationTxn(Timespec now) { return Txn(db_.get(), now, replicator_ ? &pending_ : nullptr); }
+Txn Mds::MutationTxn(Timespec now) {
+  return Txn(db_.get(), now, replicator_ ? &pending_ : nullptr);
+}
 
 Status Mds::CommitAsync(Txn& txn, uint64_t* seq) {
   *seq = 0;
@@ -270,7 +273,8 @@ std::vector<OstInfo> Mds::OstsLocked() {
   auto now = std::chrono::steady_clock::now();
   for (auto& [i, s] : osts_) {
     OstInfo info = s.info;
-    info.up = s.last_seen.time_since_epoch().count() != 0 && now - s.last_seen < config_.ost_timeout;
+    info.up =
+        s.last_seen.time_since_epoch().count() != 0 && now - s.last_seen < config_.ost_timeout;
     out.push_back(info);
   }
   return out;
@@ -293,7 +297,8 @@ Result<Layout> Mds::NewLayout(const LayoutTemplate& requested, uint32_t first_id
   }
   const std::vector<OstInfo>& any = up.empty() ? all : up;
   auto exists = [&](uint32_t idx) {
-    return std::any_of(all.begin(), all.end(), [&](const OstInfo& o) { return o.index.value() == idx; });
+    return std::any_of(all.begin(), all.end(),
+                       [&](const OstInfo& o) { return o.index.value() == idx; });
   };
   Layout l;
   uint64_t start = 0;
@@ -307,7 +312,8 @@ Result<Layout> Mds::NewLayout(const LayoutTemplate& requested, uint32_t first_id
     if (!ct.osts.empty()) {
       for (OstIndex o : ct.osts)
         if (!exists(o.value()))
-          return Error(Code::kInvalid, "OST index " + std::to_string(o.value()) + " does not exist");
+          return Error(Code::kInvalid,
+                       "OST index " + std::to_string(o.value()) + " does not exist");
       c.osts = ct.osts;
     } else {
       // An OST asked for by index is used full or not.
@@ -319,8 +325,8 @@ Result<Layout> Mds::NewLayout(const LayoutTemplate& requested, uint32_t first_id
       size_t first = rr_next_++ % n;
       if (ct.stripe_offset >= 0) {
         if (!exists(static_cast<uint32_t>(ct.stripe_offset)))
-          return Error(Code::kInvalid, "OST index " + std::to_string(ct.stripe_offset) +
-                                           " does not exist");
+          return Error(Code::kInvalid,
+                       "OST index " + std::to_string(ct.stripe_offset) + " does not exist");
         for (size_t i = 0; i < n; ++i)
           if (cand[i].index.value() == static_cast<uint32_t>(ct.stripe_offset)) first = i;
       }
@@ -358,7 +364,8 @@ void Mds::RetireLayout(Txn& txn, InodeId ino, const Layout& layout) {
   q.layout = layout;
   for (const auto& c : layout.comps)
     for (auto o : c.osts)
-      if (std::find(q.pending.begin(), q.pending.end(), o) == q.pending.end()) q.pending.push_back(o);
+      if (std::find(q.pending.begin(), q.pending.end(), o) == q.pending.end())
+        q.pending.push_back(o);
   uint64_t seq = txn.Counter(kSuperNextQueue);
   txn.SetCounter(kSuperNextQueue, seq + 1);
   txn.Put(QueueKey(seq), Encode(q));
@@ -403,7 +410,8 @@ size_t Mds::DrainDestroyQueue() {
       if (!up[ost.value()]) continue;
       for (uint32_t c = 0; c < q.layout.comps.size(); ++c)
         for (uint32_t s = 0; s < q.layout.comps[c].osts.size(); ++s)
-          if (q.layout.comps[c].osts[s] == ost) per_ost[ost.value()].push_back(ObjectOf(q.ino, q.layout, c, s));
+          if (q.layout.comps[c].osts[s] == ost)
+            per_ost[ost.value()].push_back(ObjectOf(q.ino, q.layout, c, s));
     }
   std::map<uint32_t, std::future<Status>> calls;
   for (auto& [ost, objs] : per_ost)
@@ -448,8 +456,10 @@ void Mds::ReapStartupOrphans() {
   for (uint64_t ino : startup_orphans_) {
     if (IsOpen(InodeId(ino))) continue;
     auto rec = txn.Inode(InodeId(ino));
-    if (rec.ok() && rec->attr.nlink == 0) DestroyInode(txn, *rec);
-    else txn.Delete(OrphanKey(ino));
+    if (rec.ok() && rec->attr.nlink == 0)
+      DestroyInode(txn, *rec);
+    else
+      txn.Delete(OrphanKey(ino));
   }
   startup_orphans_.clear();
   Status st = Commit(txn, lk);
@@ -468,7 +478,8 @@ void Mds::StartBackground() {
           DrainDestroyQueue();
           NoteDownOsts();
           if (size_t n = locks_.Expire(std::chrono::steady_clock::now() - config_.lock_lease))
-            AMLFS_LOG(kWarn) << n << " client(s) stopped renewing their lock lease: their locks are released";
+            AMLFS_LOG(kWarn)
+                << n << " client(s) stopped renewing their lock lease: their locks are released";
         } catch (const std::exception& e) {
           AMLFS_LOG(kError) << "background worker: " << e.what();
         }

@@ -15,8 +15,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,12 +30,15 @@
 #include "server/mds/records.h"
 #include "server/mds/txn.h"
 
-namespace leveldb { class DB; class Iterator; }
+namespace leveldb {
+class DB;
+class Iterator;
+}  // namespace leveldb
 
 namespace amlfs {
 class StripedIo;
 class OstPool;
-}
+}  // namespace amlfs
 
 namespace amlfs::mds {
 
@@ -50,8 +53,8 @@ namespace amlfs::mds {
 template <typename T>
 struct [[nodiscard]] Committed {
   Committed(Result<T> r, uint64_t s = 0) : result(std::move(r)), seq(s) {}  // NOLINT: implicit
-  Committed(Status st) : result(std::move(st)) {}                            // NOLINT: implicit
-  Committed(T value) : result(std::move(value)) {}                           // NOLINT: implicit
+  Committed(Status st) : result(std::move(st)) {}                           // NOLINT: implicit
+  Committed(T value) : result(std::move(value)) {}                          // NOLINT: implicit
   Result<T> result;
   uint64_t seq = 0;
 };
@@ -85,9 +88,8 @@ class Mds {
   // Opens (or creates) the namespace in `dir`. `io` and `pool` may be null.
   // With `replicator`, every batch goes through the log, and the MDS acts
   // (creates the file system, runs background work) only after TakeLead().
-  static Result<std::unique_ptr<Mds>> Open(const std::string& dir, MdsConfig config,
-                                           StripedIo* io, OstPool* pool,
-                                           Replicator* replicator = nullptr);
+  static Result<std::unique_ptr<Mds>> Open(const std::string& dir, MdsConfig config, StripedIo* io,
+                                           OstPool* pool, Replicator* replicator = nullptr);
   ~Mds();
 
   // "<16 hex digits> keys <n> applied <index>": a digest of every record in
@@ -141,7 +143,6 @@ class Mds {
   }
   void StepDown() { leading_ = false; }
   bool leading() const { return leading_; }
-
 
   // Read-only operations.
   Result<FsInfoRsp> FsInfo(const FsInfoReq& r);
@@ -279,7 +280,7 @@ class Mds {
 
   std::mutex mutate_mu_;  // serialises mutations (not the wait for their commit)
   PendingChanges pending_;
-  std::mutex state_mu_;   // guards the members below
+  std::mutex state_mu_;                       // guards the members below
   std::map<uint64_t, uint32_t> open_counts_;  // ino -> open handles
   struct OpenHandle {
     uint64_t ino = 0;
@@ -289,8 +290,8 @@ class Mds {
   std::map<uint64_t, OpenHandle> handles_;
   struct Migration {
     uint64_t token = 0;
-    bool dirty = false;  // someone opened the file for writing since it began
-    Layout layout;       // the new layout
+    bool dirty = false;      // someone opened the file for writing since it began
+    Layout layout;           // the new layout
     uint64_t queue_seq = 0;  // its objects' destroy-queue entry, until commit
   };
   std::map<uint64_t, Migration> migrations_;  // ino -> the migration under way

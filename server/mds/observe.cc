@@ -64,7 +64,7 @@ void MdsObserver::Collect(metrics::Writer& w) {
   for (size_t f = 0; f < 3; ++f) {
     w.Family(families[f].first, "gauge", families[f].second);
     for (const auto& o : map->osts) {
-      const double v = f == 0 ? (o.up ? 1 : 0)
+      const double v = f == 0   ? (o.up ? 1 : 0)
                        : f == 1 ? static_cast<double>(o.capacity_bytes)
                                 : static_cast<double>(o.free_bytes);
       w.Sample(families[f].first, {{"ost", OstName(o.index)}}, v);
@@ -95,11 +95,15 @@ std::vector<HealthCheck> MdsObserver::Health() {
   if (!map.ok()) return checks;
   uint32_t up = 0;
   for (const auto& o : map->osts) {
-    if (o.up) ++up;
-    else checks.push_back({State::kWarn, OstName(o.index) + " down (no heartbeat from " + o.address + ")"});
+    if (o.up)
+      ++up;
+    else
+      checks.push_back(
+          {State::kWarn, OstName(o.index) + " down (no heartbeat from " + o.address + ")"});
   }
-  checks.push_back({up > 0 || map->osts.empty() ? State::kOk : State::kWarn,
-                    "osts: " + std::to_string(up) + " of " + std::to_string(map->osts.size()) + " up"});
+  checks.push_back(
+      {up > 0 || map->osts.empty() ? State::kOk : State::kWarn,
+       "osts: " + std::to_string(up) + " of " + std::to_string(map->osts.size()) + " up"});
   return checks;
 }
 

@@ -15,9 +15,12 @@ bool MayAccess(const Caller& c, const InodeRec& rec, uint32_t mask) {
     return rec.is_dir() || (mode & 0111) != 0;
   }
   uint32_t bits;
-  if (c.uid == rec.attr.uid) bits = (mode >> 6) & 7;
-  else if (InGroup(c, rec.attr.gid)) bits = (mode >> 3) & 7;
-  else bits = mode & 7;
+  if (c.uid == rec.attr.uid)
+    bits = (mode >> 6) & 7;
+  else if (InGroup(c, rec.attr.gid))
+    bits = (mode >> 3) & 7;
+  else
+    bits = mode & 7;
   return (bits & mask) == mask;
 }
 

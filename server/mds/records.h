@@ -16,12 +16,12 @@ namespace amlfs::mds {
 // 'I' ino: one inode.
 struct InodeRec {
   uint8_t version = 1;
-  Attr attr;                 // attr.ino is the inode number
-  InodeId parent;            // directories: the parent (root: itself)
-  Layout layout;             // regular files
-  bool has_template = false; // directories: a default layout is set
+  Attr attr;                  // attr.ino is the inode number
+  InodeId parent;             // directories: the parent (root: itself)
+  Layout layout;              // regular files
+  bool has_template = false;  // directories: a default layout is set
   LayoutTemplate tmpl;
-  std::string symlink;       // symlinks: the target
+  std::string symlink;  // symlinks: the target
   AMLFS_FIELDS(version, attr, parent, layout, has_template, tmpl, symlink)
 
   uint32_t type() const { return attr.mode & 0170000; }

@@ -73,7 +73,8 @@ bool MdsService::Prepare(const std::shared_ptr<RpcCall>& call, Req* req) {
 }
 
 template <typename Req, typename Rsp>
-void MdsService::Serve(const std::shared_ptr<RpcCall>& call, Result<Rsp> (Mds::*method)(const Req&)) {
+void MdsService::Serve(const std::shared_ptr<RpcCall>& call,
+                       Result<Rsp> (Mds::*method)(const Req&)) {
   Req req;
   if (Prepare(call, &req)) call->ReplyWith((mds_->*method)(req));
 }
@@ -117,8 +118,7 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
       }
       return c.ReplyWith(Result<MdsStatusRsp>(std::move(rsp)));
     }
-    default:
-      break;
+    default: break;
   }
   if (repl_.gate && !(MethodFlagsOf(c.op()) & kAnyReplica)) {
     if (Status st = repl_.gate(); !st.ok()) return c.Reply(st, {});
@@ -141,8 +141,7 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
         call->ReplyWith(st.ok() ? Result<EmptyRsp>(EmptyRsp{}) : Result<EmptyRsp>(st));
       });
     }
-    default:
-      break;
+    default: break;
   }
   // Every other request of the MDS: the Mds method that takes its type.
   auto serve = [this, &call]<typename Req>() {
@@ -158,13 +157,12 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
   };
   switch (c.op()) {
 #define AMLFS_MDS_SERVE(Name, number, label, Req, Rsp, flags) \
-  case Opcode::k##Name:                                      \
-    if (serve.template operator()<Req>()) return;            \
+  case Opcode::k##Name:                                       \
+    if (serve.template operator()<Req>()) return;             \
     break;
     AMLFS_MDS_METHODS(AMLFS_MDS_SERVE)
 #undef AMLFS_MDS_SERVE
-    default:
-      break;
+    default: break;
   }
   AMLFS_LOG(kWarn) << "unknown opcode " << static_cast<int>(c.op()) << " from " << c.peer();
   c.Reply(Error(Code::kNotSupported, "opcode not served by the MDS"), {});

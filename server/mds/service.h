@@ -32,8 +32,7 @@ class MdsService {
     std::function<void(std::string body, std::function<void(std::string)> reply)> raft;
     std::function<Status()> gate;
     std::function<MdsStatusRsp()> status;
-    std::function<void(uint32_t id, std::string address, std::function<void(Status)> done)>
-        members;
+    std::function<void(uint32_t id, std::string address, std::function<void(Status)> done)> members;
   };
   void SetReplication(Replication r) { repl_ = std::move(r); }
   // Applied to the caller of every request before it is served.

@@ -75,9 +75,11 @@ PendingChanges::Changes PendingChanges::Scan(const std::string& prefix, uint64_t
 
 Status PendingChanges::Wait(uint64_t seq, std::chrono::milliseconds limit) {
   std::unique_lock lk(mu_);
-  const bool done = cv_.wait_for(lk, limit, [&] { return open_.empty() || open_.begin()->first > seq; });
-  if (!done) return Error(Code::kUnavailable, "the metadata log did not commit within " +
-                                                  std::to_string(limit.count() / 1000) + " s");
+  const bool done =
+      cv_.wait_for(lk, limit, [&] { return open_.empty() || open_.begin()->first > seq; });
+  if (!done)
+    return Error(Code::kUnavailable, "the metadata log did not commit within " +
+                                         std::to_string(limit.count() / 1000) + " s");
   return OutcomeLocked(seq);
 }
 
@@ -182,7 +184,8 @@ Result<bool> Txn::AnyWithPrefix(const std::string& prefix) {
     auto o = overlay_.find(k);
     if (o != overlay_.end() && !o->second) continue;  // deleted here
     auto p = pending.find(k);
-    if (o == overlay_.end() && p != pending.end() && !p->second) continue;  // deleted by a pending batch
+    if (o == overlay_.end() && p != pending.end() && !p->second)
+      continue;  // deleted by a pending batch
     return true;
   }
   if (!iter->status().ok()) return Error(Code::kIo, "metadata read: " + iter->status().ToString());
@@ -198,8 +201,10 @@ std::function<void()> Txn::TakeUndo() {
 
 void Txn::FillBatch(leveldb::WriteBatch* batch) const {
   for (const auto& [k, v] : overlay_) {
-    if (v) batch->Put(k, *v);
-    else batch->Delete(k);
+    if (v)
+      batch->Put(k, *v);
+    else
+      batch->Delete(k);
   }
 }
 

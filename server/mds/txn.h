@@ -10,14 +10,17 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <vector>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "server/mds/records.h"
 
-namespace leveldb { class DB; class WriteBatch; }
+namespace leveldb {
+class DB;
+class WriteBatch;
+}  // namespace leveldb
 
 namespace amlfs::mds {
 
@@ -68,7 +71,7 @@ class PendingChanges {
     std::vector<std::string> keys;
     std::function<void()> undo;
   };
-  std::map<uint64_t, Open> open_;  // batch -> its keys
+  std::map<uint64_t, Open> open_;                                 // batch -> its keys
   std::multimap<uint64_t, std::function<void(Status)>> waiters_;  // WhenDone, by batch
   uint64_t next_ = 1;
   uint64_t failed_from_ = UINT64_MAX;  // the first batch that failed

@@ -1,11 +1,11 @@
 // amlfs-ost: an object storage target.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
-#include <atomic>
-#include <csignal>
-#include <condition_variable>
 #include <fcntl.h>
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
 
 #include <cstring>
 #include <fstream>
@@ -14,16 +14,16 @@
 #include <sstream>
 #include <thread>
 
+#include "common/client/mds_client.h"
 #include "common/config.h"
 #include "common/daemon.h"
 #include "common/log.h"
-#include "common/net/auth.h"
-#include "common/net/tls.h"
-#include "common/net/net_context.h"
-#include "common/client/mds_client.h"
-#include "common/net/http_server.h"
-#include "common/net/rpc_server.h"
 #include "common/metrics.h"
+#include "common/net/auth.h"
+#include "common/net/http_server.h"
+#include "common/net/net_context.h"
+#include "common/net/rpc_server.h"
+#include "common/net/tls.h"
 #include "server/ost/object_store.h"
 #include "server/ost/ost_service.h"
 
@@ -47,7 +47,8 @@ struct Options {
 
 // The OST's /healthz: its disk takes a small synced write, and the MDS
 // answered its last heartbeat.
-std::vector<HealthCheck> CheckHealth(const std::string& data, const std::atomic<int64_t>& last_heard,
+std::vector<HealthCheck> CheckHealth(const std::string& data,
+                                     const std::atomic<int64_t>& last_heard,
                                      double heartbeat_interval) {
   std::vector<HealthCheck> checks;
   const std::string probe = data + "/.healthz";
@@ -55,21 +56,28 @@ std::vector<HealthCheck> CheckHealth(const std::string& data, const std::atomic<
   bool written = fd >= 0 && ::write(fd, "ok\n", 3) == 3 && ::fsync(fd) == 0;
   int err = errno;
   if (fd >= 0) ::close(fd);
-  if (written) checks.push_back({HealthCheck::State::kOk, "disk: " + data + " writable"});
-  else checks.push_back({HealthCheck::State::kFail, "disk: cannot write " + probe + ": " + std::strerror(err)});
+  if (written)
+    checks.push_back({HealthCheck::State::kOk, "disk: " + data + " writable"});
+  else
+    checks.push_back(
+        {HealthCheck::State::kFail, "disk: cannot write " + probe + ": " + std::strerror(err)});
   const int64_t heard = last_heard.load();
-  const double ago = heard == 0 ? -1
-                     : std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch() -
-                                                     std::chrono::nanoseconds(heard)).count();
+  const double ago =
+      heard == 0
+          ? -1
+          : std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch() -
+                                          std::chrono::nanoseconds(heard))
+                .count();
   // Three missed heartbeats (at least 6 s) and the MDS counts this OST down.
   if (heard != 0 && ago <= std::max(6.0, 3 * heartbeat_interval)) {
-    checks.push_back({HealthCheck::State::kOk, "mds: last heartbeat answered " +
-                                                   std::to_string(static_cast<int>(ago)) + " s ago"});
+    checks.push_back(
+        {HealthCheck::State::kOk,
+         "mds: last heartbeat answered " + std::to_string(static_cast<int>(ago)) + " s ago"});
   } else {
-    checks.push_back({HealthCheck::State::kFail,
-                      heard == 0 ? std::string("mds: not registered yet")
-                                 : "mds: no heartbeat answered for " +
-                                       std::to_string(static_cast<int>(ago)) + " s"});
+    checks.push_back(
+        {HealthCheck::State::kFail, heard == 0 ? std::string("mds: not registered yet")
+                                               : "mds: no heartbeat answered for " +
+                                                     std::to_string(static_cast<int>(ago)) + " s"});
   }
   return checks;
 }
@@ -117,12 +125,15 @@ int main(int argc, char** argv) {
   app.add_option("--data", o.data, "Data directory (created if missing)")->required();
   app.add_option("--listen", o.listen, "Address to serve on, HOST:PORT (port 0 = any free)")
       ->capture_default_str();
-  app.add_option("--mds", o.mds, "Metadata server HOST:PORT (a replicated MDS: every replica, comma-separated)")->required();
+  app.add_option("--mds", o.mds,
+                 "Metadata server HOST:PORT (a replicated MDS: every replica, comma-separated)")
+      ->required();
   app.add_option("--index", o.index, "This OST's index (0..65535)")->required();
   app.add_option("--advertise", o.advertise,
                  "Address clients use to reach this OST (default: the listen address)");
   app.add_option("--heartbeat-interval,--heartbeat_interval", o.heartbeat_interval,
-                 "Seconds between heartbeats to the MDS")->capture_default_str();
+                 "Seconds between heartbeats to the MDS")
+      ->capture_default_str();
   app.add_option("--workers", o.workers, "Disk I/O worker threads")->capture_default_str();
   app.add_option("--log-level,--log_level", o.log_level, "debug|info|warn|error")
       ->capture_default_str();
@@ -137,7 +148,8 @@ int main(int argc, char** argv) {
 
   const std::string prog = "amlfs-ost";
   LogLevel level;
-  if (!ParseLogLevel(o.log_level, &level)) return PrintFatal(prog, "log_level: '" + o.log_level + "' is not debug|info|warn|error"), 1;
+  if (!ParseLogLevel(o.log_level, &level))
+    return PrintFatal(prog, "log_level: '" + o.log_level + "' is not debug|info|warn|error"), 1;
   SetLogLevel(level);
   if (!SetLogFile(o.log_file)) return PrintFatal(prog, "cannot open log file " + o.log_file), 1;
   if (Status st = LoadProcessKey(key_file); !st.ok()) return PrintFatal(prog, st.message()), 1;
@@ -161,7 +173,8 @@ int main(int argc, char** argv) {
   const std::vector<std::string> mds_addrs = Split(o.mds, ',');
   if (mds_addrs.empty()) return PrintFatal(prog, "mds: no HOST:PORT given"), 1;
   for (const std::string& a : mds_addrs)
-    if (auto hp = ParseHostPort(a); !hp.ok()) return PrintFatal(prog, "mds: " + hp.status().message()), 1;
+    if (auto hp = ParseHostPort(a); !hp.ok())
+      return PrintFatal(prog, "mds: " + hp.status().message()), 1;
   // The metrics port first: taken, it stops the OST before anything changes.
   std::atomic<int64_t> last_heard{0};  // steady clock, ns: the MDS's last answer
   MetricsHttp http([&] { return CheckHealth(o.data, last_heard, o.heartbeat_interval); });
@@ -179,8 +192,10 @@ int main(int argc, char** argv) {
     auto fs = store.StatFs();
     if (!fs.ok()) return;
     const std::pair<const char*, uint64_t> gauges[] = {
-        {"amlfs_ost_capacity_bytes", fs->capacity_bytes}, {"amlfs_ost_free_bytes", fs->free_bytes},
-        {"amlfs_ost_avail_bytes", fs->avail_bytes},       {"amlfs_ost_inodes", fs->total_inodes},
+        {"amlfs_ost_capacity_bytes", fs->capacity_bytes},
+        {"amlfs_ost_free_bytes", fs->free_bytes},
+        {"amlfs_ost_avail_bytes", fs->avail_bytes},
+        {"amlfs_ost_inodes", fs->total_inodes},
         {"amlfs_ost_free_inodes", fs->free_inodes}};
     for (const auto& [name, v] : gauges) {
       w.Family(name, "gauge", "The OST's data file system, as statfs(2) reports it.");
@@ -220,7 +235,8 @@ int main(int argc, char** argv) {
       "amlfs_ost_mds_connected", "1 when the last heartbeat reached the MDS.");
   NetContext net(1);
   // Follows the leader of a replicated MDS, as clients do.
-  MdsClient mds_client(net, mds_addrs, std::chrono::milliseconds(2000), "ost" + std::to_string(o.index));
+  MdsClient mds_client(net, mds_addrs, std::chrono::milliseconds(2000),
+                       "ost" + std::to_string(o.index));
   std::thread heartbeat([&] {
     bool failing = false;
     std::unique_lock lk(mu);
@@ -244,7 +260,8 @@ int main(int argc, char** argv) {
         kill(getpid(), SIGTERM);
         return;
       }
-      if (!r.ok() && !failing) AMLFS_LOG(kWarn) << "cannot register with MDS " << o.mds << ": " << r.status().ToString();
+      if (!r.ok() && !failing)
+        AMLFS_LOG(kWarn) << "cannot register with MDS " << o.mds << ": " << r.status().ToString();
       if (r.ok() && failing) AMLFS_LOG(kInfo) << "registered with MDS " << o.mds;
       failing = !r.ok();
       mds_connected.Set(r.ok() ? 1 : 0);

@@ -24,7 +24,9 @@ constexpr uint64_t kB = kChecksumBlock;
 class Fd {
  public:
   explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { if (fd_ >= 0) ::close(fd_); }
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   void Reset(int fd) {
@@ -101,7 +103,8 @@ ObjectStore::ObjectStore(std::string dir, uint32_t ost_index)
 
 std::string ObjectStore::DataPath(const ObjectId& obj) const {
   char hh[3];
-  std::snprintf(hh, sizeof(hh), "%02x", static_cast<unsigned>((obj.ino * 0x9E3779B97F4A7C15ULL) >> 56));
+  std::snprintf(hh, sizeof(hh), "%02x",
+                static_cast<unsigned>((obj.ino * 0x9E3779B97F4A7C15ULL) >> 56));
   return dir_ + "/objects/" + hh + "/" + ObjName(obj);
 }
 
@@ -110,8 +113,7 @@ std::shared_mutex& ObjectStore::LockFor(const ObjectId& obj) {
   return locks_[(h >> 32) % locks_.size()];
 }
 
-Status ObjectStore::RehashBlocks(int fd, int sum_fd, uint64_t size, uint64_t first,
-                                 uint64_t last) {
+Status ObjectStore::RehashBlocks(int fd, int sum_fd, uint64_t size, uint64_t first, uint64_t last) {
   std::string buf(kB, '\0');
   for (uint64_t b = first; b <= last; ++b) {
     uint64_t start = b * kB;
@@ -179,7 +181,8 @@ Status ObjectStore::Write(const ObjectId& obj, uint64_t offset, std::string_view
   }
   AMLFS_RETURN_IF_ERROR(PwriteFull(sfd.get(), reinterpret_cast<const char*>(sums.data()),
                                    sums.size() * 8, first * 8));
-  for (uint64_t b : partial) AMLFS_RETURN_IF_ERROR(RehashBlocks(fd.get(), sfd.get(), new_size, b, b));
+  for (uint64_t b : partial)
+    AMLFS_RETURN_IF_ERROR(RehashBlocks(fd.get(), sfd.get(), new_size, b, b));
   if (old_size % kB != 0 && (old_size - 1) / kB < first)
     AMLFS_RETURN_IF_ERROR(
         RehashBlocks(fd.get(), sfd.get(), new_size, (old_size - 1) / kB, (old_size - 1) / kB));
@@ -218,7 +221,9 @@ Status ObjectStore::ReadAppend(const ObjectId& obj, uint64_t offset, uint64_t le
     std::string* out;
     size_t base;
     bool keep = false;
-    ~Shrink() { if (!keep) out->resize(base); }
+    ~Shrink() {
+      if (!keep) out->resize(base);
+    }
   } shrink{out, base};
   std::string_view buf(out->data() + base, span_end - span_start);
   uint64_t got = 0;
@@ -270,9 +275,12 @@ Status ObjectStore::Truncate(const ObjectId& obj, uint64_t size) {
   uint64_t blocks = (size + kB - 1) / kB;
   if (::ftruncate(sfd.get(), static_cast<off_t>(blocks * 8)) != 0)
     return FromErrno(errno, "truncate sums");
-  if (size > 0) AMLFS_RETURN_IF_ERROR(RehashBlocks(fd.get(), sfd.get(), size, (size - 1) / kB, (size - 1) / kB));
+  if (size > 0)
+    AMLFS_RETURN_IF_ERROR(
+        RehashBlocks(fd.get(), sfd.get(), size, (size - 1) / kB, (size - 1) / kB));
   if (old_size > 0 && old_size < size && old_size % kB != 0)
-    AMLFS_RETURN_IF_ERROR(RehashBlocks(fd.get(), sfd.get(), size, (old_size - 1) / kB, (old_size - 1) / kB));
+    AMLFS_RETURN_IF_ERROR(
+        RehashBlocks(fd.get(), sfd.get(), size, (old_size - 1) / kB, (old_size - 1) / kB));
   return Status::Ok();
 }
 
@@ -290,7 +298,8 @@ Status ObjectStore::Sync(const ObjectId& obj) {
 Status ObjectStore::Destroy(const ObjectId& obj) {
   std::unique_lock lk(LockFor(obj));
   std::string path = DataPath(obj);
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return FromErrno(errno, "unlink " + ObjName(obj));
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return FromErrno(errno, "unlink " + ObjName(obj));
   if (::unlink((path + ".sum").c_str()) != 0 && errno != ENOENT)
     return FromErrno(errno, "unlink sums " + ObjName(obj));
   return Status::Ok();
@@ -331,7 +340,8 @@ Status ObjectStore::Fallocate(const ObjectId& obj, uint64_t offset, uint64_t len
     return FromErrno(errno, "fallocate " + ObjName(obj));
   uint64_t new_size = FileSize(fd.get());
   if (old_size % kB != 0 && new_size > old_size)
-    AMLFS_RETURN_IF_ERROR(RehashBlocks(fd.get(), sfd.get(), new_size, (old_size - 1) / kB, (old_size - 1) / kB));
+    AMLFS_RETURN_IF_ERROR(
+        RehashBlocks(fd.get(), sfd.get(), new_size, (old_size - 1) / kB, (old_size - 1) / kB));
   return Status::Ok();
 }
 

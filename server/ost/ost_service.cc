@@ -40,7 +40,8 @@ Result<ObjVerifyRsp> Run(ObjectStore& s, const ObjVerifyReq& r) {
 
 OstService::OstService(ObjectStore* store)
     : store_(store),
-      read_bytes_(metrics::Default().GetCounter("amlfs_ost_read_bytes_total", "Object bytes read.")),
+      read_bytes_(
+          metrics::Default().GetCounter("amlfs_ost_read_bytes_total", "Object bytes read.")),
       write_bytes_(
           metrics::Default().GetCounter("amlfs_ost_write_bytes_total", "Object bytes written.")),
       jobs_(metrics::Default(), "jobid", "",
@@ -95,13 +96,12 @@ void OstService::Serve(RpcCall& call, std::type_identity<Req>) {
 void OstService::Handle(std::shared_ptr<RpcCall> call) {
   switch (call->op()) {
 #define AMLFS_OST_SERVE(Name, number, label, Req, Rsp, flags) \
-  case Opcode::k##Name:                                      \
-    return Serve(*call, std::type_identity<Req>{});
+  case Opcode::k##Name: return Serve(*call, std::type_identity<Req>{});
     AMLFS_OST_METHODS(AMLFS_OST_SERVE)
 #undef AMLFS_OST_SERVE
     default:
-      call->Reply(Error(Code::kNotSupported, std::string("opcode ") + OpcodeName(call->op()) +
-                                                 " not served by an OST"),
+      call->Reply(Error(Code::kNotSupported,
+                        std::string("opcode ") + OpcodeName(call->op()) + " not served by an OST"),
                   {});
   }
 }

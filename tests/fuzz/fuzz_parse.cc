@@ -87,8 +87,8 @@ void Squash(const std::string& text) {
 }
 
 // In the order of fuzz::kParserNames.
-constexpr void (*kParsers[])(const std::string&) = {Layouts,    Sizes,      OstLists, Integers,
-                                                    HostPorts,  AllowLists, Keys,     Squash};
+constexpr void (*kParsers[])(const std::string&) = {Layouts,   Sizes,      OstLists, Integers,
+                                                    HostPorts, AllowLists, Keys,     Squash};
 static_assert(std::size(kParsers) == fuzz::kParserCount);
 
 }  // namespace

@@ -111,8 +111,8 @@ void CheckMessages(const fs::path& dir, Checker& c) {
     ++c.checked;
     if (in.empty() || static_cast<unsigned char>(in[0]) != index)
       return c.Fail(p, "its first byte selects type " +
-                           (in.empty() ? std::string("none") : std::to_string(
-                                                                   static_cast<unsigned char>(in[0]))) +
+                           (in.empty() ? std::string("none")
+                                       : std::to_string(static_cast<unsigned char>(in[0]))) +
                            ", not " + name + " (" + std::to_string(index) + ")");
     T msg;
     const std::string_view body(in.data() + 1, in.size() - 1);

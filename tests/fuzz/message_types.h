@@ -40,6 +40,7 @@ struct Types {
 // the type (corpus/message/<name>), and `fuzz_make_seeds --check` proves
 // that each one selects and decodes as the type it is named after, so a
 // type inserted here fails the suite until the seeds are made again.
+// clang-format off
 #define AMLFS_FUZZ_MESSAGE_TYPES(X) \
   /* common/protocol_base.h, common/protocol_namespace.h */ \
   X(HelloRsp) X(HelloReq) X(StatsRsp) X(StatsReq) X(Caller) X(Attr) X(OstInfo) X(FsInfoRsp) \
@@ -64,6 +65,7 @@ struct Types {
   /* common/layout.h, server/mds/records.h */ \
   X(LayoutComponent) X(Layout) X(ComponentTemplate) X(LayoutTemplate) X(mds::InodeRec) \
   X(mds::DentryRec) X(mds::QueueRec) X(mds::OstRec)
+// clang-format on
 
 template <typename First, typename... Ts>
 struct DropFirst {
@@ -76,7 +78,8 @@ using MessageTypes = DropFirst<void AMLFS_FUZZ_MESSAGE_TYPES(AMLFS_FUZZ_COMMA_TY
 
 // kMessageTypeNames[i] names MessageTypes' i-th type as it is spelled in
 // the list ("HelloRsp", "raft::Entry", "mds::InodeRec").
-inline constexpr const char* kMessageTypeNames[] = {AMLFS_FUZZ_MESSAGE_TYPES(AMLFS_FUZZ_NAME_COMMA)};
+inline constexpr const char* kMessageTypeNames[] = {
+    AMLFS_FUZZ_MESSAGE_TYPES(AMLFS_FUZZ_NAME_COMMA)};
 static_assert(std::size(kMessageTypeNames) == MessageTypes::kCount);
 
 // The decoders that read a payload in place or strip a response status,
@@ -99,7 +102,9 @@ inline std::string SeedName(const std::string& name) {
 struct Filler {
   uint64_t next = 1;
   template <typename... T>
-  void operator()(T&... fields) { (Fill(fields), ...); }
+  void operator()(T&... fields) {
+    (Fill(fields), ...);
+  }
   template <typename T>
   void Fill(T& v) {
     if constexpr (std::is_same_v<T, bool>) {

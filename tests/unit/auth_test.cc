@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <optional>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <boost/asio/ip/address.hpp>
 
@@ -30,7 +30,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::shared_ptr<const ClusterKey> NewKey() { return std::make_shared<const ClusterKey>(ClusterKey::Generate()); }
+std::shared_ptr<const ClusterKey> NewKey() {
+  return std::make_shared<const ClusterKey>(ClusterKey::Generate());
+}
 
 // Answers every request with OK (an empty body).
 std::unique_ptr<RpcServer> StartServer(std::shared_ptr<const ClusterKey> key,
@@ -70,7 +72,8 @@ class RawConn {
   // server closed the connection instead.
   std::optional<std::string> Exchange(Opcode op, const std::string& body) {
     std::string f = MakeFrame(static_cast<uint16_t>(op), 7, 0, body);
-    if (send(fd_, f.data(), f.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(f.size())) return std::nullopt;
+    if (send(fd_, f.data(), f.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(f.size()))
+      return std::nullopt;
     std::string hdr(kFrameHeaderSize, '\0');
     if (!ReadAll(hdr.data(), hdr.size())) return std::nullopt;
     FrameHeader h;
@@ -100,7 +103,8 @@ class RawConn {
 }  // namespace
 
 TEST_CASE("key files: the format amlfs keygen prints, owner-only, and errors that name the file") {
-  const auto dir = std::filesystem::temp_directory_path() / ("auth_test." + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("auth_test." + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "cluster.key").string();
   const ClusterKey k = ClusterKey::Generate();
@@ -239,7 +243,8 @@ TEST_CASE("allow lists: addresses and networks, IPv4 and IPv6, and what is refus
   REQUIRE(all.ok());
   CHECK(all->empty());
   CHECK(all->Allows(ip("203.0.113.5")));
-  for (const char* bad : {"10.0.0.0/33", "10.0.0.0/", "10.0.0/8", "host.example", "::1/129", "1.2.3.4/-1"}) {
+  for (const char* bad :
+       {"10.0.0.0/33", "10.0.0.0/", "10.0.0/8", "host.example", "::1/129", "1.2.3.4/-1"}) {
     auto r = AllowList::Parse(bad);
     CHECK(r.status().code() == Code::kInvalid);
     CHECK(r.status().message().find(bad) != std::string::npos);

@@ -121,9 +121,7 @@ class FakeReplica {
 };
 
 // An address nothing listens on.
-std::string DeadAddress() {
-  return "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
-}
+std::string DeadAddress() { return "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort()); }
 
 // Which replica answered a StatFs (its id), or the error.
 Result<uint64_t> WhoAnswers(MdsClient& mds) {

@@ -66,7 +66,7 @@ TEST_CASE("what is shown to the kernel is the MDS's attributes with this node's 
   t.Wrote(8, 5000);
   const Attr m = t.Merge(AttrOf(8, 100, 50));
   CHECK(m.size == 5000);
-  CHECK(m.mtime > Timespec{50, 0});  // the write's time
+  CHECK(m.mtime > Timespec{50, 0});                  // the write's time
   CHECK(t.Merge(AttrOf(8, 9000, 50)).size == 9000);  // the MDS knows more
   CHECK(t.KnownSize(8, 100) == 5000);
   CHECK(t.KnownSize(8, 9000) == 9000);

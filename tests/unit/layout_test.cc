@@ -64,7 +64,8 @@ TEST_CASE("a 64 MiB file over 4 stripes puts 16 MiB on each object") {
   for (const auto& e : MapExtent(l, 0, 64ull << 20)) per_stripe[e.stripe] += e.length;
   REQUIRE(per_stripe.size() == 4);
   for (auto& [s, n] : per_stripe) CHECK(n == (16ull << 20));
-  for (uint32_t s = 0; s < 4; ++s) CHECK(ObjectSizeForFileSize(l, 0, s, 64ull << 20) == (16ull << 20));
+  for (uint32_t s = 0; s < 4; ++s)
+    CHECK(ObjectSizeForFileSize(l, 0, s, 64ull << 20) == (16ull << 20));
 }
 
 TEST_CASE("offsets past 2^32 and 2^40 map without overflow") {
@@ -105,7 +106,8 @@ TEST_CASE("FileOffsetOf inverts MapExtent") {
 TEST_CASE("object sizes for a truncate match the bytes each object holds") {
   const uint64_t ss = 64 * 1024;
   Layout l = Plain(ss, {0, 1, 2});
-  for (uint64_t size : std::initializer_list<uint64_t>{0, 1, ss - 1, ss, ss + 1, 3 * ss, 3 * ss + 5, 7 * ss + 100}) {
+  for (uint64_t size : std::initializer_list<uint64_t>{0, 1, ss - 1, ss, ss + 1, 3 * ss, 3 * ss + 5,
+                                                       7 * ss + 100}) {
     std::map<uint32_t, uint64_t> expect;
     for (const auto& e : MapExtent(l, 0, size))
       expect[e.stripe] = std::max(expect[e.stripe], e.object_offset + e.length);
@@ -189,7 +191,8 @@ TEST_CASE("progressive layout templates: parse, format, validate") {
   CHECK(back->comps.size() == 2);
   CHECK(back->comps[0].end == (1ull << 30));
   // Unordered, unaligned, not reaching EOF.
-  CHECK_FALSE(ParseTemplate("comp_end=2G stripe_count=1 comp_end=1G stripe_count=2 comp_end=EOF").ok());
+  CHECK_FALSE(
+      ParseTemplate("comp_end=2G stripe_count=1 comp_end=1G stripe_count=2 comp_end=EOF").ok());
   CHECK_FALSE(ParseTemplate("comp_end=100000 stripe_count=1 comp_end=EOF").ok());
   CHECK_FALSE(ParseTemplate("comp_end=1G stripe_count=1").ok());
   CHECK_FALSE(ParseTemplate("comp_end=1M stripe_size=4M comp_end=EOF").ok());

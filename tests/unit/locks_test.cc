@@ -40,7 +40,7 @@ TEST_CASE("locks: read locks share, a write lock conflicts, owners never block t
   CHECK(c->client == ClientId(1));
   CHECK(c->type == kLockRead);
   CHECK_FALSE(t.Test(1, Lk(3, 1, kLockRead, 0, 10)));
-  CHECK_FALSE(t.Test(1, Lk(1, 1, kLockWrite, 0, 10)));       // the holder itself
+  CHECK_FALSE(t.Test(1, Lk(1, 1, kLockWrite, 0, 10)));        // the holder itself
   CHECK_FALSE(t.Test(2, Lk(3, 1, kLockWrite, 0, kLockEof)));  // another file
 }
 
@@ -72,9 +72,15 @@ TEST_CASE("locks: a waiter is granted by the release that frees it, in arrival o
   LockTable t;
   REQUIRE(SetNow(t, 1, Lk(1, 1, kLockWrite, 0, kLockEof)) == Code::kOk);
   std::vector<int> order;
-  t.Set(1, Lk(2, 1, kLockWrite, 0, 9, true), [&](Status st) { if (st.ok()) order.push_back(2); });
-  t.Set(1, Lk(3, 1, kLockWrite, 5, 20, true), [&](Status st) { if (st.ok()) order.push_back(3); });
-  t.Set(1, Lk(4, 1, kLockRead, 100, 200, true), [&](Status st) { if (st.ok()) order.push_back(4); });
+  t.Set(1, Lk(2, 1, kLockWrite, 0, 9, true), [&](Status st) {
+    if (st.ok()) order.push_back(2);
+  });
+  t.Set(1, Lk(3, 1, kLockWrite, 5, 20, true), [&](Status st) {
+    if (st.ok()) order.push_back(3);
+  });
+  t.Set(1, Lk(4, 1, kLockRead, 100, 200, true), [&](Status st) {
+    if (st.ok()) order.push_back(4);
+  });
   CHECK(order.empty());
   // Releasing far away grants only the waiter whose range is now free.
   REQUIRE(SetNow(t, 1, Lk(1, 1, kLockUnlock, 50, kLockEof)) == Code::kOk);

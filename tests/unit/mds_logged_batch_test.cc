@@ -13,11 +13,22 @@ using namespace amlfs::mds;
 namespace {
 // put "a" = "1", delete "b", as the MDS wrote batches before versions were named.
 std::string Golden() {
-  return std::string("\x02\x00\x00\x00", 4) +          // 2 ops
-         std::string("\x01\x00\x00\x00" "a", 5) + "\x01" +  // key "a", put
-         std::string("\x01\x00\x00\x00" "1", 5) +      // value "1"
-         std::string("\x01\x00\x00\x00" "b", 5) + std::string("\x00", 1) +  // key "b", delete
-         std::string("\x00\x00\x00\x00", 4);           // no value
+  return std::string("\x02\x00\x00\x00", 4) +  // 2 ops
+         std::string(
+             "\x01\x00\x00\x00"
+             "a",
+             5) +
+         "\x01" +  // key "a", put
+         std::string(
+             "\x01\x00\x00\x00"
+             "1",
+             5) +  // value "1"
+         std::string(
+             "\x01\x00\x00\x00"
+             "b",
+             5) +
+         std::string("\x00", 1) +             // key "b", delete
+         std::string("\x00\x00\x00\x00", 4);  // no value
 }
 }  // namespace
 

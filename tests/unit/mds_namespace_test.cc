@@ -31,8 +31,8 @@ Result<EntryRsp> Lookup(Mds& m, Who& w, InodeId parent, const std::string& name)
   return m.Lookup(LookupReq{w.c, parent, name});
 }
 
-Code RenameCode(Mds& m, Who& w, InodeId p, const std::string& a, InodeId np,
-                const std::string& b, uint32_t flags = 0) {
+Code RenameCode(Mds& m, Who& w, InodeId p, const std::string& a, InodeId np, const std::string& b,
+                uint32_t flags = 0) {
   return m.Wait(m.Rename(RenameReq{w.Next(), p, a, np, b, flags})).status().code();
 }
 
@@ -49,7 +49,8 @@ TEST_CASE("create, lookup and unlink a file") {
   REQUIRE(ns->Wait(ns->Unlink(UnlinkReq{root.Next(), kRootInode, "a"})).ok());
   CHECK(Lookup(*ns, root, kRootInode, "a").status().code() == Code::kNotFound);
   CHECK(ns->GetAttr(GetAttrReq{root.c, f.ino}).status().code() == Code::kNotFound);
-  CHECK(ns->Wait(ns->Unlink(UnlinkReq{root.Next(), kRootInode, "a"})).status().code() == Code::kNotFound);
+  CHECK(ns->Wait(ns->Unlink(UnlinkReq{root.Next(), kRootInode, "a"})).status().code() ==
+        Code::kNotFound);
 }
 
 TEST_CASE("names: 255 bytes work, 256 are too long, '/' and empty are invalid") {
@@ -57,10 +58,14 @@ TEST_CASE("names: 255 bytes work, 256 are too long, '/' and empty are invalid") 
   Who root;
   Mkfile(*ns, root, kRootInode, std::string(255, 'x'));
   CHECK(ns->Wait(ns->Mknod(MknodReq{root.Next(), kRootInode, std::string(256, 'x'), 0100644, 0}))
-            .status().code() == Code::kNameTooLong);
-  CHECK(ns->Wait(ns->Mkdir(MkdirReq{root.Next(), kRootInode, "a/b", 0755})).status().code() == Code::kInvalid);
-  CHECK(ns->Wait(ns->Mkdir(MkdirReq{root.Next(), kRootInode, "", 0755})).status().code() == Code::kInvalid);
-  CHECK(ns->Wait(ns->Mkdir(MkdirReq{root.Next(), kRootInode, "..", 0755})).status().code() == Code::kExists);
+            .status()
+            .code() == Code::kNameTooLong);
+  CHECK(ns->Wait(ns->Mkdir(MkdirReq{root.Next(), kRootInode, "a/b", 0755})).status().code() ==
+        Code::kInvalid);
+  CHECK(ns->Wait(ns->Mkdir(MkdirReq{root.Next(), kRootInode, "", 0755})).status().code() ==
+        Code::kInvalid);
+  CHECK(ns->Wait(ns->Mkdir(MkdirReq{root.Next(), kRootInode, "..", 0755})).status().code() ==
+        Code::kExists);
 }
 
 TEST_CASE("directories: nlink, rmdir of non-empty, unlink of a dir, rmdir of a file") {
@@ -70,13 +75,16 @@ TEST_CASE("directories: nlink, rmdir of non-empty, unlink of a dir, rmdir of a f
   CHECK(d.nlink == 2);
   CHECK(ns->GetAttr(GetAttrReq{root.c, kRootInode})->attr.nlink == 3);
   Mkfile(*ns, root, d.ino, "f");
-  CHECK(ns->Wait(ns->Rmdir(RmdirReq{root.Next(), kRootInode, "d"})).status().code() == Code::kNotEmpty);
-  CHECK(ns->Wait(ns->Unlink(UnlinkReq{root.Next(), kRootInode, "d"})).status().code() == Code::kIsDir);
+  CHECK(ns->Wait(ns->Rmdir(RmdirReq{root.Next(), kRootInode, "d"})).status().code() ==
+        Code::kNotEmpty);
+  CHECK(ns->Wait(ns->Unlink(UnlinkReq{root.Next(), kRootInode, "d"})).status().code() ==
+        Code::kIsDir);
   CHECK(ns->Wait(ns->Rmdir(RmdirReq{root.Next(), d.ino, "f"})).status().code() == Code::kNotDir);
   REQUIRE(ns->Wait(ns->Unlink(UnlinkReq{root.Next(), d.ino, "f"})).ok());
   REQUIRE(ns->Wait(ns->Rmdir(RmdirReq{root.Next(), kRootInode, "d"})).ok());
   CHECK(ns->GetAttr(GetAttrReq{root.c, kRootInode})->attr.nlink == 2);
-  CHECK(ns->Wait(ns->Mknod(MknodReq{root.Next(), d.ino, "g", 0100644, 0})).status().code() == Code::kNotFound);
+  CHECK(ns->Wait(ns->Mknod(MknodReq{root.Next(), d.ino, "g", 0100644, 0})).status().code() ==
+        Code::kNotFound);
 }
 
 TEST_CASE("rename: over files, over empty and non-empty dirs, loops, flags") {
@@ -114,7 +122,8 @@ TEST_CASE("rename: over files, over empty and non-empty dirs, loops, flags") {
     CHECK(Lookup(*ns, root, d1.ino, "..")->attr.ino == d3.ino);
   }
   SECTION("RENAME_NOREPLACE") {
-    CHECK(RenameCode(*ns, root, kRootInode, "a", kRootInode, "b", kRenameNoReplace) == Code::kExists);
+    CHECK(RenameCode(*ns, root, kRootInode, "a", kRootInode, "b", kRenameNoReplace) ==
+          Code::kExists);
     CHECK(RenameCode(*ns, root, kRootInode, "a", kRootInode, "c", kRenameNoReplace) == Code::kOk);
   }
   SECTION("RENAME_EXCHANGE swaps a file and a dir") {
@@ -140,7 +149,8 @@ TEST_CASE("hard links count, and links to directories are refused") {
   CHECK(ns->GetAttr(GetAttrReq{root.c, f.ino})->attr.nlink == 2);
   CHECK(ns->Wait(ns->Link(LinkReq{root.Next(), d.ino, kRootInode, "dl"})).status().code() ==
         Code::kNotPermitted);
-  CHECK(ns->Wait(ns->Link(LinkReq{root.Next(), f.ino, d.ino, "g"})).status().code() == Code::kExists);
+  CHECK(ns->Wait(ns->Link(LinkReq{root.Next(), f.ino, d.ino, "g"})).status().code() ==
+        Code::kExists);
   REQUIRE(ns->Wait(ns->Unlink(UnlinkReq{root.Next(), kRootInode, "f"})).ok());
   CHECK(ns->GetAttr(GetAttrReq{root.c, f.ino})->attr.nlink == 1);
 }
@@ -155,7 +165,8 @@ TEST_CASE("symlinks keep their target, and readlink of a file is invalid") {
   Attr f = Mkfile(*ns, root, kRootInode, "f");
   CHECK(ns->Readlink(ReadlinkReq{root.c, f.ino}).status().code() == Code::kInvalid);
   CHECK(ns->Wait(ns->Symlink(SymlinkReq{root.Next(), kRootInode, "t", std::string(4096, 'x')}))
-            .status().code() == Code::kNameTooLong);
+            .status()
+            .code() == Code::kNameTooLong);
 }
 
 TEST_CASE("xattrs: flags, limits, namespaces") {
@@ -169,11 +180,14 @@ TEST_CASE("xattrs: flags, limits, namespaces") {
   CHECK(ns->Wait(ns->SetXattr(SetXattrReq{root.Next(), f.ino, "user.b", "2", 2})).status().code() ==
         Code::kNoData);
   CHECK(ns->GetXattr(GetXattrReq{root.c, f.ino, "user.none"}).status().code() == Code::kNoData);
-  CHECK(ns->Wait(ns->SetXattr(SetXattrReq{root.Next(), f.ino, "user.big", std::string(65537, 'v'), 0}))
-            .status().code() == Code::kNotEmptyXattr);
+  CHECK(ns->Wait(
+              ns->SetXattr(SetXattrReq{root.Next(), f.ino, "user.big", std::string(65537, 'v'), 0}))
+            .status()
+            .code() == Code::kNotEmptyXattr);
   REQUIRE(ns->Wait(ns->SetXattr(SetXattrReq{root.Next(), f.ino, "trusted.t", "t", 0})).ok());
   Who user(1000, 1000);
-  CHECK(ns->GetXattr(GetXattrReq{user.c, f.ino, "trusted.t"}).status().code() == Code::kNotPermitted);
+  CHECK(ns->GetXattr(GetXattrReq{user.c, f.ino, "trusted.t"}).status().code() ==
+        Code::kNotPermitted);
   auto list = ns->ListXattr(ListXattrReq{user.c, f.ino});
   // The layout is listed first, as on Lustre.
   CHECK(list->names == std::vector<std::string>{"lustre.lov", "user.a"});
@@ -182,8 +196,9 @@ TEST_CASE("xattrs: flags, limits, namespaces") {
   CHECK(ns->Wait(ns->RemoveXattr(RemoveXattrReq{root.Next(), f.ino, "user.a"})).status().code() ==
         Code::kNoData);
   auto s = ns->Wait(ns->Symlink(SymlinkReq{root.Next(), kRootInode, "s", "f"}));
-  CHECK(ns->Wait(ns->SetXattr(SetXattrReq{root.Next(), s->attr.ino, "user.x", "1", 0})).status().code() ==
-        Code::kNotPermitted);
+  CHECK(ns->Wait(ns->SetXattr(SetXattrReq{root.Next(), s->attr.ino, "user.x", "1", 0}))
+            .status()
+            .code() == Code::kNotPermitted);
 }
 
 TEST_CASE("permissions: owner, group, supplementary group, other") {
@@ -191,12 +206,15 @@ TEST_CASE("permissions: owner, group, supplementary group, other") {
   Who root;
   Attr d = Mkdir(*ns, root, kRootInode, "d", 0777);
   Attr f = Mkfile(*ns, root, d.ino, "f", 0640);
-  REQUIRE(ns->Wait(ns->SetAttr(SetAttrReq{root.Next(), f.ino, kSetUid | kSetGid, 0, 1000, 2000})).ok());
+  REQUIRE(
+      ns->Wait(ns->SetAttr(SetAttrReq{root.Next(), f.ino, kSetUid | kSetGid, 0, 1000, 2000})).ok());
   Who owner(1000, 1000), member(1001, 3000, {2000}), other(1002, 3000);
   CHECK(ns->Wait(ns->OpenFile(OpenReq{owner.Next(), f.ino, O_RDWR})).ok());
   CHECK(ns->Wait(ns->OpenFile(OpenReq{member.Next(), f.ino, O_RDONLY})).ok());
-  CHECK(ns->Wait(ns->OpenFile(OpenReq{member.Next(), f.ino, O_WRONLY})).status().code() == Code::kAccess);
-  CHECK(ns->Wait(ns->OpenFile(OpenReq{other.Next(), f.ino, O_RDONLY})).status().code() == Code::kAccess);
+  CHECK(ns->Wait(ns->OpenFile(OpenReq{member.Next(), f.ino, O_WRONLY})).status().code() ==
+        Code::kAccess);
+  CHECK(ns->Wait(ns->OpenFile(OpenReq{other.Next(), f.ino, O_RDONLY})).status().code() ==
+        Code::kAccess);
   CHECK(ns->Access(AccessReq{other.c, f.ino, 4}).status().code() == Code::kAccess);
   SECTION("only the owner may chmod; only root may give a file away") {
     CHECK(ns->Wait(ns->SetAttr(SetAttrReq{other.Next(), f.ino, kSetMode, 0777})).status().code() ==
@@ -224,7 +242,8 @@ TEST_CASE("sticky and setgid directories") {
   Who alice(1000, 1000), bob(1001, 1001);
   Attr af = Mkfile(*ns, alice, tmp.ino, "alice");
   (void)af;
-  CHECK(ns->Wait(ns->Unlink(UnlinkReq{bob.Next(), tmp.ino, "alice"})).status().code() == Code::kNotPermitted);
+  CHECK(ns->Wait(ns->Unlink(UnlinkReq{bob.Next(), tmp.ino, "alice"})).status().code() ==
+        Code::kNotPermitted);
   CHECK(RenameCode(*ns, bob, tmp.ino, "alice", tmp.ino, "stolen") == Code::kNotPermitted);
   CHECK(ns->Wait(ns->Unlink(UnlinkReq{alice.Next(), tmp.ino, "alice"})).ok());
   Attr sg = Mkdir(*ns, root, kRootInode, "sg", 02777);
@@ -274,9 +293,12 @@ TEST_CASE("sizes merge as a monotonic max, and truncate sets them exactly") {
   TempNamespace ns;
   Who root;
   Attr f = Mkfile(*ns, root, kRootInode, "f");
-  CHECK(ns->Wait(ns->UpdateSize(UpdateSizeReq{root.Next(), f.ino, 500, Timespec::Now(), true}))->attr.size == 500);
-  CHECK(ns->Wait(ns->UpdateSize(UpdateSizeReq{root.Next(), f.ino, 300, Timespec::Now(), true}))->attr.size == 500);
-  CHECK(ns->Wait(ns->SetAttr(SetAttrReq{root.Next(), f.ino, kSetSize, 0, 0, 0, 10}))->attr.size == 10);
+  CHECK(ns->Wait(ns->UpdateSize(UpdateSizeReq{root.Next(), f.ino, 500, Timespec::Now(), true}))
+            ->attr.size == 500);
+  CHECK(ns->Wait(ns->UpdateSize(UpdateSizeReq{root.Next(), f.ino, 300, Timespec::Now(), true}))
+            ->attr.size == 500);
+  CHECK(ns->Wait(ns->SetAttr(SetAttrReq{root.Next(), f.ino, kSetSize, 0, 0, 0, 10}))->attr.size ==
+        10);
 }
 
 TEST_CASE("layouts: the fs default, directory templates, the layout xattr") {
@@ -289,7 +311,8 @@ TEST_CASE("layouts: the fs default, directory templates, the layout xattr") {
   CHECK(f->attr.blksize == (1u << 20));
   Attr d = Mkdir(*ns, root, kRootInode, "wide");
   REQUIRE(ns->Wait(ns->SetXattr(SetXattrReq{root.Next(), d.ino, "user.amlfs.layout",
-                                   "stripe_count=-1 stripe_size=4M", 0})).ok());
+                                            "stripe_count=-1 stripe_size=4M", 0}))
+              .ok());
   auto g = ns->Wait(ns->Create(CreateReq{root.Next(), d.ino, "g", 0644, O_RDWR}));
   CHECK(g->layout.comps[0].osts.size() == 4);
   CHECK(g->layout.comps[0].stripe_size == (4u << 20));
@@ -304,11 +327,17 @@ TEST_CASE("layouts: the fs default, directory templates, the layout xattr") {
   CHECK(h->layout.comps[0].osts.size() == 4);
   CHECK_THAT(ns->GetXattr(GetXattrReq{root.c, g->attr.ino, "user.amlfs.layout"})->value,
              Catch::Contains("osts="));
-  CHECK(ns->Wait(ns->SetXattr(SetXattrReq{root.Next(), d.ino, "user.amlfs.layout", "stripe_size=100000", 0}))
-            .status().code() == Code::kInvalid);
-  REQUIRE(ns->Wait(ns->UpdateSize(UpdateSizeReq{root.Next(), g->attr.ino, 10, Timespec::Now(), true})).ok());
-  CHECK(ns->Wait(ns->SetXattr(SetXattrReq{root.Next(), g->attr.ino, "user.amlfs.layout", "stripe_count=1", 0}))
-            .status().code() == Code::kBusy);
+  CHECK(ns->Wait(ns->SetXattr(
+                     SetXattrReq{root.Next(), d.ino, "user.amlfs.layout", "stripe_size=100000", 0}))
+            .status()
+            .code() == Code::kInvalid);
+  REQUIRE(
+      ns->Wait(ns->UpdateSize(UpdateSizeReq{root.Next(), g->attr.ino, 10, Timespec::Now(), true}))
+          .ok());
+  CHECK(ns->Wait(ns->SetXattr(SetXattrReq{root.Next(), g->attr.ino, "user.amlfs.layout",
+                                          "stripe_count=1", 0}))
+            .status()
+            .code() == Code::kBusy);
 }
 
 TEST_CASE("lookup, getattr and readdir plus say whether an inode has stored xattrs") {
@@ -334,7 +363,8 @@ TEST_CASE("lookup, getattr and readdir plus say whether an inode has stored xatt
 TEST_CASE("readdir pages through entries in name order, with attributes") {
   TempNamespace ns;
   Who root;
-  for (int i = 0; i < 25; ++i) Mkfile(*ns, root, kRootInode, std::string("f").append(std::to_string(100 + i)));
+  for (int i = 0; i < 25; ++i)
+    Mkfile(*ns, root, kRootInode, std::string("f").append(std::to_string(100 + i)));
   std::vector<std::string> names;
   ReadDirReq r{root.c, kRootInode, "", 10, true};
   for (;;) {
@@ -383,7 +413,9 @@ TEST_CASE("layouts: a new file's requested layout, progressive components, OST c
   TempNamespace ns;
   Who root;
   MknodReq mk{root.Next(), kRootInode, "pfl", 0100644, 0, {}};
-  mk.layout = ParseTemplate("comp_end=1M stripe_count=1 stripe_offset=2 comp_end=EOF stripe_count=-1").value();
+  mk.layout =
+      ParseTemplate("comp_end=1M stripe_count=1 stripe_offset=2 comp_end=EOF stripe_count=-1")
+          .value();
   auto made = ns->Wait(ns->Mknod(mk));
   REQUIRE(made.ok());
   auto l = ns->GetLayout(GetLayoutReq{root.c, made->attr.ino});
@@ -412,7 +444,9 @@ TEST_CASE("layouts: an empty file takes a new layout, a file with data needs a m
   other.c.client = ClientId(4242);
   auto f = ns->Wait(ns->Create(CreateReq{root.Next(), kRootInode, "f", 0644, O_RDWR}));
   REQUIRE(f.ok());
-  REQUIRE(ns->Wait(ns->SetLayout(SetLayoutReq{root.Next(), f->attr.ino, LayoutTemplate::Plain(3, 2 << 20)})).ok());
+  REQUIRE(ns->Wait(ns->SetLayout(
+                       SetLayoutReq{root.Next(), f->attr.ino, LayoutTemplate::Plain(3, 2 << 20)}))
+              .ok());
   auto l = ns->GetLayout(GetLayoutReq{root.c, f->attr.ino});
   CHECK(l->layout.comps[0].osts.size() == 3);
   CHECK(l->layout.comps[0].id != f->layout.comps[0].id);  // new objects, never the old ones
@@ -420,11 +454,15 @@ TEST_CASE("layouts: an empty file takes a new layout, a file with data needs a m
   auto o = ns->Wait(ns->OpenFile(OpenReq{other.Next(), f->attr.ino, O_RDONLY}));
   REQUIRE(o.ok());
   CHECK(ns->Wait(ns->SetLayout(SetLayoutReq{root.Next(), f->attr.ino, LayoutTemplate::Plain(1, 0)}))
-            .status().code() == Code::kBusy);
+            .status()
+            .code() == Code::kBusy);
   REQUIRE(ns->Wait(ns->Release(ReleaseReq{other.Next(), f->attr.ino, o->handle})).ok());
-  REQUIRE(ns->Wait(ns->UpdateSize(UpdateSizeReq{root.Next(), f->attr.ino, 100, Timespec::Now(), true})).ok());
+  REQUIRE(
+      ns->Wait(ns->UpdateSize(UpdateSizeReq{root.Next(), f->attr.ino, 100, Timespec::Now(), true}))
+          .ok());
   CHECK(ns->Wait(ns->SetLayout(SetLayoutReq{root.Next(), f->attr.ino, LayoutTemplate::Plain(1, 0)}))
-            .status().code() == Code::kBusy);
+            .status()
+            .code() == Code::kBusy);
 }
 
 TEST_CASE("migration: commit swaps the layout, a writer in between makes it fail") {
@@ -434,30 +472,37 @@ TEST_CASE("migration: commit swaps the layout, a writer in between makes it fail
   auto f = ns->Wait(ns->Create(CreateReq{root.Next(), kRootInode, "f", 0644, O_RDWR}));
   REQUIRE(f.ok());
   REQUIRE(ns->Wait(ns->Release(ReleaseReq{root.Next(), f->attr.ino, f->handle})).ok());
-  REQUIRE(ns->Wait(ns->UpdateSize(UpdateSizeReq{root.Next(), f->attr.ino, 100, Timespec::Now(), true})).ok());
-  auto b = ns->Wait(ns->MigrateBegin(MigrateBeginReq{root.Next(), f->attr.ino, LayoutTemplate::Plain(4, 0), false}));
+  REQUIRE(
+      ns->Wait(ns->UpdateSize(UpdateSizeReq{root.Next(), f->attr.ino, 100, Timespec::Now(), true}))
+          .ok());
+  auto b = ns->Wait(ns->MigrateBegin(
+      MigrateBeginReq{root.Next(), f->attr.ino, LayoutTemplate::Plain(4, 0), false}));
   REQUIRE(b.ok());
   CHECK(b->new_layout.comps[0].osts.size() == 4);
   CHECK(b->new_layout.generation == b->old_layout.generation + 1);
-  MigrateCommitReq c{root.Next(), f->attr.ino, b->new_layout, b->token, b->attr.size, b->attr.mtime, false};
+  MigrateCommitReq c{root.Next(),  f->attr.ino,   b->new_layout, b->token,
+                     b->attr.size, b->attr.mtime, false};
   auto done = ns->Wait(ns->MigrateCommit(c));
   REQUIRE(done.ok());
   CHECK(done->attr.ino == f->attr.ino);
   CHECK(ns->GetLayout(GetLayoutReq{root.c, f->attr.ino})->layout.comps[0].osts.size() == 4);
   // Again, with a writer opening the file during the copy.
-  auto b2 = ns->Wait(ns->MigrateBegin(MigrateBeginReq{root.Next(), f->attr.ino, LayoutTemplate::Plain(1, 0), false}));
+  auto b2 = ns->Wait(ns->MigrateBegin(
+      MigrateBeginReq{root.Next(), f->attr.ino, LayoutTemplate::Plain(1, 0), false}));
   REQUIRE(b2.ok());
   auto w = ns->Wait(ns->OpenFile(OpenReq{other.Next(), f->attr.ino, O_WRONLY}));
   REQUIRE(w.ok());
   REQUIRE(ns->Wait(ns->Release(ReleaseReq{other.Next(), f->attr.ino, w->handle})).ok());
-  MigrateCommitReq c2{root.Next(), f->attr.ino, b2->new_layout, b2->token, b2->attr.size, b2->attr.mtime, false};
+  MigrateCommitReq c2{root.Next(),   f->attr.ino,    b2->new_layout, b2->token,
+                      b2->attr.size, b2->attr.mtime, false};
   CHECK(ns->Wait(ns->MigrateCommit(c2)).status().code() == Code::kBusy);
   CHECK(ns->GetLayout(GetLayoutReq{root.c, f->attr.ino})->layout.comps[0].osts.size() == 4);
   // An open writer refuses the migration up front.
   auto w2 = ns->Wait(ns->OpenFile(OpenReq{other.Next(), f->attr.ino, O_RDWR}));
   REQUIRE(w2.ok());
-  CHECK(ns->Wait(ns->MigrateBegin(MigrateBeginReq{root.Next(), f->attr.ino, {}, false})).status().code() ==
-        Code::kBusy);
+  CHECK(ns->Wait(ns->MigrateBegin(MigrateBeginReq{root.Next(), f->attr.ino, {}, false}))
+            .status()
+            .code() == Code::kBusy);
 }
 
 TEST_CASE("fid2path names the path of a file, for root only") {

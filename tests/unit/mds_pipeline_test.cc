@@ -3,8 +3,8 @@
 // their batch, reads see only applied state, and a failed batch fails the
 // ones built on it. The log here holds batches until the test lets them
 // commit (or fail), in order, as the Raft log does within a term.
-#include <catch2/catch.hpp>
 #include <fcntl.h>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <deque>
@@ -107,20 +107,26 @@ struct Replicated {
 TEST_CASE("a replicated MDS builds batches on those not yet committed; answers wait for theirs") {
   Replicated r;
   Mds& m = *r.mds;
-  auto first = std::async(std::launch::async, [&] { return m.Wait(m.Mkdir(MkdirReq{r.Next(), kRootInode, "a", 0755})); });
+  auto first = std::async(std::launch::async, [&] {
+    return m.Wait(m.Mkdir(MkdirReq{r.Next(), kRootInode, "a", 0755}));
+  });
   REQUIRE(r.log.WaitHeld(1));
   // Not committed: not answered, and invisible to reads.
   CHECK(first.wait_for(50ms) == std::future_status::timeout);
   CHECK(m.Lookup(LookupReq{Caller{}, kRootInode, "a"}).status().code() == Code::kNotFound);
   // The next mutation sees it: a second mkdir of "a" fails with EEXIST,
   // and a mkdir inside it works; neither answers before the first commits.
-  auto again = std::async(std::launch::async, [&] { return m.Wait(m.Mkdir(MkdirReq{r.Next(), kRootInode, "a", 0755})); });
+  auto again = std::async(std::launch::async, [&] {
+    return m.Wait(m.Mkdir(MkdirReq{r.Next(), kRootInode, "a", 0755}));
+  });
   REQUIRE(r.log.WaitHeld(2));  // the recorded EEXIST answer
   CHECK(again.wait_for(50ms) == std::future_status::timeout);
   r.log.Release(1, true);
   auto a = first.get();
   REQUIRE(a.ok());
-  auto inner = std::async(std::launch::async, [&] { return m.Wait(m.Mkdir(MkdirReq{r.Next(), a->attr.ino, "b", 0755})); });
+  auto inner = std::async(std::launch::async, [&] {
+    return m.Wait(m.Mkdir(MkdirReq{r.Next(), a->attr.ino, "b", 0755}));
+  });
   REQUIRE(r.log.WaitHeld(2));
   CHECK(inner.wait_for(50ms) == std::future_status::timeout);
   r.log.Release(2, true);
@@ -129,13 +135,19 @@ TEST_CASE("a replicated MDS builds batches on those not yet committed; answers w
   CHECK(m.Lookup(LookupReq{Caller{}, a->attr.ino, "b"}).ok());
 }
 
-TEST_CASE("a replicated MDS fails the batches built on one that fails, and starts clean when it leads again") {
+TEST_CASE(
+    "a replicated MDS fails the batches built on one that fails, and starts clean when it leads "
+    "again") {
   Replicated r;
   Mds& m = *r.mds;
-  auto dir = std::async(std::launch::async, [&] { return m.Wait(m.Mkdir(MkdirReq{r.Next(), kRootInode, "d", 0755})); });
+  auto dir = std::async(std::launch::async, [&] {
+    return m.Wait(m.Mkdir(MkdirReq{r.Next(), kRootInode, "d", 0755}));
+  });
   REQUIRE(r.log.WaitHeld(1));
   // rmdir of the pending directory: built on it (it sees it, empty).
-  auto rm = std::async(std::launch::async, [&] { return m.Wait(m.Rmdir(RmdirReq{r.Next(), kRootInode, "d"})); });
+  auto rm = std::async(std::launch::async, [&] {
+    return m.Wait(m.Rmdir(RmdirReq{r.Next(), kRootInode, "d"}));
+  });
   REQUIRE(r.log.WaitHeld(2));
   // The leadership is lost: both batches fail.
   r.log.Release(1, false);
@@ -148,11 +160,14 @@ TEST_CASE("a replicated MDS fails the batches built on one that fails, and start
   CHECK(m.Lookup(LookupReq{Caller{}, kRootInode, "d"}).status().code() == Code::kNotFound);
   // Leading again, nothing of the failed batches is seen.
   REQUIRE(r.log.Run([&] { return m.TakeLead(); }).ok());
-  auto again = r.log.Run([&] { return m.Wait(m.Mkdir(MkdirReq{r.Next(), kRootInode, "d", 0755})); });
+  auto again = r.log.Run([&] {
+    return m.Wait(m.Mkdir(MkdirReq{r.Next(), kRootInode, "d", 0755}));
+  });
   REQUIRE(again.ok());
 }
 
-TEST_CASE("a mutation returns at once with the batch its answer waits for, its own and those it read") {
+TEST_CASE(
+    "a mutation returns at once with the batch its answer waits for, its own and those it read") {
   Replicated r;
   Mds& m = *r.mds;
   Committed<EntryRsp> made = m.Mkdir(MkdirReq{r.Next(), kRootInode, "a", 0755});
@@ -194,7 +209,8 @@ TEST_CASE("a mutation returns at once with the batch its answer waits for, its o
   CHECK(m.Lookup(LookupReq{Caller{}, kRootInode, "c"}).status().code() == Code::kNotFound);
 }
 
-TEST_CASE("an open or create whose batch fails leaves no open handle: the file dies at its unlink") {
+TEST_CASE(
+    "an open or create whose batch fails leaves no open handle: the file dies at its unlink") {
   Replicated r;
   Mds& m = *r.mds;
   OstRegisterReq ost;
@@ -233,11 +249,17 @@ TEST_CASE("an open or create whose batch fails leaves no open handle: the file d
   });
   REQUIRE(again.ok());
   REQUIRE(again->attr.ino == g);
-  REQUIRE(r.log.Run([&] { return m.Wait(m.Release(ReleaseReq{r.Next(), g, again->handle})); }).ok());
+  REQUIRE(r.log.Run([&] {
+                 return m.Wait(m.Release(ReleaseReq{r.Next(), g, again->handle}));
+               })
+              .ok());
   CHECK_FALSE(m.IsOpen(g));
   // Closed by everyone: an unlink destroys each file at once, no orphan kept.
   for (const char* name : {"f", "g"})
-    REQUIRE(r.log.Run([&] { return m.Wait(m.Unlink(UnlinkReq{r.Next(), kRootInode, name})); }).ok());
+    REQUIRE(r.log.Run([&] {
+                   return m.Wait(m.Unlink(UnlinkReq{r.Next(), kRootInode, name}));
+                 })
+                .ok());
   CHECK(m.GetAttr(GetAttrReq{Caller{}, f}).status().code() == Code::kNotFound);
   CHECK(m.GetAttr(GetAttrReq{Caller{}, g}).status().code() == Code::kNotFound);
 }

@@ -41,7 +41,9 @@ TEST_CASE("a snapshot replaces the whole database; a damaged one is refused and 
   TempNamespace a;
   REQUIRE(a->Wait(a->Mkdir(MkdirReq{root.Next(), kRootInode, "kept", 0755})).ok());
   for (int i = 0; i < 5000; ++i)  // more than one block
-    REQUIRE(a->Wait(a->Mknod(MknodReq{root.Next(), kRootInode, std::string("f").append(std::to_string(i)), 0100644, 0})).ok());
+    REQUIRE(a->Wait(a->Mknod(MknodReq{root.Next(), kRootInode,
+                                      std::string("f").append(std::to_string(i)), 0100644, 0}))
+                .ok());
   a->ApplyLogged(7, "");
   CHECK(a->SaveSnapshot(6, path).code() == Code::kInternal);  // not at the applied index
   REQUIRE(a->SaveSnapshot(7, path).ok());
@@ -66,9 +68,7 @@ TEST_CASE("a snapshot replaces the whole database; a damaged one is refused and 
     refused(bad, 7, "checksum mismatch");
   }
   SECTION("a truncated file") { refused(good.substr(0, good.size() - 9), 7, "truncated"); }
-  SECTION("a missing end") {
-    refused(good.substr(0, good.size() - 21), 7, "end block is missing");
-  }
+  SECTION("a missing end") { refused(good.substr(0, good.size() - 21), 7, "end block is missing"); }
   SECTION("another index") { refused(good, 8, "holds index 7"); }
   SECTION("not a snapshot") { refused(std::string(100, 'x'), 7, "oversized block"); }
   SECTION("the whole file") {

@@ -90,7 +90,7 @@ TEST_CASE("a histogram renders cumulative buckets, +Inf, sum and count") {
   h.Observe(0.00005);  // first bucket
   h.Observe(0.003);    // <= 0.005
   h.Observe(0.003);
-  h.Observe(60);       // past the last bound: +Inf only
+  h.Observe(60);  // past the last bound: +Inf only
   auto s = metrics::ParseText(r.Render());
   CHECK(ValueOf(s, "t_seconds_bucket", {{"le", "0.0001"}}) == 1);
   CHECK(ValueOf(s, "t_seconds_bucket", {{"le", "0.0025"}}) == 1);
@@ -131,7 +131,8 @@ TEST_CASE("per-key counters: empty keys not counted, the idlest key gives way wh
 
 TEST_CASE("per-key counters idle past their time are forgotten") {
   Registry r;
-  metrics::KeyedCounters jobs(r, "jobid", "", {{"t_idle_total", "I."}}, 10, std::chrono::seconds(0));
+  metrics::KeyedCounters jobs(r, "jobid", "", {{"t_idle_total", "I."}}, 10,
+                              std::chrono::seconds(0));
   jobs.Add("gone", {}, 0, 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   CHECK(metrics::ParseText(r.Render()).empty());
@@ -140,7 +141,8 @@ TEST_CASE("per-key counters idle past their time are forgotten") {
 
 TEST_CASE("malformed exposition lines are skipped and counted") {
   size_t bad = 0;
-  auto s = metrics::ParseText("ok 1\n{nolabel} 2\nx{a=\"1\" 3\ny notanumber\n# comment\n\nz 4 1700000000\n", &bad);
+  auto s = metrics::ParseText(
+      "ok 1\n{nolabel} 2\nx{a=\"1\" 3\ny notanumber\n# comment\n\nz 4 1700000000\n", &bad);
   CHECK(s.size() == 2);
   CHECK(bad == 3);
   CHECK(ValueOf(s, "z") == 4);
@@ -183,7 +185,8 @@ TEST_CASE("the HTTP endpoint serves /metrics, /healthz and /loglevel") {
   CHECK(HttpExchange(port, "GET /nothing HTTP/1.0\r\n\r\n").rfind("HTTP/1.0 404", 0) == 0);
   // Garbage and an oversized body close the connection; the server serves on.
   HttpExchange(port, "NOT HTTP AT ALL\r\n\r\n");
-  HttpExchange(port, "PUT /loglevel HTTP/1.0\r\nContent-Length: 100000\r\n\r\n" + std::string(1000, 'x'));
+  HttpExchange(port,
+               "PUT /loglevel HTTP/1.0\r\nContent-Length: 100000\r\n\r\n" + std::string(1000, 'x'));
   CHECK(HttpExchange(port, "GET /metrics HTTP/1.0\r\n\r\n").rfind("HTTP/1.0 200", 0) == 0);
   http.Stop();
 }
@@ -201,9 +204,8 @@ TEST_CASE("a server answers Stats with its metrics, and counts the requests it s
   o.role = "ost";
   o.key = nullptr;
   o.tls = false;
-  RpcServer server(o, [](std::shared_ptr<RpcCall> call) {
-    call->Reply(Error(Code::kNotSupported, "no"), {});
-  });
+  RpcServer server(
+      o, [](std::shared_ptr<RpcCall> call) { call->Reply(Error(Code::kNotSupported, "no"), {}); });
   REQUIRE(server.Listen(HostPort{"127.0.0.1", 0}).ok());
   server.Start();
   NetContext net(1);

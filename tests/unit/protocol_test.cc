@@ -85,8 +85,8 @@ TEST_CASE("response payloads carry the status code and message") {
     CHECK(DecodeResponse("ab").status().code() == Code::kProtocol);
   }
   SECTION("the highest known code is kept, the next one becomes an I/O error") {
-    for (uint32_t code : {static_cast<uint32_t>(Code::kCodeMax),
-                          static_cast<uint32_t>(Code::kCodeMax) + 1}) {
+    for (uint32_t code :
+         {static_cast<uint32_t>(Code::kCodeMax), static_cast<uint32_t>(Code::kCodeMax) + 1}) {
       std::string p;
       Encoder e(&p);
       e.Put(code);

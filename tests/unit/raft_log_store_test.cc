@@ -80,8 +80,8 @@ TEST_CASE("entries of any length and every byte value survive a reopen") {
   TempDir tmp;
   std::vector<Entry> want;
   Index i = 1;
-  for (size_t len : {size_t{0}, size_t{1}, size_t{3}, size_t{7}, size_t{4096},
-                     size_t{(1 << 20) + 13}}) {
+  for (size_t len :
+       {size_t{0}, size_t{1}, size_t{3}, size_t{7}, size_t{4096}, size_t{(1 << 20) + 13}}) {
     std::string data(len, '\0');
     for (size_t k = 0; k < len; ++k) data[k] = static_cast<char>((k * 131 + i) & 0xff);
     want.push_back(Make(i, i, std::move(data)));
@@ -129,7 +129,8 @@ TEST_CASE("TruncateFrom then Append replaces the tail across a reopen") {
   TempDir tmp;
   {
     auto s = OpenOk(tmp.store());
-    for (Index i = 1; i <= 5; ++i) AppendOk(*s, {Make(1, i, std::string("e").append(std::to_string(i)))});
+    for (Index i = 1; i <= 5; ++i)
+      AppendOk(*s, {Make(1, i, std::string("e").append(std::to_string(i)))});
     REQUIRE(s->TruncateFrom(3).ok());
     CHECK(s->last_index() == 2);
     CHECK(s->term_at(3) == 0);

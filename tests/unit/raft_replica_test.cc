@@ -9,7 +9,6 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <fstream>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -117,7 +116,8 @@ class Group {
       Index at = 0;
       std::vector<std::string> state;
       std::string line;
-      if (!(f >> at) || at != index) return Error(Code::kCorrupt, path + ": not snapshot " + std::to_string(index));
+      if (!(f >> at) || at != index)
+        return Error(Code::kCorrupt, path + ": not snapshot " + std::to_string(index));
       std::getline(f, line);
       while (std::getline(f, line)) state.push_back(line);
       std::lock_guard lk(m.mu);
@@ -230,7 +230,8 @@ TEST_CASE("raft replica: a group over TCP elects, replicates, fails over and cat
   Member* next = g.Leader();
   REQUIRE(next != nullptr);
   REQUIRE(next != old);
-  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   WARN("new leader after " << took.count() << " ms");
   for (int i = 0; i < 20; ++i) {
     expect.push_back(std::string("b").append(std::to_string(i)));
@@ -244,8 +245,9 @@ TEST_CASE("raft replica: a group over TCP elects, replicates, fails over and cat
   CHECK(old->owned->info().role != Role::kLeader);
 }
 
-
-TEST_CASE("raft replica: a leader cut off from the others loses its lease, then fails what it was given") {
+TEST_CASE(
+    "raft replica: a leader cut off from the others loses its lease, then fails what it was "
+    "given") {
   Group g;
   Member* leader = g.Leader();
   REQUIRE(leader != nullptr);
@@ -285,7 +287,7 @@ TEST_CASE("raft replica: a leader cut off from the others loses its lease, then 
   std::this_thread::sleep_for(50ms);  // info() is refreshed after the callbacks run
   CHECK(leader->owned->info().role != Role::kLeader);
   WARN("lease ended " << lease_left.count() << " ms after the followers stopped (votes after "
-                       << vote_after.count() << " ms)");
+                      << vote_after.count() << " ms)");
 }
 
 TEST_CASE("raft replica: a follower behind the leader's compacted log catches up by snapshot") {
@@ -430,13 +432,14 @@ TEST_CASE("raft replica: a snapshot received just before a crash brings its conf
   // The crash came after the snapshot was published and before the log was
   // compacted to it: the log still ends before the snapshot and knows
   // nothing of the change to {1, 2, 4} the snapshot covers.
-  auto dir = std::filesystem::temp_directory_path() /
-             ("raft-crash-" + std::to_string(::getpid()));
+  auto dir = std::filesystem::temp_directory_path() / ("raft-crash-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   {
     auto store = LogStore::Open(dir.string());
     REQUIRE(store.ok());
-    REQUIRE((*store)->Append({Entry{1, 1, EntryType::kNoop, {}}, Entry{1, 2, EntryType::kCommand, "a"}}).ok());
+    REQUIRE((*store)
+                ->Append({Entry{1, 1, EntryType::kNoop, {}}, Entry{1, 2, EntryType::kCommand, "a"}})
+                .ok());
   }
   const Members after{{1, "127.0.0.1:1"}, {2, "127.0.0.1:2"}, {4, "127.0.0.1:4"}};
   const std::string tmp = (dir / "snapshot.tmp").string();

@@ -118,7 +118,7 @@ class Sim {
     Members start_members;
     std::vector<Entry> log;  // log[k] holds index start + 1 + k
     std::optional<SnapshotFile> snap;
-    int side = 0;  // partition side
+    int side = 0;       // partition side
     uint64_t life = 0;  // which run of the replica
 
     Index last() const { return start + log.size(); }
@@ -353,7 +353,8 @@ class Sim {
     r.sm.digest = Mix(r.sm.digest, e);
     if (e.index <= global_.size()) {
       if (!(global_[e.index - 1] == e))
-        Fail("node " + std::to_string(id) + " applied a different entry at " + std::to_string(e.index));
+        Fail("node " + std::to_string(id) + " applied a different entry at " +
+             std::to_string(e.index));
     } else if (e.index == global_.size() + 1) {
       global_.push_back(e);
       digests_.push_back(Mix(digests_.back(), e));
@@ -426,20 +427,20 @@ class Sim {
   bool faults_ = false;
   uint64_t restarts_ = 0, proposals_ = 0;
   Index final_index_ = 0;
-  size_t n_;                // the initial configuration's size
-  size_t changes_ = 0;      // membership changes proposed
+  size_t n_;                  // the initial configuration's size
+  size_t changes_ = 0;        // membership changes proposed
   std::vector<NodeId> ids_;   // the initial configuration
   std::vector<NodeId> pool_;  // every replica: ids_ and a spare
   std::map<NodeId, Replica> replicas_;
   std::multimap<uint64_t, Message> flights_;
-  std::vector<Entry> global_;                                   // committed, in order
+  std::vector<Entry> global_;         // committed, in order
   std::vector<uint64_t> digests_{0};  // digests_[i]: of global_'s first i entries
   std::map<std::pair<Index, Term>, SnapshotFile> sent_;  // snapshots sent, by point
   std::vector<Transfer> transfers_;                      // by time
   size_t installs_ = 0;
-  std::map<Term, NodeId> leaders_;                              // every leader seen
-  std::map<std::string, std::pair<NodeId, Term>> pending_;      // value -> proposer
-  std::map<std::string, Index> acked_;                          // value -> index
+  std::map<Term, NodeId> leaders_;                          // every leader seen
+  std::map<std::string, std::pair<NodeId, Term>> pending_;  // value -> proposer
+  std::map<std::string, Index> acked_;                      // value -> index
 };
 
 uint64_t EnvOr(const char* name, uint64_t dflt) {
@@ -471,8 +472,8 @@ TEST_CASE("raft: thousands of seeded fault schedules keep every invariant") {
   if (last - first >= 100) CHECK(installed > (last - first + 1) / 10);
   if (last - first >= 100) CHECK(changes > (last - first + 1) / 2);
   WARN("seeds " << first << ".." << last << ": " << committed << " entries committed, " << acked
-                << " proposals acknowledged, " << installed << " snapshots installed, "
-                << changes << " membership changes");
+                << " proposals acknowledged, " << installed << " snapshots installed, " << changes
+                << " membership changes");
 }
 
 }  // namespace

@@ -206,7 +206,8 @@ TEST_CASE("a connection that lets a call time out without answering anything sin
   // never answered here; the others say which connection they came on.
   std::mutex mu;
   std::vector<std::string> peers;
-  std::vector<std::shared_ptr<RpcCall>> unanswered;  // held: a dropped call is answered with an error
+  std::vector<std::shared_ptr<RpcCall>>
+      unanswered;  // held: a dropped call is answered with an error
   auto server = std::make_unique<RpcServer>(
       RpcServer::Options{"ost", 1, 4, {}}, [&](std::shared_ptr<RpcCall> call) {
         ObjReadReq req;

@@ -22,19 +22,22 @@ ServerStats Ost(const std::string& name, double read, double written, double job
                 const std::string& job, const std::string& client) {
   ServerStats s{name, "ost", "127.0.0.1:1", true, "", {}};
   const metrics::Labels me{{"ost", name}};
-  s.samples = {S("amlfs_ost_read_bytes_total", me, read),
-               S("amlfs_ost_write_bytes_total", me, written),
-               S("amlfs_ost_ops_total", {{"ost", name}, {"op", "obj_write"}}, written / 1e6),
-               S("amlfs_ost_capacity_bytes", me, 1000), S("amlfs_ost_avail_bytes", me, 250),
-               S("amlfs_ost_free_bytes", me, 250),
-               S("amlfs_ost_job_write_bytes_total", {{"ost", name}, {"jobid", job}}, job_written),
-               S("amlfs_ost_client_write_bytes_total", {{"ost", name}, {"client", client}}, written)};
+  s.samples = {
+      S("amlfs_ost_read_bytes_total", me, read),
+      S("amlfs_ost_write_bytes_total", me, written),
+      S("amlfs_ost_ops_total", {{"ost", name}, {"op", "obj_write"}}, written / 1e6),
+      S("amlfs_ost_capacity_bytes", me, 1000),
+      S("amlfs_ost_avail_bytes", me, 250),
+      S("amlfs_ost_free_bytes", me, 250),
+      S("amlfs_ost_job_write_bytes_total", {{"ost", name}, {"jobid", job}}, job_written),
+      S("amlfs_ost_client_write_bytes_total", {{"ost", name}, {"client", client}}, written)};
   return s;
 }
 
 ServerStats Mds(double creates) {
   ServerStats s{"mds1", "mds", "127.0.0.1:2", true, "", {}};
-  s.samples = {S("amlfs_mds_serving", {{"mds", "1"}}, 1), S("amlfs_mds_is_leader", {{"mds", "1"}}, 1),
+  s.samples = {S("amlfs_mds_serving", {{"mds", "1"}}, 1),
+               S("amlfs_mds_is_leader", {{"mds", "1"}}, 1),
                S("amlfs_mds_raft_term", {{"mds", "1"}}, 3),
                S("amlfs_mds_ops_total", {{"mds", "1"}, {"op", "create"}}, creates),
                S("amlfs_mds_ops_total", {{"mds", "1"}, {"op", "ost_register"}}, creates * 7)};
@@ -44,8 +47,8 @@ ServerStats Mds(double creates) {
 ClusterStats At(double seconds, std::vector<ServerStats> servers) {
   ClusterStats c;
   c.time = 1e9 + seconds;
-  c.when = std::chrono::steady_clock::time_point(std::chrono::milliseconds(
-      static_cast<int64_t>(seconds * 1000)));
+  c.when = std::chrono::steady_clock::time_point(
+      std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
   c.fs_name = "testfs";
   c.servers = std::move(servers);
   return c;
@@ -94,14 +97,16 @@ TEST_CASE("top: per-OST, per-client and per-job rates over the interval") {
 }
 
 TEST_CASE("top: a server that stops answering shows DOWN; a restarted one counts from zero") {
-  auto prev = At(0, {Mds(10), Ost("OST0000", 0, 500e6, 0, "j", "c"), Ost("OST0001", 0, 0, 0, "j", "c")});
+  auto prev =
+      At(0, {Mds(10), Ost("OST0000", 0, 500e6, 0, "j", "c"), Ost("OST0001", 0, 0, 0, "j", "c")});
   auto down = Ost("OST0001", 0, 0, 0, "j", "c");
   down.up = false;
   down.error = "127.0.0.1:1: Connection refused";
   // OST0000 restarted: its counter went from 500 MB back to 3 MB.
   auto cur = At(1, {Mds(10), Ost("OST0000", 0, 3e6, 0, "j", "c"), down});
   auto lines = RenderFrame(&prev, cur, ScreenSize{120, 40});
-  CHECK(Row(lines, "OST0001", 5) == Cells{"OST0001", "DOWN:", "127.0.0.1:1:", "Connection", "refused"});
+  CHECK(Row(lines, "OST0001", 5) ==
+        Cells{"OST0001", "DOWN:", "127.0.0.1:1:", "Connection", "refused"});
   // 3 MB since the restart, not 3 - 500.
   CHECK(Row(lines, "OST0000", 6) == Cells{"OST0000", "0.0", "3.0", "0", "3", "75%"});
 }

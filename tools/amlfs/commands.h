@@ -8,7 +8,9 @@
 
 #include "common/layout.h"
 
-namespace CLI { class App; }
+namespace CLI {
+class App;
+}
 
 namespace amlfs::tools {
 
@@ -22,10 +24,18 @@ void Add(CLI::App& app, int* rc);
 int ParseArgs(const char* cmd, const std::vector<std::string>& args, LayoutTemplate* layout,
               bool* remove, std::vector<std::string>* paths);
 }  // namespace setstripe
-namespace getstripe { void Add(CLI::App& app, int* rc); }
-namespace df { void Add(CLI::App& app, int* rc); }
-namespace find { void Add(CLI::App& app, int* rc); }
-namespace migrate { void Add(CLI::App& app, int* rc); }
+namespace getstripe {
+void Add(CLI::App& app, int* rc);
+}
+namespace df {
+void Add(CLI::App& app, int* rc);
+}
+namespace find {
+void Add(CLI::App& app, int* rc);
+}
+namespace migrate {
+void Add(CLI::App& app, int* rc);
+}
 namespace fid {
 void AddPath2Fid(CLI::App& app, int* rc);
 void AddFid2Path(CLI::App& app, int* rc);
@@ -34,9 +44,17 @@ namespace targets {
 void AddOsts(CLI::App& app, int* rc);
 void AddMdts(CLI::App& app, int* rc);
 }  // namespace targets
-namespace mds_admin { void Add(CLI::App& app, int* rc); }  // amlfs mds ...
-namespace scrub { void Add(CLI::App& app, int* rc); }
-namespace stats { void Add(CLI::App& app, int* rc); }
-namespace top { void Add(CLI::App& app, int* rc); }
+namespace mds_admin {
+void Add(CLI::App& app, int* rc);
+}  // namespace mds_admin
+namespace scrub {
+void Add(CLI::App& app, int* rc);
+}
+namespace stats {
+void Add(CLI::App& app, int* rc);
+}
+namespace top {
+void Add(CLI::App& app, int* rc);
+}
 
 }  // namespace amlfs::tools

@@ -40,7 +40,9 @@ std::string Cook(uint64_t v, const Options& o) {
 std::string Percent(const Usage& u) {
   uint64_t sum = u.used + u.avail;
   int pct = 0;
-  if (sum > 0) pct = static_cast<int>(std::ceil(static_cast<double>(u.used) * 100.0 / static_cast<double>(sum)));
+  if (sum > 0)
+    pct =
+        static_cast<int>(std::ceil(static_cast<double>(u.used) * 100.0 / static_cast<double>(sum)));
   char buf[16];
   std::snprintf(buf, sizeof(buf), "%3d%%", pct);
   return buf;
@@ -58,17 +60,21 @@ Usage Blocks(uint64_t total, uint64_t free, uint64_t avail, const Options& o) {
 
 int Show(const Mount& m, const Options& o) {
   auto s = Session::Connect(m);
-  if (!s.ok()) return Fail("df", "cannot reach the metadata server of " + m.root + ": " + s.status().message());
+  if (!s.ok())
+    return Fail("df",
+                "cannot reach the metadata server of " + m.root + ": " + s.status().message());
   auto fs = (*s)->Call(StatFsReq{});
   if (!fs.ok()) return Fail("df", m.root + ": " + fs.status().message());
   const bool cooked = o.human || o.si;
   if (o.inodes)
-    std::printf("%-20s %11s %11s %11s %4s %s\n", "UUID", "Inodes", "IUsed", "IFree", "IUse%", "Mounted on");
+    std::printf("%-20s %11s %11s %11s %4s %s\n", "UUID", "Inodes", "IUsed", "IFree", "IUse%",
+                "Mounted on");
   else
     std::printf("%-20s %11s %11s %11s %4s %s\n", "UUID", cooked ? "bytes" : "1K-blocks", "Used",
                 "Available", "Use%", "Mounted on");
-  Usage mdt = o.inodes ? Usage{fs->total_inodes, fs->total_inodes - fs->free_inodes, fs->free_inodes}
-                       : Blocks(fs->mdt_total_bytes, fs->mdt_free_bytes, fs->mdt_avail_bytes, o);
+  Usage mdt = o.inodes
+                  ? Usage{fs->total_inodes, fs->total_inodes - fs->free_inodes, fs->free_inodes}
+                  : Blocks(fs->mdt_total_bytes, fs->mdt_free_bytes, fs->mdt_avail_bytes, o);
   Row((*s)->MdtUuid(0), mdt, m.root + "[MDT:0]", o);
   Usage sum;
   uint64_t ost_free_inodes = 0;
@@ -78,7 +84,8 @@ int Show(const Mount& m, const Options& o) {
       std::printf("%-20s: inactive device\n", uuid.c_str());
       continue;
     }
-    Usage u = o.inodes ? Usage{ost.total_inodes, ost.total_inodes - std::min(ost.free_inodes, ost.total_inodes),
+    Usage u = o.inodes ? Usage{ost.total_inodes,
+                               ost.total_inodes - std::min(ost.free_inodes, ost.total_inodes),
                                ost.free_inodes}
                        : Blocks(ost.capacity_bytes, ost.free_bytes, ost.avail_bytes, o);
     Row(uuid, u, m.root + "[OST:" + std::to_string(ost.index.value()) + "]", o);

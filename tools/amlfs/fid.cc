@@ -45,7 +45,8 @@ void AddFid2Path(CLI::App& app, int* rc) {
     }
     auto s = Session::Connect(*m);
     if (!s.ok()) {
-      *rc = Fail("fid2path", "cannot reach the metadata server of " + m->root + ": " + s.status().message());
+      *rc = Fail("fid2path",
+                 "cannot reach the metadata server of " + m->root + ": " + s.status().message());
       return;
     }
     *rc = 0;

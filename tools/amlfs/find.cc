@@ -93,7 +93,8 @@ int Parse(const std::vector<std::string>& args, Options* o) {
     }
     if (a.size() > 1 && a[0] == '-' && a[1] != '-') a = "-" + a;  // -name == --name
     if (a.rfind("--", 0) != 0) {
-      if (!o->tests.empty() || negate) return Fail(kCmd, "paths must come before the tests: '" + a + "'", 22);
+      if (!o->tests.empty() || negate)
+        return Fail(kCmd, "paths must come before the tests: '" + a + "'", 22);
       o->paths.push_back(args[i]);
       continue;
     }

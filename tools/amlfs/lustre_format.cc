@@ -34,7 +34,8 @@ void LmmBlock(std::ostringstream& os, const char* indent, uint64_t ino, const La
   if (f & kFieldDetail) {
     os << indent << "lmm_magic:         0x0BD10BD0\n";
     os << indent << Printf("lmm_seq:           %#llx\n", 0x200000400ull + (ino >> 32));
-    os << indent << Printf("lmm_object_id:     %#llx\n", static_cast<unsigned long long>(ino & 0xffffffffu));
+    os << indent
+       << Printf("lmm_object_id:     %#llx\n", static_cast<unsigned long long>(ino & 0xffffffffu));
     os << indent << "lmm_fid:           " << (yaml ? FidNoBrace(ino) : FidOf(ino)) << '\n';
   }
   auto field = [&](unsigned bit, const char* label, const std::string& value) {
@@ -126,7 +127,9 @@ std::string FormatDirStripe(const std::string& path, const GetLayoutRsp& d, cons
     std::vector<std::string> parts;
     auto field = [&](unsigned bit, const char* label, const std::string& value) {
       if (!(f.fields & bit)) return;
-      parts.push_back(std::string(indent) + (Several(f.fields & ~(kFieldObjects | kFieldGeneration), bit) ? label : "") + value);
+      parts.push_back(std::string(indent) +
+                      (Several(f.fields & ~(kFieldObjects | kFieldGeneration), bit) ? label : "") +
+                      value);
     };
     int64_t count = c.stripe_count, size = static_cast<int64_t>(c.stripe_size);
     if (!has_own && f.raw) count = size = 0;

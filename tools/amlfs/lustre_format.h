@@ -22,8 +22,8 @@ enum Field : unsigned {
   kFieldGeneration = 1u << 4,
   kFieldObjects = 1u << 5,
   kFieldDetail = 1u << 6,
-  kFieldsDefault = kFieldCount | kFieldSize | kFieldOffset | kFieldPattern | kFieldGeneration |
-                   kFieldObjects,
+  kFieldsDefault =
+      kFieldCount | kFieldSize | kFieldOffset | kFieldPattern | kFieldGeneration | kFieldObjects,
 };
 
 struct StripeFormat {

@@ -11,7 +11,8 @@
 int main(int argc, char** argv) {
   using namespace amlfs::tools;
   std::string prog = argv[0];
-  if (auto slash = prog.find_last_of('/'); slash != std::string::npos) prog = prog.substr(slash + 1);
+  if (auto slash = prog.find_last_of('/'); slash != std::string::npos)
+    prog = prog.substr(slash + 1);
   g_prog = prog == "lfs" ? "lfs" : "amlfs";
   CLI::App app{"Layout and file system commands for amlfs (Lustre lfs compatible)", g_prog};
   app.require_subcommand(1);
@@ -31,7 +32,8 @@ int main(int argc, char** argv) {
     if (key_status.ok() && tls) key_status = amlfs::SetProcessTls(true);
     if (!key_status.ok()) throw CLI::RuntimeError(g_prog + ": " + key_status.message(), 1);
   });
-  auto* keygen = app.add_subcommand("keygen", "Print a new cluster key (for --key-file, mode 0600)");
+  auto* keygen =
+      app.add_subcommand("keygen", "Print a new cluster key (for --key-file, mode 0600)");
   keygen->callback([] { std::cout << amlfs::ClusterKey::Generate().Hex() << "\n"; });
   setstripe::Add(app, &rc);
   getstripe::Add(app, &rc);

@@ -103,7 +103,8 @@ Result<std::vector<std::string>> AddressesOf(const Options& o) {
     return m.mds;
   }
   auto all = AllMounts();
-  if (all.empty()) return Error(Code::kInvalid, "no amlfs file system is mounted (give a PATH or --mds)");
+  if (all.empty())
+    return Error(Code::kInvalid, "no amlfs file system is mounted (give a PATH or --mds)");
   AMLFS_RETURN_IF_ERROR(UseMountKey(all.front()));
   return all.front().mds;
 }
@@ -132,15 +133,16 @@ int RunStatus(const Options& o) {
     std::string id = rep.id ? Num(rep.id) : "?";
     if (!r.ok()) {
       std::printf("%-3s %-22s %-13s %6s %10s %10s %10s %10s %8s unreachable: %s\n", id.c_str(),
-                  rep.address.c_str(), "-", "-", "-", "-", "-", "-", "-", r.status().message().c_str());
+                  rep.address.c_str(), "-", "-", "-", "-", "-", "-", "-",
+                  r.status().message().c_str());
       continue;
     }
     std::string role = r->replicated ? r->role : "alone";
     uint64_t lag = commit > r->applied ? commit - r->applied : 0;
-    std::printf("%-3s %-22s %-13s %6s %10s %10s %10s %10s %8s %s\n", id.c_str(), rep.address.c_str(),
-                role.c_str(), Num(r->term).c_str(), Num(r->first).c_str(), Num(r->commit).c_str(),
-                Num(r->applied).c_str(), Num(r->last).c_str(), Num(lag).c_str(),
-                r->serving ? "yes" : "no");
+    std::printf("%-3s %-22s %-13s %6s %10s %10s %10s %10s %8s %s\n", id.c_str(),
+                rep.address.c_str(), role.c_str(), Num(r->term).c_str(), Num(r->first).c_str(),
+                Num(r->commit).c_str(), Num(r->applied).c_str(), Num(r->last).c_str(),
+                Num(lag).c_str(), r->serving ? "yes" : "no");
   }
   std::fflush(stdout);
   if (!leader) return Fail("mds status", "no replica serves: no leader is elected", 1);
@@ -154,8 +156,8 @@ int RunDigest(const Options& o) {
   if (!addrs.ok()) return Fail("mds digest", addrs.status().message(), 2);
   Replicas reps(*addrs);
   reps.Status();  // learn every member
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o.wait * 1000));
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(o.wait * 1000));
   std::map<std::string, Result<MdsDigestRsp>> got;
   for (;;) {
     got.clear();
@@ -199,9 +201,11 @@ int RunDigest(const Options& o) {
   std::fflush(stdout);
   if (indexes_differ)
     return Fail("mds digest", "the replicas stayed at different log indexes for " +
-                                  Num(static_cast<uint64_t>(o.wait)) + " s (writes in flight); not compared");
+                                  Num(static_cast<uint64_t>(o.wait)) +
+                                  " s (writes in flight); not compared");
   if (bad) return Fail("mds digest", "the replicas' namespaces differ or a replica is unreachable");
-  std::printf("identical: %zu replicas at log index %s\n", reps.list().size(), Num(first_index).c_str());
+  std::printf("identical: %zu replicas at log index %s\n", reps.list().size(),
+              Num(first_index).c_str());
   return 0;
 }
 
@@ -254,7 +258,8 @@ void Add(CLI::App& app, int* rc) {
   mds->require_subcommand(1);
   auto opt = std::make_shared<Options>();
   auto common = [opt](CLI::App* sub) {
-    sub->add_option("path", opt->path, "A path on the file system (default: the first amlfs mount)");
+    sub->add_option("path", opt->path,
+                    "A path on the file system (default: the first amlfs mount)");
     sub->add_option("--mds", opt->mds, "Ask these replicas instead: HOST:PORT,...");
   };
   auto* status = mds->add_subcommand(
@@ -264,8 +269,9 @@ void Add(CLI::App& app, int* rc) {
   auto* digest = mds->add_subcommand(
       "digest", "Compare digests of the replicas' namespaces (identical when in step)");
   common(digest);
-  digest->add_option("--wait", opt->wait,
-                     "Seconds to wait for the replicas to reach the same log index")
+  digest
+      ->add_option("--wait", opt->wait,
+                   "Seconds to wait for the replicas to reach the same log index")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
   digest->callback([opt, rc] { *rc = RunDigest(*opt); });

@@ -29,9 +29,12 @@ constexpr auto kOstTimeout = std::chrono::seconds(120);
 
 std::string Bytes(uint64_t n) {
   char buf[32];
-  if (n < (1 << 20)) std::snprintf(buf, sizeof(buf), "%.1f KiB", static_cast<double>(n) / 1024);
-  else if (n < (1ull << 30)) std::snprintf(buf, sizeof(buf), "%.1f MiB", static_cast<double>(n) / (1 << 20));
-  else std::snprintf(buf, sizeof(buf), "%.2f GiB", static_cast<double>(n) / (1ull << 30));
+  if (n < (1 << 20))
+    std::snprintf(buf, sizeof(buf), "%.1f KiB", static_cast<double>(n) / 1024);
+  else if (n < (1ull << 30))
+    std::snprintf(buf, sizeof(buf), "%.1f MiB", static_cast<double>(n) / (1 << 20));
+  else
+    std::snprintf(buf, sizeof(buf), "%.2f GiB", static_cast<double>(n) / (1ull << 30));
   return buf;
 }
 
@@ -49,10 +52,11 @@ class Scrub {
       return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
     };
     std::string summary = "scrub: " + plural(s_.info().osts.size(), "OST") + ", " +
-                          plural(objects_, "object") + ", " + Bytes(bytes_) + " checked: " +
-                          plural(damaged_files_.size(), "damaged file") + ", " +
+                          plural(objects_, "object") + ", " + Bytes(bytes_) +
+                          " checked: " + plural(damaged_files_.size(), "damaged file") + ", " +
                           plural(orphans_, "orphan object");
-    if (orphans_) summary += fix_ ? " (" + std::to_string(removed_) + " removed)" : " (--fix removes them)";
+    if (orphans_)
+      summary += fix_ ? " (" + std::to_string(removed_) + " removed)" : " (--fix removes them)";
     if (unreachable_) summary += ", " + plural(unreachable_, "OST or object") + " not checked";
     std::printf("%s\n", summary.c_str());
     std::fflush(stdout);
@@ -151,8 +155,8 @@ class Scrub {
       auto p = s_.Call(Fid2PathReq{{}, InodeId(ino)});
       const std::string& root = s_.mount().root;
       o.path = p.ok() ? root + (root == "/" ? "" : "/") + p->path
-                      : FidOf(ino) + " (inode " + std::to_string(ino) + ", no path: " +
-                            p.status().message() + ")";
+                      : FidOf(ino) + " (inode " + std::to_string(ino) +
+                            ", no path: " + p.status().message() + ")";
     }
     return owners_.emplace(ino, std::move(o)).first->second;
   }
@@ -214,9 +218,9 @@ void Add(CLI::App& app, int* rc) {
     if (root->empty()) {
       auto all = AllMounts();
       if (all.size() != 1) {
-        *rc = Fail(kCmd, all.empty() ? "no amlfs mount on this node"
-                                     : "several amlfs mounts: name one",
-                   2);
+        *rc =
+            Fail(kCmd,
+                 all.empty() ? "no amlfs mount on this node" : "several amlfs mounts: name one", 2);
         return;
       }
       m = all.front();
@@ -229,7 +233,8 @@ void Add(CLI::App& app, int* rc) {
     }
     auto s = Session::Connect(*m);
     if (!s.ok()) {
-      *rc = Fail(kCmd, "cannot reach the metadata server of " + m->root + ": " + s.status().message());
+      *rc = Fail(kCmd,
+                 "cannot reach the metadata server of " + m->root + ": " + s.status().message());
       return;
     }
     *rc = Scrub(**s, *fix).Run();

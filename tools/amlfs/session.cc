@@ -34,8 +34,10 @@ std::string Unescape(const std::string& s) {
       int v = 0;
       bool ok = true;
       for (size_t j = 1; j <= 3; ++j) {
-        if (i + j >= s.size() || s[i + j] < '0' || s[i + j] > '7') ok = false;
-        else v = v * 8 + (s[i + j] - '0');
+        if (i + j >= s.size() || s[i + j] < '0' || s[i + j] > '7')
+          ok = false;
+        else
+          v = v * 8 + (s[i + j] - '0');
       }
       if (ok) {
         out.push_back(static_cast<char>(v));
@@ -79,7 +81,9 @@ std::vector<MountEntry> ReadMountInfo() {
 Result<std::vector<std::string>> MdsOfMount(const std::string& root) {
   char buf[4096];
   ssize_t n = getxattr(root.c_str(), mount_xattr::kMds, buf, sizeof(buf));
-  if (n < 0) return Error(Code::kInvalid, "not an amlfs file system (" + std::string(std::strerror(errno)) + ")");
+  if (n < 0)
+    return Error(Code::kInvalid,
+                 "not an amlfs file system (" + std::string(std::strerror(errno)) + ")");
   std::vector<std::string> out =
       mount_xattr::ParseMdsList(std::string_view(buf, static_cast<size_t>(n)));
   if (out.empty()) return Error(Code::kInvalid, "not an amlfs file system");
@@ -90,8 +94,7 @@ Result<std::vector<std::string>> MdsOfMount(const std::string& root) {
 
 Result<Mount> MountOf(const std::string& path) {
   char real[PATH_MAX];
-  if (!realpath(path.c_str(), real))
-    return FromErrno(errno, "cannot access '" + path + "'");
+  if (!realpath(path.c_str(), real)) return FromErrno(errno, "cannot access '" + path + "'");
   std::string rp = real;
   const MountEntry* best = nullptr;
   auto entries = ReadMountInfo();
@@ -131,7 +134,8 @@ Status UseMountKey(const Mount& m) {
   return mount_tls ? SetProcessTls(true) : Status::Ok();
 }
 
-Result<std::unique_ptr<Session>> Session::Connect(const Mount& m, std::chrono::milliseconds timeout) {
+Result<std::unique_ptr<Session>> Session::Connect(const Mount& m,
+                                                  std::chrono::milliseconds timeout) {
   std::unique_ptr<Session> s(new Session());
   s->mount_ = m;
   s->creds_.uid = getuid();

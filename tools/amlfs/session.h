@@ -57,7 +57,9 @@ class Session {
   OstPool& osts() { return cluster_->pool(); }
 
   template <typename Req>
-  Result<typename Req::Response> Call(Req r) { return mds().Call(std::move(r), creds_); }
+  Result<typename Req::Response> Call(Req r) {
+    return mds().Call(std::move(r), creds_);
+  }
 
   // "<fs_name>-OST0003_UUID" and "<fs_name>-MDT0000_UUID".
   std::string OstUuid(OstIndex i) const;

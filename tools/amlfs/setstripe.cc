@@ -37,7 +37,7 @@ struct Request {
 }  // namespace
 
 int ParseArgs(const char* kCmd, const std::vector<std::string>& args, LayoutTemplate* layout,
-                    bool* remove, std::vector<std::string>* paths) {
+              bool* remove, std::vector<std::string>* paths) {
   std::vector<ComponentTemplate> comps(1);
   bool progressive = false, any_option = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -65,7 +65,8 @@ int ParseArgs(const char* kCmd, const std::vector<std::string>& args, LayoutTemp
     } else if (a == "-E" || a == "--component-end") {
       if (!value(&v)) return Fail(kCmd, "-E needs an end offset", 22);
       if (progressive || any_option) {
-        if (!progressive) return Fail(kCmd, "invalid layout: give -E before the first component's options", 22);
+        if (!progressive)
+          return Fail(kCmd, "invalid layout: give -E before the first component's options", 22);
         comps.emplace_back();
       }
       progressive = true;
@@ -74,14 +75,18 @@ int ParseArgs(const char* kCmd, const std::vector<std::string>& args, LayoutTemp
       } else {
         auto e = ParseSize(v);
         if (!e.ok() || *e == 0 || *e % kStripeSizeUnit != 0)
-          return Fail(kCmd, "invalid component end '" + v + "': must be a multiple of 64 KiB, or -1 for EOF", 22);
+          return Fail(
+              kCmd,
+              "invalid component end '" + v + "': must be a multiple of 64 KiB, or -1 for EOF", 22);
         comps.back().end = *e;
       }
       any_option = true;
     } else if (a == "-c" || a == "--stripe-count") {
       if (!value(&v) || !ParseIntIn(v, -1, kMaxStripeCount, &n))
-        return Fail(kCmd, "invalid stripe count '" + v + "': must be -1 (all OSTs), 0 (default) or 1.." +
-                              std::to_string(kMaxStripeCount), 22);
+        return Fail(kCmd,
+                    "invalid stripe count '" + v + "': must be -1 (all OSTs), 0 (default) or 1.." +
+                        std::to_string(kMaxStripeCount),
+                    22);
       c.stripe_count = static_cast<int32_t>(n);
       any_option = true;
     } else if (a == "-S" || a == "--stripe-size") {
@@ -89,7 +94,9 @@ int ParseArgs(const char* kCmd, const std::vector<std::string>& args, LayoutTemp
       auto s = ParseSize(v);
       if (!s.ok()) return Fail(kCmd, "invalid stripe size '" + v + "'", 22);
       if (*s != 0 && !ValidateStripeSize(*s).ok())
-        return Fail(kCmd, "invalid stripe size '" + v + "': must be a multiple of 64 KiB and below 4 GiB", 22);
+        return Fail(kCmd,
+                    "invalid stripe size '" + v + "': must be a multiple of 64 KiB and below 4 GiB",
+                    22);
       c.stripe_size = *s;
       any_option = true;
     } else if (a == "-i" || a == "--stripe-index" || a == "--stripe-offset") {
@@ -117,10 +124,13 @@ int ParseArgs(const char* kCmd, const std::vector<std::string>& args, LayoutTemp
   for (auto& c : comps)
     if (!c.osts.empty()) {
       if (c.stripe_count > 0 && static_cast<size_t>(c.stripe_count) != c.osts.size())
-        return Fail(kCmd, "stripe count " + std::to_string(c.stripe_count) + " does not match the " +
-                              std::to_string(c.osts.size()) + " OSTs given with -o", 22);
+        return Fail(kCmd,
+                    "stripe count " + std::to_string(c.stripe_count) + " does not match the " +
+                        std::to_string(c.osts.size()) + " OSTs given with -o",
+                    22);
       if (c.stripe_offset >= 0 && c.osts[0].value() != static_cast<uint32_t>(c.stripe_offset))
-        return Fail(kCmd, "-i " + std::to_string(c.stripe_offset) + " is not the first OST of -o", 22);
+        return Fail(kCmd, "-i " + std::to_string(c.stripe_offset) + " is not the first OST of -o",
+                    22);
     }
   layout->comps = comps;
   if (!any_option) layout->comps = {ComponentTemplate{}};
@@ -143,13 +153,17 @@ int CheckOsts(const std::string& path, const LayoutTemplate& t, const FsInfoRsp&
     if (c.stripe_offset >= 0) named.push_back(static_cast<uint32_t>(c.stripe_offset));
     for (uint32_t o : named)
       if (!have.count(o))
-        return Fail(kCmd, "setstripe error for '" + path + "': OST index " + std::to_string(o) +
-                              " does not exist (the file system has " + std::to_string(have.size()) +
-                              " OSTs)", 22);
+        return Fail(kCmd,
+                    "setstripe error for '" + path + "': OST index " + std::to_string(o) +
+                        " does not exist (the file system has " + std::to_string(have.size()) +
+                        " OSTs)",
+                    22);
     if (c.stripe_count > static_cast<int32_t>(have.size()))
-      Fail(kCmd, "'" + path + "': stripe count " + std::to_string(c.stripe_count) +
-                     " is larger than the " + std::to_string(have.size()) +
-                     " OSTs: striping over all of them", 0);
+      Fail(kCmd,
+           "'" + path + "': stripe count " + std::to_string(c.stripe_count) +
+               " is larger than the " + std::to_string(have.size()) +
+               " OSTs: striping over all of them",
+           0);
   }
   return 0;
 }
@@ -179,7 +193,9 @@ int SetOne(std::string path, const Request& req) {
   if (!m.ok()) return Fail(kCmd, m.status().message(), 22);
   auto session = Session::Connect(*m);
   if (!session.ok())
-    return Fail(kCmd, "cannot reach the metadata server of " + m->root + ": " + session.status().message(), 1);
+    return Fail(
+        kCmd, "cannot reach the metadata server of " + m->root + ": " + session.status().message(),
+        1);
   Session& s = **session;
   bool exists = false, is_dir = false;
   if (name == "." || name == ".." || name == "/" || path == m->root) {
@@ -195,9 +211,11 @@ int SetOne(std::string path, const Request& req) {
   }
   if (req.remove) {
     if (!exists) return Fail(kCmd, "cannot access '" + path + "': No such file or directory", 2);
-    if (!is_dir) return Fail(kCmd, "'" + path + "' is not a directory: -d removes a directory's default", 22);
+    if (!is_dir)
+      return Fail(kCmd, "'" + path + "' is not a directory: -d removes a directory's default", 22);
     if (removexattr(path.c_str(), kXattr) != 0 && errno != ENODATA)
-      return Fail(kCmd, "cannot remove the default layout of '" + path + "': " + std::strerror(errno), 1);
+      return Fail(kCmd,
+                  "cannot remove the default layout of '" + path + "': " + std::strerror(errno), 1);
     return 0;
   }
   if (int rc = CheckOsts(path, req.layout, s.info())) return rc;
@@ -205,7 +223,8 @@ int SetOne(std::string path, const Request& req) {
     if (!is_dir) return Fail(kCmd, "setstripe error for '" + path + "': stripe already set", 17);
     std::string value = FormatTemplate(req.layout);
     if (setxattr(path.c_str(), kXattr, value.data(), value.size(), 0) != 0)
-      return Fail(kCmd, "cannot set the default layout of '" + path + "': " + std::strerror(errno), 1);
+      return Fail(kCmd, "cannot set the default layout of '" + path + "': " + std::strerror(errno),
+                  1);
     return 0;
   }
   mode_t mask = umask(0);
@@ -228,7 +247,8 @@ int SetOne(std::string path, const Request& req) {
 }  // namespace
 
 void Add(CLI::App& app, int* rc) {
-  auto* sub = app.add_subcommand("setstripe", "Set a directory's default layout or create a file with a layout");
+  auto* sub = app.add_subcommand("setstripe",
+                                 "Set a directory's default layout or create a file with a layout");
   sub->allow_extras();
   sub->prefix_command();
   sub->footer(R"(Usage: setstripe [--component-end|-E END] [--stripe-count|-c COUNT]

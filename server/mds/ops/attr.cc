@@ -111,8 +111,8 @@ Committed<AttrRsp> Mds::SetAttr(const SetAttrReq& r) {
       // A non-owner may only drop S_ISUID/S_ISGID: that is the kernel
       // clearing them on a write by another user.
       const uint32_t kept = rec.attr.mode & 07777, wanted = r.mode & 07777;
-      const bool only_kills = (wanted & ~(kSuid | kSgid)) == (kept & ~(kSuid | kSgid)) &&
-                              (wanted & ~kept) == 0;
+      const bool only_kills =
+          (wanted & ~(kSuid | kSgid)) == (kept & ~(kSuid | kSgid)) && (wanted & ~kept) == 0;
       if (!owner && !only_kills) return Error(Code::kNotPermitted, "chmod: not the owner");
       uint32_t mode = r.mode & 07777;
       if (c.uid != 0 && !rec.is_dir() && (mode & kSgid) && !InGroup(c, rec.attr.gid))

@@ -10,8 +10,7 @@
 
 namespace amlfs::mds {
 
-inline constexpr uint32_t kIfMt = 0170000, kIfDir = 0040000, kIfReg = 0100000,
-                          kIfLnk = 0120000;
+inline constexpr uint32_t kIfMt = 0170000, kIfDir = 0040000, kIfReg = 0100000, kIfLnk = 0120000;
 inline constexpr uint32_t kSuid = 04000, kSgid = 02000, kSticky = 01000;
 inline constexpr size_t kMaxName = 255;
 
@@ -26,7 +25,8 @@ Result<InodeRec> NewChild(Mds& mds, Txn& txn, const Caller& c, InodeId parent,
                           const LayoutTemplate& layout = {});
 // st_blksize of a file: its first stripe size (capped at 1 GiB).
 inline uint32_t BlockSizeOf(const Layout& l) {
-  return l.empty() ? 4096u : static_cast<uint32_t>(std::min<uint64_t>(l.comps[0].stripe_size, 1u << 30));
+  return l.empty() ? 4096u
+                   : static_cast<uint32_t>(std::min<uint64_t>(l.comps[0].stripe_size, 1u << 30));
 }
 // Clears S_ISUID, and S_ISGID when group-executable (chown, write by others).
 void KillSuid(InodeRec& rec);

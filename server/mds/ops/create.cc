@@ -75,9 +75,8 @@ Committed<EntryRsp> Mds::Mknod(const MknodReq& r) {
   if ((type == 0020000 || type == 0060000) && r.caller.uid != 0)
     return Error(Code::kNotPermitted, "device nodes need root");
   return Run<EntryRsp>(r.caller, [&](Txn& txn) -> Result<EntryRsp> {
-    AMLFS_ASSIGN_OR_RETURN(InodeRec child,
-                           NewChild(*this, txn, r.caller, r.parent, r.name,
-                                    type | (r.mode & 07777), r.rdev, r.layout));
+    AMLFS_ASSIGN_OR_RETURN(InodeRec child, NewChild(*this, txn, r.caller, r.parent, r.name,
+                                                    type | (r.mode & 07777), r.rdev, r.layout));
     txn.PutInode(child);
     return EntryRsp{child.attr};
   });

@@ -176,7 +176,8 @@ Result<Fid2PathRsp> Mds::Fid2Path(const Fid2PathReq& r) {
     if (depth > 4096) return Error(Code::kIo, "directory loop while building the path");
     uint64_t parent = 0;
     std::string name;
-    if (rec.parent.value() != 0) name = find_name(rec.parent.value(), rec.attr.ino.value(), &parent);
+    if (rec.parent.value() != 0)
+      name = find_name(rec.parent.value(), rec.attr.ino.value(), &parent);
     if (name.empty()) name = find_name(0, rec.attr.ino.value(), &parent);
     if (name.empty()) return Error(Code::kNotFound, "no path leads to this file");
     path = path.empty() ? name : name + "/" + path;

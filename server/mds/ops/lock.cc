@@ -8,8 +8,10 @@ Result<LockRsp> Mds::GetLk(const GetLkReq& r) {
   LockSpec want = r.lock;
   want.client = r.caller.client;
   LockRsp rsp;
-  if (auto c = locks_.Test(r.ino.value(), want)) rsp.lock = *c;
-  else rsp.lock.type = kLockUnlock;
+  if (auto c = locks_.Test(r.ino.value(), want))
+    rsp.lock = *c;
+  else
+    rsp.lock.type = kLockUnlock;
   return rsp;
 }
 
@@ -34,8 +36,10 @@ Result<EmptyRsp> Mds::LockRelease(const LockReleaseReq& r) {
 }
 
 Result<LockRenewRsp> Mds::LockRenew(const LockRenewReq& r) {
-  if (r.bye) locks_.DropClient(r.caller.client);
-  else locks_.Renew(r.caller.client);
+  if (r.bye)
+    locks_.DropClient(r.caller.client);
+  else
+    locks_.Renew(r.caller.client);
   return LockRenewRsp{static_cast<uint32_t>(config_.lock_lease.count())};
 }
 

@@ -23,13 +23,13 @@ constexpr size_t kMaxXattrValue = 65536;
 constexpr uint32_t kXattrCreate = 1, kXattrReplace = 2;
 
 // Which namespace a name is in, and whether the caller may use it.
-Status CheckXattrAccess(const Caller& c, const InodeRec& rec, const std::string& name,
-                        bool write) {
+Status CheckXattrAccess(const Caller& c, const InodeRec& rec, const std::string& name, bool write) {
   if (name.empty()) return Error(Code::kInvalid, "empty xattr name");
   if (name.size() > 255) return Error(Code::kRange, "xattr name too long");
   if (name.rfind("user.", 0) == 0) {
     if (!rec.is_reg() && !rec.is_dir())
-      return Error(write ? Code::kNotPermitted : Code::kNoData, "user xattrs only on files and dirs");
+      return Error(write ? Code::kNotPermitted : Code::kNoData,
+                   "user xattrs only on files and dirs");
     return CheckAccess(c, rec, write ? kMayWrite : kMayRead);
   }
   if (name.rfind("trusted.", 0) == 0) {

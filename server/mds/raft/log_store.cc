@@ -260,8 +260,8 @@ Result<std::unique_ptr<LogStore>> LogStore::Open(const std::string& dir) {
   ParsedLog log;
   AMLFS_RETURN_IF_ERROR(ParseLog(path, file, &log));
   if (log.end < file.size()) {
-    AMLFS_LOG(kWarn) << "raft log " << path << ": dropping a torn record at byte offset "
-                     << log.end << " (" << file.size() - log.end << " bytes, index "
+    AMLFS_LOG(kWarn) << "raft log " << path << ": dropping a torn record at byte offset " << log.end
+                     << " (" << file.size() - log.end << " bytes, index "
                      << log.compacted_index + log.entries.size() + 1
                      << "): an append that was never acknowledged";
     if (::ftruncate(fd, static_cast<off_t>(log.end)) != 0) {

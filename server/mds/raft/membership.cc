@@ -20,8 +20,8 @@ Result<Members> DecodeMembers(std::string_view data) {
   Members m;
   for (Member& x : ms.members) {
     if (x.id == 0 || !m.emplace(x.id, std::move(x.address)).second)
-      return Error(Code::kProtocol, "a configuration names replica " + std::to_string(x.id) +
-                                        " twice or as 0");
+      return Error(Code::kProtocol,
+                   "a configuration names replica " + std::to_string(x.id) + " twice or as 0");
   }
   return m;
 }
@@ -49,8 +49,8 @@ size_t Node::CountMembers(const std::set<NodeId>& ids) const {
 // steps down; the others learn the commit index first.
 void Node::StepDownIfRemoved() {
   if (role_ != Role::kLeader || IsMember(cfg_.id) || commit_ < config_index_) return;
-  AMLFS_LOG(kInfo) << "raft " << cfg_.id << ": removed from the configuration at "
-                   << config_index_ << "; stepping down";
+  AMLFS_LOG(kInfo) << "raft " << cfg_.id << ": removed from the configuration at " << config_index_
+                   << "; stepping down";
   BroadcastAppends(false);
   BecomeFollower(term_, 0);
 }
@@ -63,8 +63,8 @@ Result<Index> Node::ProposeMembers(const Members& next) {
     if (it == members_.end())
       ++added;
     else if (it->second != addr)
-      return Error(Code::kInvalid, "replica " + std::to_string(id) + " is already a member at " +
-                                       it->second);
+      return Error(Code::kInvalid,
+                   "replica " + std::to_string(id) + " is already a member at " + it->second);
   }
   for (auto& [id, addr] : members_) removed += next.count(id) == 0;
   if (added + removed != 1 || next.count(0))

@@ -20,9 +20,14 @@ Node::Node(Config cfg, HardState hs, std::vector<Entry> log, Index applied)
     : Node(std::move(cfg), hs, SnapshotPoint{}, std::move(log), applied) {}
 
 Node::Node(Config cfg, HardState hs, SnapshotPoint snap, std::vector<Entry> log, Index applied)
-    : cfg_(std::move(cfg)), rng_(cfg_.seed ^ (0x9e3779b97f4a7c15ull * cfg_.id)),
-      term_(hs.term), vote_(hs.vote), snap_index_(snap.index), snap_term_(snap.term),
-      log_(std::move(log)), persisted_(hs) {
+    : cfg_(std::move(cfg)),
+      rng_(cfg_.seed ^ (0x9e3779b97f4a7c15ull * cfg_.id)),
+      term_(hs.term),
+      vote_(hs.vote),
+      snap_index_(snap.index),
+      snap_term_(snap.term),
+      log_(std::move(log)),
+      persisted_(hs) {
   snap_members_ = snap.members;
   if (snap_members_.empty()) {
     for (NodeId v : cfg_.voters) {
@@ -39,8 +44,8 @@ Node::Node(Config cfg, HardState hs, SnapshotPoint snap, std::vector<Entry> log,
 
 void Node::ResetElectionTimer() {
   election_elapsed_ = 0;
-  election_timeout_ = cfg_.election_ticks +
-                      static_cast<int>(rng_() % static_cast<uint64_t>(cfg_.election_ticks));
+  election_timeout_ =
+      cfg_.election_ticks + static_cast<int>(rng_() % static_cast<uint64_t>(cfg_.election_ticks));
 }
 
 // Also true for the first election_ticks after a (re)start: the replica may
@@ -187,8 +192,7 @@ void Node::Step(const Message& m) {
     }
   } else if (m.term < term_) {
     // Tell a stale leader or pre-candidate about the newer term.
-    if (m.type == MsgType::kAppend || m.type == MsgType::kPreVote ||
-        m.type == MsgType::kSnapshot) {
+    if (m.type == MsgType::kAppend || m.type == MsgType::kPreVote || m.type == MsgType::kSnapshot) {
       Message r;
       r.type = m.type == MsgType::kAppend     ? MsgType::kAppendRsp
                : m.type == MsgType::kSnapshot ? MsgType::kSnapshotRsp
@@ -391,8 +395,7 @@ void Node::OnSnapshot(const Message& m) {
   const bool keep = m.index <= last_index() && term_at(m.index) == m.log_term;
   // The disk holds the same entry at m.index (so LogStore::CompactTo keeps
   // the same suffix) unless it is still unwritten or about to be cut.
-  const bool disk_agrees =
-      m.index < unstable_ && (truncate_from_ == 0 || truncate_from_ > m.index);
+  const bool disk_agrees = m.index < unstable_ && (truncate_from_ == 0 || truncate_from_ > m.index);
   if (keep) {
     log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(m.index - snap_index_));
   } else {
@@ -546,7 +549,8 @@ Ready Node::TakeReady() {
   for (Index i = unstable_; i <= last_index(); ++i) r.entries.push_back(entry(i));
   r.messages = std::move(msgs_);
   msgs_.clear();
-  for (Index i = applied_ + 1; i <= std::min(commit_, durable_); ++i) r.committed.push_back(entry(i));
+  for (Index i = applied_ + 1; i <= std::min(commit_, durable_); ++i)
+    r.committed.push_back(entry(i));
   r.reads = std::move(reads_);
   reads_.clear();
   r.send_snapshot = std::move(snapshot_requests_);

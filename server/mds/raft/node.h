@@ -55,10 +55,10 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <utility>
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -105,15 +105,15 @@ struct SnapshotPoint {
 struct Ready {
   std::optional<SnapshotPoint> snapshot;  // install first, if set (follower)
   std::optional<HardState> hard_state;    // persist if set
-  Index truncate_from = 0;              // if nonzero: drop entries >= it, first
-  std::vector<Entry> entries;           // then append these
-  std::vector<Message> messages;        // send once the above is durable
-  std::vector<Entry> committed;         // apply in order
+  Index truncate_from = 0;                // if nonzero: drop entries >= it, first
+  std::vector<Entry> entries;             // then append these
+  std::vector<Message> messages;          // send once the above is durable
+  std::vector<Entry> committed;           // apply in order
   std::vector<ReadState> reads;
-  std::vector<NodeId> send_snapshot;      // leader: followers to send the snapshot to
+  std::vector<NodeId> send_snapshot;  // leader: followers to send the snapshot to
   bool empty() const {
-    return !snapshot && !hard_state && truncate_from == 0 && entries.empty() &&
-           messages.empty() && committed.empty() && reads.empty() && send_snapshot.empty();
+    return !snapshot && !hard_state && truncate_from == 0 && entries.empty() && messages.empty() &&
+           committed.empty() && reads.empty() && send_snapshot.empty();
   }
 };
 
@@ -232,12 +232,12 @@ class Node {
   Term term_ = 0;
   NodeId vote_ = 0;
   NodeId leader_ = 0;
-  Index snap_index_ = 0;    // the snapshot point: no entries up to it
+  Index snap_index_ = 0;  // the snapshot point: no entries up to it
   Term snap_term_ = 0;
-  Members snap_members_;    // the configuration at the snapshot point
-  Members members_;         // the configuration in use
-  Index config_index_ = 0;  // its entry (<= snap_index_: the snapshot's)
-  std::vector<Entry> log_;  // log_[i - snap_index_ - 1] holds index i
+  Members snap_members_;                  // the configuration at the snapshot point
+  Members members_;                       // the configuration in use
+  Index config_index_ = 0;                // its entry (<= snap_index_: the snapshot's)
+  std::vector<Entry> log_;                // log_[i - snap_index_ - 1] holds index i
   std::optional<SnapshotPoint> install_;  // received, not yet handed out
   Index commit_ = 0;
   Index applied_ = 0;   // handed out in Ready::committed
@@ -256,9 +256,9 @@ class Node {
 
   // Leader state.
   std::map<NodeId, Index> next_, match_;
-  std::set<NodeId> active_;  // heard from since the last quorum check
-  bool broadcast_ = false;   // new entries to send at TakeReady
-  std::set<NodeId> snapshotting_;        // a snapshot is on its way to them
+  std::set<NodeId> active_;                // heard from since the last quorum check
+  bool broadcast_ = false;                 // new entries to send at TakeReady
+  std::set<NodeId> snapshotting_;          // a snapshot is on its way to them
   std::vector<NodeId> snapshot_requests_;  // not yet handed out
 
   // Read-index: each heartbeat round is numbered; a read waits for a

@@ -6,7 +6,6 @@
 
 namespace amlfs::raft {
 
-
 Result<std::unique_ptr<Replica>> Replica::Open(Options o, Index applied, Apply apply) {
   StateMachine sm;
   sm.apply = std::move(apply);
@@ -58,8 +57,9 @@ Result<std::unique_ptr<Replica>> Replica::Open(Options o, Index applied, StateMa
   SnapshotPoint point{store->first_index() - 1, store->term_at(store->first_index() - 1), {}};
   if (!store->compacted_config().empty()) {
     auto m = DecodeMembers(store->compacted_config());
-    if (!m.ok()) return Error(Code::kCorrupt, o.dir + ": the compaction point's configuration: " +
-                                                  m.status().message());
+    if (!m.ok())
+      return Error(Code::kCorrupt,
+                   o.dir + ": the compaction point's configuration: " + m.status().message());
     point.members = std::move(*m);
   }
   impl->node = std::make_unique<Node>(cfg, store->hard_state(), point, std::move(log), applied);
@@ -113,15 +113,17 @@ void Replica::Stop() {
 }
 
 void Replica::Propose(std::string data, Term term, Done done) {
-  asio::post(*impl_->io, [i = impl_.get(), data = std::move(data), term, done = std::move(done)]() mutable {
-    if (i->stopped) return done(Error(Code::kUnavailable, "the metadata replica is stopping"));
-    if (!i->failed.ok()) return done(i->failed);
-    if (term != 0 && i->node->term() != term) return done(i->NotLeader());
-    auto idx = i->node->Propose(std::move(data));
-    if (!idx.ok()) return done(i->NotLeader());
-    i->proposals[*idx] = Impl::Pending{i->node->term(), std::move(done)};
-    i->Kick();
-  });
+  asio::post(*impl_->io,
+             [i = impl_.get(), data = std::move(data), term, done = std::move(done)]() mutable {
+               if (i->stopped)
+                 return done(Error(Code::kUnavailable, "the metadata replica is stopping"));
+               if (!i->failed.ok()) return done(i->failed);
+               if (term != 0 && i->node->term() != term) return done(i->NotLeader());
+               auto idx = i->node->Propose(std::move(data));
+               if (!idx.ok()) return done(i->NotLeader());
+               i->proposals[*idx] = Impl::Pending{i->node->term(), std::move(done)};
+               i->Kick();
+             });
 }
 
 void Replica::ChangeMembers(NodeId id, std::string address, Done done) {
@@ -160,9 +162,10 @@ void Replica::ReadBarrier(std::function<void(Status)> done) {
 }
 
 void Replica::Receive(std::string body, std::function<void(std::string)> reply) {
-  asio::post(*impl_->io, [i = impl_.get(), body = std::move(body), reply = std::move(reply)]() mutable {
-    i->Deliver(body, std::move(reply));
-  });
+  asio::post(*impl_->io,
+             [i = impl_.get(), body = std::move(body), reply = std::move(reply)]() mutable {
+               i->Deliver(body, std::move(reply));
+             });
 }
 
 Replica::Info Replica::info() const {

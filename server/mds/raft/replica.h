@@ -61,7 +61,7 @@ class Replica {
     // named here may also reach this one before a configuration does (a new
     // replica learns of the leader that adds it).
     std::map<NodeId, std::string> members;
-    std::string dir;                         // the LogStore's directory
+    std::string dir;  // the LogStore's directory
     std::chrono::milliseconds tick{50};
     int election_ticks = 10;  // a leader is suspected lost after 0.5-1 s (with 50 ms ticks)
     int heartbeat_ticks = 2;
@@ -145,7 +145,9 @@ class Replica {
     // machine. In the past when not leading.
     std::chrono::steady_clock::time_point lease_until{};
     Members members;  // the configuration in use
-    bool Serves(std::chrono::steady_clock::time_point now) const { return ready && now < lease_until; }
+    bool Serves(std::chrono::steady_clock::time_point now) const {
+      return ready && now < lease_until;
+    }
   };
   Info info() const;
 

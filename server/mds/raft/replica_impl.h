@@ -3,10 +3,10 @@
 // sending and installing snapshots). Not for use outside the Replica.
 #pragma once
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <algorithm>
 #include <limits>
 #include <mutex>
 
@@ -57,11 +57,11 @@ struct Replica::Impl {
   // When each heartbeat round began (a leader's, this term): the lease runs
   // from the start of the latest round a majority answered.
   std::map<uint64_t, std::chrono::steady_clock::time_point> round_started;
-  Status failed;  // a disk error: the replica stops taking part
+  Status failed;         // a disk error: the replica stops taking part
   bool leading = false;  // led at the end of the last Process
   bool kicked = false;   // a Process is queued
 
-  std::optional<SnapshotFile> snap;  // the latest snapshot
+  std::optional<SnapshotFile> snap;                           // the latest snapshot
   std::map<NodeId, std::unique_ptr<SnapshotSender>> sending;  // leader: transfers under way
   std::map<NodeId, std::string> sending_config;  // the configuration each transfer carries
   std::unique_ptr<SnapshotReceiver> receiving;
@@ -197,11 +197,19 @@ struct Replica::Impl {
     ServeBarriers();
     const auto lease = LeaseUntil();
     std::lock_guard lk(info_mu);
-    snapshot = Info{opt.id,         node->role(),   node->term(),       node->leader(),
-                    AddressOf(node->leader()), node->commit(), node->applied(), node->last_index(),
-                    node->first_index(), snap ? snap->index : 0,
+    snapshot = Info{opt.id,
+                    node->role(),
+                    node->term(),
+                    node->leader(),
+                    AddressOf(node->leader()),
+                    node->commit(),
+                    node->applied(),
+                    node->last_index(),
+                    node->first_index(),
+                    snap ? snap->index : 0,
                     node->role() == Role::kLeader && node->term_at(node->applied()) == node->term(),
-                    lease,          node->members()};
+                    lease,
+                    node->members()};
   }
 
   // A follower holds its vote for election_ticks of its ticks after hearing
@@ -284,8 +292,8 @@ struct Replica::Impl {
     }
     Message m;
     Status st = Decode(body, &m);
-    if (st.ok() && (m.to != opt.id || !Knows(m.from) || m.from == m.to ||
-                    m.type > MsgType::kSnapshotRsp))
+    if (st.ok() &&
+        (m.to != opt.id || !Knows(m.from) || m.from == m.to || m.type > MsgType::kSnapshotRsp))
       st = Error(Code::kProtocol, "misaddressed or unknown raft message");
     if (st.ok() && m.type == MsgType::kSnapshot &&
         (m.data.size() > kMaxSnapshotChunk || m.index == 0 ||

@@ -15,8 +15,8 @@ Status Replica::Impl::Install(const SnapshotPoint& p) {
     ::unlink(snap->path.c_str());
     return Error(st.code(), "snapshot " + std::to_string(p.index) + " refused: " + st.message());
   }
-  AMLFS_LOG(kInfo) << "raft " << opt.id << ": installed snapshot " << p.index << " (term "
-                   << p.term << ") from the leader";
+  AMLFS_LOG(kInfo) << "raft " << opt.id << ": installed snapshot " << p.index << " (term " << p.term
+                   << ") from the leader";
   AMLFS_RETURN_IF_ERROR(store->CompactTo(p.index, p.term, EncodeMembers(p.members)));
   RemoveOtherSnapshots(opt.dir, *snap);
   return Status::Ok();
@@ -47,8 +47,8 @@ Status Replica::Impl::MaybeSnapshot() {
         store->CompactTo(cut, node->term_at(cut), EncodeMembers(node->MembersAt(cut))));
     node->Compact(cut);
   }
-  AMLFS_LOG(kInfo) << "raft " << opt.id << ": snapshot at " << applied
-                   << "; log compacted up to " << node->first_index() - 1;
+  AMLFS_LOG(kInfo) << "raft " << opt.id << ": snapshot at " << applied << "; log compacted up to "
+                   << node->first_index() - 1;
   return Status::Ok();
 }
 
@@ -64,8 +64,8 @@ void Replica::Impl::StartTransfer(NodeId to) {
     AMLFS_LOG(kWarn) << "raft " << opt.id << ": " << s.status().ToString();
     return node->SnapshotFailed(to);
   }
-  AMLFS_LOG(kInfo) << "raft " << opt.id << ": sending snapshot " << snap->index
-                   << " to follower " << to;
+  AMLFS_LOG(kInfo) << "raft " << opt.id << ": sending snapshot " << snap->index << " to follower "
+                   << to;
   sending[to] = std::move(*s);
   // Taken now: a later compaction may drop the entries it is computed from.
   sending_config[to] = EncodeMembers(node->MembersAt(snap->index));
@@ -109,8 +109,8 @@ void Replica::Impl::OnSnapshotChunk(Message& m) {
   r.term = m.term;
   r.index = m.index;
   if (!outcome.ok()) {
-    AMLFS_LOG(kWarn) << "raft " << opt.id << ": receiving a snapshot: "
-                     << outcome.status().ToString();
+    AMLFS_LOG(kWarn) << "raft " << opt.id
+                     << ": receiving a snapshot: " << outcome.status().ToString();
   } else if (*outcome == SnapshotReceiver::Outcome::kMismatch) {
     AMLFS_LOG(kInfo) << "raft " << opt.id << ": snapshot chunk at " << m.offset << " from "
                      << m.from << " is not the next one (have " << receiving->received()

@@ -125,8 +125,7 @@ void RemoveOtherSnapshots(const std::string& dir, const SnapshotFile& keep) {
 
 // --- sender ---------------------------------------------------------------------
 
-Result<std::unique_ptr<SnapshotSender>> SnapshotSender::Open(const SnapshotFile& f,
-                                                              size_t chunk) {
+Result<std::unique_ptr<SnapshotSender>> SnapshotSender::Open(const SnapshotFile& f, size_t chunk) {
   int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return FromErrno(errno, "open " + f.path);
   struct stat st;
@@ -196,8 +195,8 @@ Result<SnapshotReceiver::Outcome> SnapshotReceiver::Take(const Message& m) {
   }
   size_t done = 0;
   while (done < m.data.size()) {
-    ssize_t n = ::pwrite(fd_, m.data.data() + done, m.data.size() - done,
-                         static_cast<off_t>(size_ + done));
+    ssize_t n =
+        ::pwrite(fd_, m.data.data() + done, m.data.size() - done, static_cast<off_t>(size_ + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       Status st = FromErrno(errno, "write " + path());

@@ -61,13 +61,13 @@ struct HardState {
 };
 
 enum class MsgType : uint8_t {
-  kPreVote = 0,     // "would you vote for me in term+1?" (changes no state)
+  kPreVote = 0,  // "would you vote for me in term+1?" (changes no state)
   kPreVoteRsp = 1,
-  kVote = 2,        // RequestVote
+  kVote = 2,  // RequestVote
   kVoteRsp = 3,
-  kAppend = 4,      // AppendEntries (entries may be empty: a heartbeat)
+  kAppend = 4,  // AppendEntries (entries may be empty: a heartbeat)
   kAppendRsp = 5,
-  kSnapshot = 6,     // InstallSnapshot: one chunk of the leader's snapshot file
+  kSnapshot = 6,  // InstallSnapshot: one chunk of the leader's snapshot file
   kSnapshotRsp = 7,
 };
 

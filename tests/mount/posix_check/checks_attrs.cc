@@ -11,7 +11,7 @@ namespace posix_check {
 namespace {
 
 struct stat Stat(const std::string& p) {
-  struct stat st{};
+  struct stat st {};
   lstat(p.c_str(), &st);
   return st;
 }
@@ -102,7 +102,8 @@ void AttrChecks(const Context& c) {
   ExpectTrue("atime set exactly", st.st_atim.tv_sec == 1000000000 && st.st_atim.tv_nsec == 111);
   ExpectTrue("mtime set exactly", st.st_mtim.tv_sec == 1200000000 && st.st_mtim.tv_nsec == 222);
   struct timespec omit[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
-  ExpectErrno("utimensat with UTIME_OMIT and UTIME_NOW", utimensat(AT_FDCWD, f.c_str(), omit, 0), 0);
+  ExpectErrno("utimensat with UTIME_OMIT and UTIME_NOW", utimensat(AT_FDCWD, f.c_str(), omit, 0),
+              0);
   struct stat st2 = Stat(f);
   ExpectTrue("UTIME_OMIT leaves atime alone", st2.st_atim.tv_sec == 1000000000);
   ExpectTrue("UTIME_NOW sets mtime to now", st2.st_mtim.tv_sec > 1600000000);

@@ -64,12 +64,12 @@ void DirChecks(const Context& c) {
               ENAMETOOLONG);
   ExpectErrno("rename to a 256-byte name fails ENAMETOOLONG",
               rename(P(c, n255).c_str(), P(c, n256).c_str()), ENAMETOOLONG);
-  ExpectErrno("symlink named with 256 bytes fails ENAMETOOLONG",
-              symlink("t", P(c, n256).c_str()), ENAMETOOLONG);
+  ExpectErrno("symlink named with 256 bytes fails ENAMETOOLONG", symlink("t", P(c, n256).c_str()),
+              ENAMETOOLONG);
   ExpectErrno("link named with 256 bytes fails ENAMETOOLONG",
               link(P(c, n255).c_str(), P(c, n256).c_str()), ENAMETOOLONG);
-  ExpectErrno("stat of a 256-byte name fails ENAMETOOLONG",
-              access(P(c, n256).c_str(), F_OK), ENAMETOOLONG);
+  ExpectErrno("stat of a 256-byte name fails ENAMETOOLONG", access(P(c, n256).c_str(), F_OK),
+              ENAMETOOLONG);
   unlink(P(c, n255).c_str());
 
   // readdir.

@@ -69,8 +69,7 @@ void FileChecks(const Context& c) {
   ExpectTrue("tail bytes match", std::string(buf, 4) == "tail");
   ExpectEq("a read at EOF returns 0", 0L, static_cast<long>(pread(fd, buf, 4, big + 4)));
   off_t d = lseek(fd, 0, SEEK_DATA);
-  ExpectTrue("SEEK_DATA skips the hole", d > (4LL << 30) && d <= big,
-             "got " + std::to_string(d));
+  ExpectTrue("SEEK_DATA skips the hole", d > (4LL << 30) && d <= big, "got " + std::to_string(d));
   off_t h = lseek(fd, 0, SEEK_HOLE);
   ExpectTrue("SEEK_HOLE finds the hole at the start", h == 0, "got " + std::to_string(h));
   ExpectErrno("SEEK_DATA past EOF fails ENXIO", lseek(fd, big + 100, SEEK_DATA), ENXIO);

@@ -72,7 +72,8 @@ void UserChecks(const Context& c) {
   ExpectTrue("a user creates his own file", WriteFile(D(c, "userfile"), "u"));
   ExpectErrno("chown of his own file to root fails EPERM", chown(D(c, "userfile").c_str(), 0, -1),
               EPERM);
-  ExpectErrno("chgrp to a group he belongs to", chown(D(c, "userfile").c_str(), -1, c.user.extra_group), 0);
+  ExpectErrno("chgrp to a group he belongs to",
+              chown(D(c, "userfile").c_str(), -1, c.user.extra_group), 0);
   ExpectErrno("chgrp to a group he is not in fails EPERM",
               chown(D(c, "userfile").c_str(), -1, kOtherGid + 1), EPERM);
   struct timespec explicit_times[2] = {{1000, 0}, {1000, 0}};
@@ -93,7 +94,8 @@ void UserChecks(const Context& c) {
               getxattr(D(c, "world666").c_str(), "trusted.t", buf, sizeof(buf)), ENODATA);
   ExpectErrno("setting a user.* xattr without write permission fails EACCES",
               setxattr(D(c, "root644").c_str(), "user.x", "1", 1, 0), EACCES);
-  ExpectErrno("setting a user.* xattr on his own file", setxattr(D(c, "userfile").c_str(), "user.x", "1", 1, 0), 0);
+  ExpectErrno("setting a user.* xattr on his own file",
+              setxattr(D(c, "userfile").c_str(), "user.x", "1", 1, 0), 0);
   ExpectErrno("unlinking in a directory without write permission fails EACCES",
               unlink(D(c, "ro/present").c_str()), EACCES);
 }
@@ -141,7 +143,8 @@ void MiscChecks(const Context& c) {
     ok = ok && mkdir(p.c_str(), 0755) == 0;
   }
   ExpectTrue("a 20-level directory tree", ok);
-  ExpectTrue("a file at the bottom of it", WriteFile(p + "/leaf", "leaf") && ReadFile(p + "/leaf") == "leaf");
+  ExpectTrue("a file at the bottom of it",
+             WriteFile(p + "/leaf", "leaf") && ReadFile(p + "/leaf") == "leaf");
 }
 
 }  // namespace posix_check

@@ -15,8 +15,8 @@ struct Counters {
   int next = 1, passed = 0, failed = 0, skipped = 0;
 };
 Counters* g_counters = [] {
-  void* p = mmap(nullptr, sizeof(Counters), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                 -1, 0);
+  void* p =
+      mmap(nullptr, sizeof(Counters), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   return new (p) Counters();
 }();
 }  // namespace
@@ -27,13 +27,15 @@ int Skipped() { return g_counters->skipped; }
 
 std::string ErrnoName(int e) {
   switch (e) {
+// clang-format off
 #define N(x) case x: return #x;
     N(EPERM) N(ENOENT) N(EIO) N(EBADF) N(EACCES) N(EEXIST) N(EXDEV) N(ENOTDIR) N(EISDIR)
     N(EINVAL) N(EFBIG) N(ENOSPC) N(EROFS) N(EMLINK) N(ERANGE) N(ENAMETOOLONG) N(ENOTEMPTY)
     N(ELOOP) N(ENODATA) N(ENXIO) N(EOPNOTSUPP) N(EBUSY) N(E2BIG) N(ETXTBSY) N(ENOTCONN)
     N(ETIMEDOUT)
 #undef N
-    case 0: return "success";
+        // clang-format on
+        case 0 : return "success";
     default: return "errno " + std::to_string(e);
   }
 }
@@ -60,7 +62,8 @@ void Skip(const std::string& desc, const std::string& why) {
 void ExpectErrno(const std::string& desc, long rc, int want) {
   int got = rc < 0 ? errno : 0;
   bool ok = want == 0 ? rc >= 0 : (rc == -1 && got == want);
-  Report(ok, desc, "expected " + ErrnoName(want) + ", got " + (rc < 0 ? ErrnoName(got) : "success"));
+  Report(ok, desc,
+         "expected " + ErrnoName(want) + ", got " + (rc < 0 ? ErrnoName(got) : "success"));
 }
 
 void ExpectTrue(const std::string& desc, bool cond, const std::string& detail) {

@@ -15,9 +15,9 @@ struct Identity {
 };
 
 struct Context {
-  std::string dir;       // scratch directory (mode 0777)
-  bool root = false;     // running as root
-  Identity user;         // the unprivileged identity
+  std::string dir;    // scratch directory (mode 0777)
+  bool root = false;  // running as root
+  Identity user;      // the unprivileged identity
 };
 
 // Records one check. `detail` explains a failure.

@@ -56,7 +56,9 @@ int main(int argc, char** argv) {
     } else if (a == "--filter" && i + 1 < argc) {
       filter = argv[++i];
     } else if (a == "-h" || a == "--help") {
-      std::printf("usage: posix_check [--unprivileged UID:GID[:GROUP]] [--run-as UID:GID[:GROUP]] [--filter GROUP] DIR\n");
+      std::printf(
+          "usage: posix_check [--unprivileged UID:GID[:GROUP]] [--run-as UID:GID[:GROUP]] "
+          "[--filter GROUP] DIR\n");
       return 0;
     } else {
       dir = a;
@@ -76,8 +78,8 @@ int main(int argc, char** argv) {
   struct Group {
     const char* name;
     void (*fn)(const Context&);
-  } groups[] = {{"files", FileChecks},   {"dirs", DirChecks},   {"rename", RenameChecks},
-                {"links", LinkChecks},   {"attrs", AttrChecks}, {"xattr", XattrChecks},
+  } groups[] = {{"files", FileChecks},      {"dirs", DirChecks},   {"rename", RenameChecks},
+                {"links", LinkChecks},      {"attrs", AttrChecks}, {"xattr", XattrChecks},
                 {"perm", PermissionChecks}, {"misc", MiscChecks}};
   for (const auto& g : groups) {
     if (!filter.empty() && filter != g.name) continue;
