@@ -20,7 +20,7 @@ if [[ -z $CF ]]; then
 fi
 MAX_LINES=600
 
-mapfile -t files < <(git ls-files -- 'common/*.cc' 'common/*.h' 'server/*.cc' 'server/*.h' \
+mapfile -t files < <(git ls-files --cached --others --exclude-standard -- 'common/*.cc' 'common/*.h' 'server/*.cc' 'server/*.h' \
   'fuse/*.cc' 'fuse/*.h' 'tools/*.cc' 'tools/*.h' 'tests/*.cc' 'tests/*.h' 2>/dev/null ||
   find common server fuse tools tests -name '*.cc' -o -name '*.h')
 ((${#files[@]})) || { echo "check-format.sh: no sources found" >&2; exit 1; }
