@@ -78,6 +78,18 @@ inline std::string OstKey(uint32_t index) {
   AppendBe32(&k, index);
   return k;
 }
+// The prefixes of the key families scanned whole (the OST table, the
+// orphans, the destroy queue), and the ids their keys hold.
+inline constexpr char kOrphanPrefix[] = "O";
+inline constexpr char kQueuePrefix[] = "Q";
+inline constexpr char kOstPrefix[] = "T";
+inline constexpr size_t kOrphanKeySize = 9, kOstKeySize = 5;
+inline uint32_t ReadBe32(std::string_view s) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
+  return v;
+}
+
 inline std::string ReplyKey(uint64_t client, uint64_t seq) {
   std::string k = "R";
   AppendBe64(&k, client);

@@ -1,13 +1,24 @@
-// Mds: the namespace and the OST table, one method per operation.
+// Mds: the metadata server's operations, one method per request, over
+// its parts:
+//   NamespaceStore  the LevelDB namespace and the commit pipeline (build
+//                   the batch, commit it locally or through the log,
+//                   apply, reply), namespace_store.h;
+//   OpenTable       open handles and layout migrations, open_table.h;
+//   OstTable        the OSTs, their state and the allocator, ost_table.h;
+//   DestroyQueue    objects waiting to be destroyed, destroy_queue.h;
+//   LockTable       fcntl/flock locks, locks.h.
+// The operations live in ops/, one file per family (attr, create, layout,
+// lock, open, osts, remove, rename, xattr).
 //
-// Reads go straight to LevelDB. Every mutation runs under one mutex and is
-// turned into ONE deterministic leveldb::WriteBatch (Txn) that also records
-// the encoded reply under (client, seq), so a retried request gets the
-// recorded reply instead of running twice. A replicated MDS commits the
-// batch through the log first, and every replica applies it (ApplyLogged),
-// reply record included: a retry at a new leader gets the original answer.
-// A mutation does not wait for its batch: it returns a Committed<Rsp>
-// naming the batch its answer waits for, and the caller waits or calls back.
+// Reads go straight to LevelDB. Every mutation runs under the store's
+// mutation lock and is turned into ONE deterministic leveldb::WriteBatch
+// (Txn) that also records the encoded reply under (client, seq), so a
+// retried request gets the recorded reply instead of running twice
+// (at_most_once.h). A replicated MDS commits the batch through the log
+// first, and every replica applies it (ApplyLogged), reply record
+// included: a retry at a new leader gets the original answer. A mutation
+// does not wait for its batch: it returns a Committed<Rsp> naming the
+// batch its answer waits for, and the caller waits or calls back.
 //
 // Thread-safe. Truncate and object destruction reach the OSTs through the
 // StripedIo given at Open (may be null in tests: then objects are left).
@@ -26,7 +37,11 @@
 
 #include "common/protocol.h"
 #include "common/status.h"
+#include "server/mds/destroy_queue.h"
 #include "server/mds/locks.h"
+#include "server/mds/namespace_store.h"
+#include "server/mds/open_table.h"
+#include "server/mds/ost_table.h"
 #include "server/mds/records.h"
 #include "server/mds/txn.h"
 
@@ -57,19 +72,6 @@ struct [[nodiscard]] Committed {
   Committed(T value) : result(std::move(value)) {}                          // NOLINT: implicit
   Result<T> result;
   uint64_t seq = 0;
-};
-
-// Commits batches through a replicated log (raft::Replica behind it, see
-// amlfs-mds --peers). Without one, the MDS writes batches straight to
-// LevelDB.
-class Replicator {
- public:
-  virtual ~Replicator() = default;
-  // Appends `ops` to the log; `done` runs once this replica has applied it
-  // (Mds::ApplyLogged), or with kUnavailable when it cannot be committed in
-  // the term this replica leads now (its outcome is then unknown). Calls
-  // are appended in the order they are made.
-  virtual void Replicate(std::string ops, std::function<void(Status)> done) = 0;
 };
 
 struct MdsConfig {
@@ -113,7 +115,7 @@ class Mds {
   // StepDown stops background work.
   void ApplyLogged(uint64_t index, const std::string& ops);
   void ApplyLogged(uint64_t last, const std::vector<std::string_view>& ops);
-  uint64_t AppliedIndex();
+  uint64_t AppliedIndex() { return store_->AppliedIndex(); }
   // Snapshots of the replicated MDS (snapshot.cc has the file format).
   // SaveSnapshot writes every record of the database, as of applied index
   // `index` (REQUIRES: AppliedIndex() == index, checked: kInternal), into a
@@ -124,16 +126,22 @@ class Mds {
   // deletes every key and writes the snapshot's, so a crash leaves either
   // state. The batch holds the whole state in memory. Call both only from
   // the thread that applies the log (InstallSnapshot: while not leading).
-  Status SaveSnapshot(uint64_t index, const std::string& path);
-  Status InstallSnapshot(uint64_t index, const std::string& path);
+  Status SaveSnapshot(uint64_t index, const std::string& path) {
+    return store_->SaveSnapshot(index, path);
+  }
+  Status InstallSnapshot(uint64_t index, const std::string& path) {
+    return store_->InstallSnapshot(index, path);
+  }
   Status TakeLead();
   // Runs `done` once batch `seq` and every earlier one are applied (OK) or
   // cannot be (kUnavailable): at once, or on the thread that applies the log.
   // The RPC threads answer mutations this way and never block on the log.
-  void WhenCommitted(uint64_t seq, std::function<void(Status)> done);
+  void WhenCommitted(uint64_t seq, std::function<void(Status)> done) {
+    store_->WhenCommitted(seq, std::move(done));
+  }
   // Blocks until batch `seq` and every earlier one are applied (OK), cannot
   // be, or 10 s have passed (kUnavailable). seq 0: returns OK at once.
-  Status WaitCommitted(uint64_t seq);
+  Status WaitCommitted(uint64_t seq) { return store_->WaitCommitted(seq); }
   // A mutation's answer once it may leave: blocks as WaitCommitted(c.seq),
   // then returns c.result, or the reason its batch did not commit.
   template <typename T>
@@ -194,40 +202,38 @@ class Mds {
   // Destroys orphans left by an earlier run whose grace period is over.
   void ReapStartupOrphans();
 
-  // Internals shared by the ops/*.cc files.
-  leveldb::DB* db() { return db_.get(); }
+  // The parts, and what the ops/*.cc files and their helpers share.
+  NamespaceStore& store() { return *store_; }
+  OpenTable& opens() { return opens_; }
+  OstTable& osts() { return *osts_; }
+  leveldb::DB* db() { return store_->db(); }
   const MdsConfig& config() const { return config_; }
-  Result<InodeRec> ReadInode(InodeId ino);
+  Result<InodeRec> ReadInode(InodeId ino) { return store_->ReadInode(ino); }
   // True when `ino` has stored extended attributes (layouts are not stored
   // ones). `it`: an iterator to reuse, for many inodes in a row.
   bool HasXattrs(InodeId ino, leveldb::Iterator* it = nullptr);
-  // Writes the Txn's batch (alone), or sends it to the log (replicated):
-  // then *seq is the pending batch to wait for, after releasing the
-  // mutation lock, before the answer leaves. When the batch fails (the
-  // write here, or later in the log), the Txn's undo actions run.
-  // REQUIRES: mutate_mu_ held.
-  Status CommitAsync(Txn& txn, uint64_t* seq);
-  // CommitAsync, then (having released `lk`, the mutation lock: the log
-  // commits without it) WaitCommitted.
-  Status Commit(Txn& txn, std::unique_lock<std::mutex>& lk);
-  // A Txn for a mutation: reads through the batches not yet applied.
-  Txn MutationTxn(Timespec now);
   // A new layout for `t` (empty: the file system default) over the OSTs
   // registered now; component ids start at `first_id`.
-  Result<Layout> NewLayout(const LayoutTemplate& t, uint32_t first_id = 0);
+  Result<Layout> NewLayout(const LayoutTemplate& t, uint32_t first_id = 0) {
+    return osts_->Allocate(t, first_id);
+  }
   // The default layout of directory `dir`: its own, else its nearest
   // ancestor's, else the file system's (the root's, else empty).
   LayoutTemplate InheritedTemplate(const InodeRec& dir);
-  bool IsOpen(InodeId ino);
+  bool IsOpen(InodeId ino) { return opens_.IsOpen(ino); }
   // True when a client other than `me` (any client, if `me` is null) has
   // `ino` open (for writing only, when `writers`).
-  bool OpenByOthers(InodeId ino, ClientId me, bool writers);
+  bool OpenByOthers(InodeId ino, ClientId me, bool writers) {
+    return opens_.OpenByOthers(ino, me, writers);
+  }
   // Sets a directory's default layout or an empty file's layout (kBusy for
   // a file with data, or open by another client).
   Status SetLayoutLocked(Txn& txn, const Caller& c, InodeRec& rec, const LayoutTemplate& t);
   // Queues the destruction of `layout`'s objects of live file `ino` (done
   // once no one has the file open).
-  void RetireLayout(Txn& txn, InodeId ino, const Layout& layout);
+  void RetireLayout(Txn& txn, InodeId ino, const Layout& layout) {
+    DestroyQueue::Retire(txn, ino, layout);
+  }
   // Queues the destruction of an inode with no links and no opens.
   void DestroyInode(Txn& txn, const InodeRec& rec);
 
@@ -238,7 +244,8 @@ class Mds {
   void LoadState();
   // Serialises a mutation, replays a recorded reply for (client, seq), and
   // commits the batch `fn` builds together with the reply record. Returns
-  // without waiting for the commit: the answer names the batch it waits for.
+  // without waiting for the commit: the answer names the batch it waits for
+  // (at_most_once.h).
   template <typename Rsp, typename Fn>
   Committed<Rsp> Run(const Caller& caller, Fn&& fn);
   Result<OpenRsp> OpenLocked(Txn& txn, const Caller& caller, InodeRec rec, uint32_t flags);
@@ -250,59 +257,21 @@ class Mds {
   // Records a new open handle of `rec` (in memory) and answers with it. The
   // handle is dropped again if `txn`'s batch (or one it read) fails.
   OpenRsp RegisterOpen(Txn& txn, const InodeRec& rec, const Caller& c, uint32_t flags);
-  // Forgets open handle `handle`; true when its inode is open no more.
-  // REQUIRES: state_mu_ held.
-  bool DropHandleLocked(uint64_t handle, uint64_t* ino);
-
-  struct OstState {
-    OstInfo info;
-    std::string uuid;
-    std::chrono::steady_clock::time_point last_seen{};
-    bool down_logged = false;  // its going down has been logged
-  };
-  std::vector<OstInfo> OstsLocked();
-  // Logs each OST that has stopped heartbeating, once.
-  void NoteDownOsts();
-  // An OST with less room than 1% of its capacity or kOstFullBytes is full:
-  // new files avoid it while another OST has room, as Lustre's allocator
-  // avoids full OSTs.
-  static constexpr uint64_t kOstFullBytes = 8ull << 20;
-  static bool IsFull(const OstInfo& o);
 
   MdsConfig config_;
-  std::unique_ptr<leveldb::DB> db_;
+  std::unique_ptr<NamespaceStore> store_;
   StripedIo* io_ = nullptr;
-  OstPool* pool_ = nullptr;
-  Replicator* replicator_ = nullptr;
+  std::unique_ptr<OstTable> osts_;
+  OpenTable opens_;
+  std::unique_ptr<DestroyQueue> queue_;
   std::atomic<bool> leading_{true};
-  std::string fs_uuid_;
-  std::string dir_;
+  LockTable locks_;
 
-  std::mutex mutate_mu_;  // serialises mutations (not the wait for their commit)
-  PendingChanges pending_;
-  std::mutex state_mu_;                       // guards the members below
-  std::map<uint64_t, uint32_t> open_counts_;  // ino -> open handles
-  struct OpenHandle {
-    uint64_t ino = 0;
-    ClientId client;
-    bool writer = false;
-  };
-  std::map<uint64_t, OpenHandle> handles_;
-  struct Migration {
-    uint64_t token = 0;
-    bool dirty = false;      // someone opened the file for writing since it began
-    Layout layout;           // the new layout
-    uint64_t queue_seq = 0;  // its objects' destroy-queue entry, until commit
-  };
-  std::map<uint64_t, Migration> migrations_;  // ino -> the migration under way
-  uint64_t next_migration_ = 1;
-  uint64_t next_handle_ = 1;
-  uint32_t rr_next_ = 0;
-  std::map<uint32_t, OstState> osts_;
+  std::mutex state_mu_;  // guards the members below
+  std::string fs_uuid_;
   std::vector<uint64_t> startup_orphans_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
-  LockTable locks_;
   std::thread worker_;
   std::mutex worker_mu_;
   std::condition_variable worker_cv_;

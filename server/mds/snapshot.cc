@@ -1,5 +1,5 @@
 // The replicated MDS's snapshots: the whole namespace database in one
-// checksummed file (Mds::SaveSnapshot, Mds::InstallSnapshot).
+// checksummed file (NamespaceStore::SaveSnapshot, NamespaceStore::InstallSnapshot).
 //
 // Format. Integers are little-endian fixed width (common/codec.h); a
 // string is u32 length + bytes. Block kinds are never renumbered.
@@ -28,7 +28,7 @@
 #include "common/log.h"
 #include "server/mds/db_scan.h"
 #include "server/mds/keys.h"
-#include "server/mds/mds.h"
+#include "server/mds/namespace_store.h"
 
 namespace amlfs::mds {
 namespace {
@@ -181,7 +181,7 @@ Status ReadSnapshot(const std::string& path, uint64_t index, leveldb::WriteBatch
 
 }  // namespace
 
-Status Mds::SaveSnapshot(uint64_t index, const std::string& path) {
+Status NamespaceStore::SaveSnapshot(uint64_t index, const std::string& path) {
   if (const uint64_t applied = AppliedIndex(); applied != index)
     return Error(Code::kInternal, "snapshot at " + std::to_string(index) +
                                       " asked of a database at " + std::to_string(applied));
@@ -192,7 +192,7 @@ Status Mds::SaveSnapshot(uint64_t index, const std::string& path) {
   return st;
 }
 
-Status Mds::InstallSnapshot(uint64_t index, const std::string& path) {
+Status NamespaceStore::InstallSnapshot(uint64_t index, const std::string& path) {
   leveldb::WriteBatch batch;
   // The current contents go first: the snapshot's puts follow in the same
   // batch, so a key in both ends with the snapshot's value.

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "common/protocol.h"
+#include "server/mds/at_most_once.h"
 #include "server/mds/permission.h"
-#include "server/mds/run.h"
 
 namespace amlfs::mds {
 

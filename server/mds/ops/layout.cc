@@ -105,20 +105,14 @@ Committed<MigrateBeginRsp> Mds::MigrateBegin(const MigrateBeginReq& r) {
     // Until the commit, the new objects are garbage if the migration is
     // abandoned: queue them now (the queue skips files that are open, and
     // the migrator keeps the file open), and drop the entry at commit.
-    uint64_t seq = txn.Counter(kSuperNextQueue);
-    RetireLayout(txn, rec.attr.ino, l);
+    const uint64_t seq = DestroyQueue::Retire(txn, rec.attr.ino, l);
     MigrateBeginRsp rsp;
     rsp.attr = rec.attr;
     rsp.old_layout = rec.layout;
     rsp.new_layout = l;
-    std::lock_guard lk(state_mu_);
-    rsp.token = next_migration_++;
-    migrations_[rec.attr.ino.value()] = Migration{rsp.token, false, l, seq};
-    txn.OnFailure([this, ino = rec.attr.ino.value(), token = rsp.token] {
-      std::lock_guard lk(state_mu_);
-      auto it = migrations_.find(ino);
-      if (it != migrations_.end() && it->second.token == token) migrations_.erase(it);
-    });
+    rsp.token = opens_.BeginMigration(rec.attr.ino, l, seq);
+    txn.OnFailure(
+        [this, ino = rec.attr.ino, token = rsp.token] { opens_.ForgetMigration(ino, token); });
     return rsp;
   });
 }
@@ -126,15 +120,7 @@ Committed<MigrateBeginRsp> Mds::MigrateBegin(const MigrateBeginReq& r) {
 Committed<AttrRsp> Mds::MigrateCommit(const MigrateCommitReq& r) {
   return Run<AttrRsp>(r.caller, [&](Txn& txn) -> Result<AttrRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
-    Migration m;
-    {
-      std::lock_guard lk(state_mu_);
-      auto it = migrations_.find(r.ino.value());
-      if (it == migrations_.end() || it->second.token != r.token)
-        return Error(Code::kBusy, "the migration was superseded by another one");
-      m = it->second;
-      migrations_.erase(it);
-    }
+    AMLFS_ASSIGN_OR_RETURN(OpenTable::Migration m, opens_.EndMigration(r.ino, r.token));
     ClientId me = r.ignore_own_opens ? r.caller.client : ClientId(0);
     if (m.dirty || OpenByOthers(rec.attr.ino, me, true))
       return Error(Code::kBusy, "the file was opened for writing during the migration");

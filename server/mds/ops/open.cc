@@ -29,35 +29,14 @@ OpenRsp Mds::RegisterOpen(Txn& txn, const InodeRec& rec, const Caller& c, uint32
   rsp.layout = rec.layout;
   const uint32_t acc = flags & O_ACCMODE;
   const bool writer = acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC);
-  std::lock_guard lk(state_mu_);
-  rsp.handle = next_handle_++;
-  handles_[rsp.handle] = OpenHandle{rec.attr.ino.value(), c.client, writer};
-  ++open_counts_[rec.attr.ino.value()];
   // A migration marked dirty stays so even if this open fails: it then
   // only has to be run again.
-  if (writer) {
-    auto m = migrations_.find(rec.attr.ino.value());
-    if (m != migrations_.end()) m->second.dirty = true;
-  }
+  rsp.handle = opens_.Add(rec.attr.ino, c.client, writer);
   // Counted at once, as the batch is visible to the next mutations at once
   // (an unlink built on it must keep the file), and forgotten if it fails:
   // the client never learns of the handle, so it would never release it.
-  txn.OnFailure([this, handle = rsp.handle] {
-    std::lock_guard lk(state_mu_);
-    uint64_t ino = 0;
-    DropHandleLocked(handle, &ino);
-  });
+  txn.OnFailure([this, handle = rsp.handle] { opens_.Drop(handle); });
   return rsp;
-}
-
-bool Mds::DropHandleLocked(uint64_t handle, uint64_t* ino) {
-  auto h = handles_.find(handle);
-  if (h == handles_.end()) return false;
-  *ino = h->second.ino;
-  handles_.erase(h);
-  auto c = open_counts_.find(*ino);
-  if (c != open_counts_.end() && --c->second == 0) open_counts_.erase(c);
-  return open_counts_.count(*ino) == 0;
 }
 
 // The reply says whether the file has xattrs once its transaction is in
@@ -103,12 +82,8 @@ Committed<EmptyRsp> Mds::Release(const ReleaseReq& r) {
   Caller untracked = r.caller;
   untracked.seq = 0;
   return Run<EmptyRsp>(untracked, [&](Txn& txn) -> Result<EmptyRsp> {
-    {
-      // An unknown handle is from before a restart.
-      std::lock_guard lk(state_mu_);
-      uint64_t ino = 0;
-      if (!DropHandleLocked(r.handle, &ino)) return EmptyRsp{};
-    }
+    // An unknown handle is from before a restart.
+    if (!opens_.Drop(r.handle)) return EmptyRsp{};
     auto rec = txn.Inode(r.ino);
     if (rec.ok() && rec->attr.nlink == 0 && !rec->is_dir()) DestroyInode(txn, *rec);
     return EmptyRsp{};

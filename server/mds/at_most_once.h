@@ -1,4 +1,9 @@
 // Mds::Run, the at-most-once mutation wrapper, for the ops/*.cc files.
+//
+// A tracked request (caller.seq != 0) has its encoded answer recorded in
+// its own batch under ReplyKey(client, seq); a retry finds the record and
+// gets the same answer, whether the first attempt reached this leader or
+// an earlier one. The client keeps the last 1024 answers.
 #pragma once
 
 #include "common/codec.h"
@@ -14,8 +19,8 @@ namespace amlfs::mds {
 // mutations' batches join the same log write.
 template <typename Rsp, typename Fn>
 Committed<Rsp> Mds::Run(const Caller& caller, Fn&& fn) {
-  std::lock_guard lk(mutate_mu_);
-  Txn txn = MutationTxn(Timespec::Now());
+  std::lock_guard lk(store_->mutation_mu());
+  Txn txn = store_->MutationTxn(Timespec::Now());
   const bool tracked = caller.seq != 0;
   std::string rkey = ReplyKey(caller.client.value(), caller.seq);
   if (tracked) {
@@ -34,9 +39,9 @@ Committed<Rsp> Mds::Run(const Caller& caller, Fn&& fn) {
     if (auto undo = txn.TakeUndo()) undo();
     // Nothing changes; still record the answer so a retry gets the same one.
     if (tracked) {
-      Txn record = MutationTxn(txn.now());
+      Txn record = store_->MutationTxn(txn.now());
       record.Put(rkey, EncodeResponse(r.status(), {}));
-      AMLFS_RETURN_IF_ERROR(CommitAsync(record, &wait));
+      AMLFS_RETURN_IF_ERROR(store_->CommitAsync(record, &wait));
     }
     return {std::move(r), wait};
   }
@@ -49,12 +54,12 @@ Committed<Rsp> Mds::Run(const Caller& caller, Fn&& fn) {
     // and for a replicated MDS no log entry. What it changed in memory
     // stands or falls with the batches it read.
     if (auto undo = txn.TakeUndo(); undo && wait != 0)
-      pending_.WhenDone(wait, [undo = std::move(undo)](Status st) {
+      store_->WhenCommitted(wait, [undo = std::move(undo)](Status st) {
         if (!st.ok()) undo();
       });
     return {std::move(r), wait};
   }
-  AMLFS_RETURN_IF_ERROR(CommitAsync(txn, &wait));
+  AMLFS_RETURN_IF_ERROR(store_->CommitAsync(txn, &wait));
   return {std::move(r), wait};
 }
 
