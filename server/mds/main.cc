@@ -210,7 +210,8 @@ int main(int argc, char** argv) {
   });
   if (metrics_at)
     if (Status st = http.Start(*metrics_at); !st.ok()) return fail(st.message());
-  auto m = mds::Mds::Open(data, config, &io, &pool, replicated ? replicated->replicator() : nullptr);
+  auto m =
+      mds::Mds::Open(data, config, &io, &pool, replicated ? replicated->replicator() : nullptr);
   if (!m.ok()) return fail(m.status().message());
   mds::Mds* mds = m->get();
   metrics::SetIdentity("mds", {{"mds", std::to_string(id)}});

@@ -58,7 +58,8 @@ Status ReplicatedMds::Open(Mds* mds) {
     }
     changed_.notify_all();
   };
-  AMLFS_ASSIGN_OR_RETURN(replica_, raft::Replica::Open(options_, mds->AppliedIndex(), std::move(sm)));
+  AMLFS_ASSIGN_OR_RETURN(replica_,
+                         raft::Replica::Open(options_, mds->AppliedIndex(), std::move(sm)));
   proposer_->replica = replica_.get();
   return Status::Ok();
 }
@@ -155,8 +156,7 @@ void ReplicatedMds::ChangeMembers(uint32_t id, std::string address,
   if (id == 0 || id > 255) return done(Error(Code::kInvalid, "replica IDs run from 1 to 255"));
   if (!address.empty()) {
     auto hp = ParseHostPort(address);
-    if (!hp.ok())
-      return done(Error(Code::kInvalid, "'" + address + "': " + hp.status().message()));
+    if (!hp.ok()) return done(Error(Code::kInvalid, "'" + address + "': " + hp.status().message()));
   }
   if (!replica_) return done(Error(Code::kUnavailable, "the metadata replica is not open"));
   replica_->ChangeMembers(static_cast<raft::NodeId>(id), std::move(address),

@@ -180,9 +180,7 @@ TEST_CASE("the ready leader takes the lead and serves; the others name it") {
   // The first leader created the file system through the log: every
   // replica has the root.
   for (Replica* r : c.Others(nullptr))
-    CHECK(Eventually([&] {
-      return r->mds->GetAttr(GetAttrReq{Caller{}, kRootInode}).ok();
-    }));
+    CHECK(Eventually([&] { return r->mds->GetAttr(GetAttrReq{Caller{}, kRootInode}).ok(); }));
 }
 
 TEST_CASE("when the leader stops another takes the lead, with what the first committed") {
@@ -231,8 +229,7 @@ TEST_CASE("a leader removed from the group steps down; the others go on without 
   REQUIRE(second != nullptr);
   CHECK(second->repl->Describe().members.size() == 2);
   REQUIRE(second->mds->Wait(second->mds->Mkdir(MkdirReq{c.Next(), kRootInode, "two", 0755})).ok());
-  for (Replica* r : c.Others(first))
-    CHECK(Eventually([&] { return Has(*r->mds, "two"); }));
+  for (Replica* r : c.Others(first)) CHECK(Eventually([&] { return Has(*r->mds, "two"); }));
 }
 
 }  // namespace

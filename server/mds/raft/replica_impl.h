@@ -202,18 +202,18 @@ struct Replica::Impl {
     {
       std::lock_guard lk(info_mu);
       snapshot = Info{opt.id,
-                    node->role(),
-                    node->term(),
-                    node->leader(),
-                    AddressOf(node->leader()),
-                    node->commit(),
-                    node->applied(),
-                    node->last_index(),
-                    node->first_index(),
-                    snap ? snap->index : 0,
-                    ready,
-                    lease,
-                    node->members()};
+                      node->role(),
+                      node->term(),
+                      node->leader(),
+                      AddressOf(node->leader()),
+                      node->commit(),
+                      node->applied(),
+                      node->last_index(),
+                      node->first_index(),
+                      snap ? snap->index : 0,
+                      ready,
+                      lease,
+                      node->members()};
     }
     // Outside info_mu: the owner may read info() from the callback.
     const Term now_ready = ready ? node->term() : 0;
