@@ -161,7 +161,7 @@ bool NamesLeader(Replica& r, const Replica& leader) {
          st.message() == NotLeaderError(leader.address).message();
 }
 
-TEST_CASE("the ready leader takes the lead and serves; the others name it") {
+TEST_CASE("the ready leader takes the lead and serves, and the others name it") {
   Cluster c;
   Replica* leader = c.WaitForLeader();
   REQUIRE(leader != nullptr);
@@ -207,7 +207,7 @@ TEST_CASE("when the leader stops another takes the lead, with what the first com
   }
 }
 
-TEST_CASE("a leader removed from the group steps down; the others go on without it") {
+TEST_CASE("a leader removed from the group steps down, and the others go on without it") {
   Cluster c;
   Replica* first = c.WaitForLeader();
   REQUIRE(first != nullptr);
