@@ -2,9 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
-#include <future>
 #include <optional>
-#include <thread>
 
 #include "common/client/ost_pool.h"
 #include "common/client/striped_io.h"
@@ -20,25 +18,12 @@
 #include "common/net/tls.h"
 #include "server/mds/mds.h"
 #include "server/mds/observe.h"
-#include "server/mds/raft/replica.h"
+#include "server/mds/replicated.h"
 #include "server/mds/service.h"
 
 using namespace amlfs;
 
 namespace {
-
-// The MDS's batches go through the Raft log, in the term this replica
-// leads (as the MDS): a batch built on this leadership's pending batches
-// must never be appended in a later term, where those may be gone.
-struct RaftReplicator : mds::Replicator {
-  raft::Replica* replica = nullptr;
-  std::atomic<raft::Term> term{0};  // set before Mds::TakeLead
-  void Replicate(std::string ops, std::function<void(Status)> done) override {
-    replica->Propose(std::move(ops), term.load(), [done = std::move(done)](Result<raft::Index> r) {
-      done(r.ok() ? Status::Ok() : r.status());
-    });
-  }
-};
 
 // "1=host:port,2=host:port,3=host:port" -> {id: address}
 Result<std::map<raft::NodeId, std::string>> ParsePeers(const std::string& text) {
@@ -203,7 +188,18 @@ int main(int argc, char** argv) {
   NetContext net(2);
   OstPool pool(net, "mds");
   StripedIo io(pool, std::chrono::milliseconds(static_cast<int64_t>(ost_rpc_timeout * 1000)));
-  RaftReplicator replicator;
+  // A replicated MDS's log and leadership; the Mds is opened with its
+  // replicator, then is its state machine.
+  std::unique_ptr<mds::ReplicatedMds> replicated;
+  if (!members.empty()) {
+    raft::Replica::Options ro;
+    ro.id = static_cast<raft::NodeId>(id);
+    ro.members = members;
+    ro.dir = data + "/raft";
+    ro.snapshot_entries = snapshot_entries;
+    ro.keep_entries = snapshot_keep;
+    replicated = std::make_unique<mds::ReplicatedMds>(std::move(ro));
+  }
   // The metrics port first: taken, it stops the MDS before anything changes.
   // Until the MDS is up, /healthz says it is starting.
   std::unique_ptr<mds::MdsObserver> observer;
@@ -214,84 +210,18 @@ int main(int argc, char** argv) {
   });
   if (metrics_at)
     if (Status st = http.Start(*metrics_at); !st.ok()) return fail(st.message());
-  auto m = mds::Mds::Open(data, config, &io, &pool, members.empty() ? nullptr : &replicator);
+  auto m =
+      mds::Mds::Open(data, config, &io, &pool, replicated ? replicated->replicator() : nullptr);
   if (!m.ok()) return fail(m.status().message());
   mds::Mds* mds = m->get();
   metrics::SetIdentity("mds", {{"mds", std::to_string(id)}});
   mds::MdsService service(mds);
   std::function<MdsStatusRsp()> status_fn;
   service.SetSquash(*squash);
-  std::unique_ptr<raft::Replica> replica;
-  std::atomic<raft::Term> leading_term{0};  // the term in which this replica serves as the MDS
-  if (!members.empty()) {
-    raft::Replica::Options ro;
-    ro.id = static_cast<raft::NodeId>(id);
-    ro.members = members;
-    ro.dir = data + "/raft";
-    ro.snapshot_entries = snapshot_entries;
-    ro.keep_entries = snapshot_keep;
-    raft::Replica::StateMachine sm;
-    // The entries committed together go into the database in one write.
-    sm.apply_all = [mds](const std::vector<raft::Entry>& entries) {
-      std::vector<std::string_view> ops;
-      for (const raft::Entry& e : entries)
-        if (e.type == raft::EntryType::kCommand) ops.push_back(e.data);
-      mds->ApplyLogged(entries.back().index, ops);
-    };
-    // Both run on the replica's thread: the database then holds exactly
-    // the applied entries. A save blocks that thread while it writes.
-    sm.save = [mds](raft::Index i, const std::string& path) { return mds->SaveSnapshot(i, path); };
-    sm.install = [mds](raft::Index i, const std::string& path) {
-      return mds->InstallSnapshot(i, path);
-    };
-    auto r = raft::Replica::Open(ro, mds->AppliedIndex(), std::move(sm));
-    if (!r.ok()) return fail(r.status().message());
-    replica = std::move(*r);
-    replicator.replica = replica.get();
-    raft::Replica* rp = replica.get();
-    mds::MdsService::Replication repl;
-    repl.raft = [rp](std::string body, std::function<void(std::string)> reply) {
-      rp->Receive(std::move(body), std::move(reply));
-    };
-    // Reads are answered from this replica's database, so it serves only
-    // within its leader lease: a deposed leader cut off from the others
-    // stops answering before a new leader can have changed anything.
-    repl.gate = [rp, &leading_term]() -> Status {
-      auto i = rp->info();
-      if (i.Serves(std::chrono::steady_clock::now()) && i.term == leading_term.load())
-        return Status::Ok();
-      if (i.leader != 0 && i.leader != i.id) return NotLeaderError(i.leader_address);
-      return Error(Code::kUnavailable, "no metadata leader yet");
-    };
-    repl.members = [rp](uint32_t id, std::string address, std::function<void(Status)> done) {
-      if (id == 0 || id > 255) return done(Error(Code::kInvalid, "replica IDs run from 1 to 255"));
-      if (!address.empty()) {
-        auto hp = ParseHostPort(address);
-        if (!hp.ok())
-          return done(Error(Code::kInvalid, "'" + address + "': " + hp.status().message()));
-      }
-      rp->ChangeMembers(id, std::move(address), [done = std::move(done)](Result<raft::Index> r) {
-        done(r.ok() ? Status::Ok() : r.status());
-      });
-    };
-    status_fn = [rp, &leading_term]() {
-      auto i = rp->info();
-      MdsStatusRsp s;
-      s.replicated = true;
-      s.id = i.id;
-      s.role = raft::RoleName(i.role);
-      s.term = i.term;
-      s.leader = i.leader;
-      s.commit = i.commit;
-      s.applied = i.applied;
-      s.first = i.first;
-      s.last = i.last;
-      s.serving = i.Serves(std::chrono::steady_clock::now()) && i.term == leading_term.load();
-      for (auto& [id, addr] : i.members) s.members.push_back(MdsMember{id, addr});
-      return s;
-    };
-    repl.status = status_fn;
-    service.SetReplication(std::move(repl));
+  if (replicated) {
+    if (Status st = replicated->Open(mds); !st.ok()) return fail(st.message());
+    status_fn = [r = replicated.get()] { return r->Describe(); };
+    service.SetReplication(replicated->Hooks());
   }
   // Reads of single records answer from the network thread, and so do the
   // mutations that only write a LevelDB batch when that write is not synced
@@ -312,33 +242,7 @@ int main(int argc, char** argv) {
   if (Status st = server.Listen(*where); !st.ok()) return fail(st.message());
   server.Start();
   mds->StartBackground();
-  // A replica acts as the MDS only while it leads with a current state
-  // machine; this thread notices when that starts and stops.
-  std::atomic<bool> stopping{false};
-  std::thread watcher;
-  if (replica) {
-    replica->Start();
-    watcher = std::thread([&] {
-      while (!stopping) {
-        auto i = replica->info();
-        if (i.ready && leading_term.load() != i.term) {
-          replicator.term = i.term;
-          if (Status st = mds->TakeLead(); st.ok()) {
-            leading_term = i.term;
-            AMLFS_LOG(kInfo) << "replica " << i.id << " leads, term " << i.term;
-          } else {
-            AMLFS_LOG(kWarn) << "cannot take the lead: " << st.ToString();
-          }
-        } else if (i.role != raft::Role::kLeader && leading_term.load() != 0) {
-          leading_term = 0;
-          mds->StepDown();
-          AMLFS_LOG(kInfo) << "replica " << i.id << " follows"
-                           << (i.leader ? ", leader " + i.leader_address : std::string());
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    });
-  }
+  if (replicated) replicated->Start();
   std::string bound = where->host + ":" + std::to_string(server.port());
   AMLFS_LOG(kInfo) << "listening on " << bound << " (data " << data << ")";
   if (!allow->empty()) AMLFS_LOG(kInfo) << "accepting connections only from " << allow->ToString();
@@ -356,10 +260,8 @@ int main(int argc, char** argv) {
   if (Status st = WriteReadyFile(ready_file, bound); !st.ok()) AMLFS_LOG(kWarn) << st.message();
   WaitForStopSignal();
   AMLFS_LOG(kInfo) << "stopping";
-  stopping = true;
-  if (watcher.joinable()) watcher.join();
   http.Stop();
   server.Stop();
-  if (replica) replica->Stop();
+  if (replicated) replicated->Stop();
   return 0;
 }

@@ -36,6 +36,8 @@ struct Member {
   std::vector<std::string> applied;  // the state machine: what was applied, in order
   Index applied_index = 0;
   int installs = 0;
+  std::vector<Term> leads;             // StateMachine::lead's calls, in order
+  std::atomic<int> lead_disagrees{0};  // calls that info() did not agree with
 };
 
 class Group {
@@ -95,6 +97,7 @@ class Group {
       std::lock_guard lk(m.mu);
       m.applied.clear();  // the state machine is in memory: rebuilt from the log
       m.applied_index = 0;
+      m.leads.clear();
     }
     Replica::StateMachine sm;
     sm.apply = [&m](const Entry& e) {
@@ -125,6 +128,13 @@ class Group {
       m.applied_index = index;
       ++m.installs;
       return Status::Ok();
+    };
+    // info() already shows what the callback reports.
+    sm.lead = [&m](Term t) {
+      Replica* r = m.replica.load();
+      if (r && ((t != 0) != r->info().ready || (t != 0 && t != r->info().term))) ++m.lead_disagrees;
+      std::lock_guard lk(m.mu);
+      m.leads.push_back(t);
     };
     auto r = Replica::Open(o, 0, std::move(sm));
     REQUIRE(r.ok());
@@ -288,6 +298,49 @@ TEST_CASE(
   CHECK(leader->owned->info().role != Role::kLeader);
   WARN("lease ended " << lease_left.count() << " ms after the followers stopped (votes after "
                       << vote_after.count() << " ms)");
+}
+
+TEST_CASE("raft replica: the lead callback reports each term it is the ready leader in, then 0") {
+  Group g;
+  Member* leader = g.Leader();
+  REQUIRE(leader != nullptr);
+  REQUIRE(g.Propose(*leader, "x").ok());  // committed in its term: it is ready
+  auto leads = [](Member& m) {
+    std::lock_guard lk(m.mu);
+    return m.leads;
+  };
+  // Every member's calls alternate: a term, greater than any before, then 0.
+  auto well_formed = [](const std::vector<Term>& v) {
+    Term last = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i % 2 == 1 && v[i] != 0) return false;
+      if (i % 2 == 0 && v[i] <= last) return false;
+      if (i % 2 == 0) last = v[i];
+    }
+    return true;
+  };
+  // The callback comes at the end of the Process that applied it.
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (leads(*leader).empty() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  std::vector<Term> got = leads(*leader);
+  REQUIRE(!got.empty());
+  CHECK(got.back() == leader->owned->info().term);
+  for (auto& m : g.m_) {
+    CHECK(well_formed(leads(*m)));
+    if (m.get() != leader && !leads(*m).empty()) CHECK(leads(*m).back() == 0);
+  }
+  // Cut off, the leader steps down (check-quorum) and says so.
+  for (auto& m : g.m_)
+    if (m.get() != leader) g.StopReplica(*m);
+  until = std::chrono::steady_clock::now() + 10s;
+  while (leads(*leader).back() != 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  got = leads(*leader);
+  CHECK(got.back() == 0);
+  CHECK(well_formed(got));
+  CHECK(leader->owned->info().role != Role::kLeader);
+  for (auto& m : g.m_) CHECK(m->lead_disagrees == 0);
 }
 
 TEST_CASE("raft replica: a follower behind the leader's compacted log catches up by snapshot") {

@@ -36,6 +36,11 @@
 // (LogStore::CompactTo), so a restart from a compacted log or a received
 // snapshot has it; Options::members counts only while neither holds one.
 //
+// Leadership. StateMachine::lead tells the owner when "this replica is the
+// ready leader (Info::ready) in term T" starts or stops, so that it can take
+// or give up its own role (the MDS serves only as the ready leader) without
+// polling info().
+//
 // Thread safety: every public method may be called from any thread. The
 // state machine's callbacks and every completion run on the replica's
 // thread and must not block on the replica.
@@ -89,6 +94,14 @@ class Replica {
     // must be unchanged. Null: a snapshot cannot be installed (a replica
     // that needs one stops).
     std::function<Status(Index index, const std::string& path)> install;
+    // Called with T when this replica becomes the ready leader in term T
+    // (it leads and has applied its own term's first entry), and with 0 when
+    // it stops being one (it no longer leads). Runs on the replica's thread
+    // at the end of the Process that saw the change, after info() shows it,
+    // so info() agrees with the latest call; never after Stop(). It must not
+    // wait for anything the replica's thread does (a commit, an apply): hand
+    // such work to another thread. Null: not called.
+    std::function<void(Term ready_term)> lead;
   };
 
   // Opens the log in o.dir; `applied` is the last index the owner's state

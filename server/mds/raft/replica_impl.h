@@ -59,6 +59,7 @@ struct Replica::Impl {
   std::map<uint64_t, std::chrono::steady_clock::time_point> round_started;
   Status failed;         // a disk error: the replica stops taking part
   bool leading = false;  // led at the end of the last Process
+  Term ready_term = 0;   // the last StateMachine::lead call's argument
   bool kicked = false;   // a Process is queued
 
   std::optional<SnapshotFile> snap;                           // the latest snapshot
@@ -196,20 +197,30 @@ struct Replica::Impl {
     SyncPeers();
     ServeBarriers();
     const auto lease = LeaseUntil();
-    std::lock_guard lk(info_mu);
-    snapshot = Info{opt.id,
-                    node->role(),
-                    node->term(),
-                    node->leader(),
-                    AddressOf(node->leader()),
-                    node->commit(),
-                    node->applied(),
-                    node->last_index(),
-                    node->first_index(),
-                    snap ? snap->index : 0,
-                    node->role() == Role::kLeader && node->term_at(node->applied()) == node->term(),
-                    lease,
-                    node->members()};
+    const bool ready =
+        node->role() == Role::kLeader && node->term_at(node->applied()) == node->term();
+    {
+      std::lock_guard lk(info_mu);
+      snapshot = Info{opt.id,
+                      node->role(),
+                      node->term(),
+                      node->leader(),
+                      AddressOf(node->leader()),
+                      node->commit(),
+                      node->applied(),
+                      node->last_index(),
+                      node->first_index(),
+                      snap ? snap->index : 0,
+                      ready,
+                      lease,
+                      node->members()};
+    }
+    // Outside info_mu: the owner may read info() from the callback.
+    const Term now_ready = ready ? node->term() : 0;
+    if (now_ready != ready_term) {
+      ready_term = now_ready;
+      if (sm.lead) sm.lead(now_ready);
+    }
   }
 
   // A follower holds its vote for election_ticks of its ticks after hearing
