@@ -22,7 +22,7 @@
 #include "common/net/http_server.h"
 #include "common/net/net_context.h"
 #include "common/net/tls.h"
-#include "fuse/client.h"
+#include "fuse/mount.h"
 #include "fuse/observe.h"
 
 using namespace amlfs;
@@ -293,7 +293,7 @@ int main(int argc, char** argv) {
   FillDirOps(ops);
   FillAttrOps(ops);
   FillFileOps(ops);
-  std::unique_ptr<Client> client;
+  std::unique_ptr<Mount> client;
   fuse_session* se = fuse_session_new(&fargs, &ops, sizeof(ops), &client);
   if (!se) return Fail("bad mount options: " + opts);
   if (fuse_set_signal_handlers(se) != 0) return Fail("cannot install signal handlers");
@@ -311,11 +311,11 @@ int main(int argc, char** argv) {
   }
   fuse_daemonize(foreground ? 1 : 0);
   // Network threads start only now: they would not survive the fork above.
-  client = std::make_unique<Client>(mo);
+  client = std::make_unique<Mount>(mo);
   client->set_session(se);
   metrics::SetIdentity("client", {{"client", mo.client_name}});
-  ObserveClient(*client);
-  MetricsHttp http([&client] { return ClientHealth(*client); });
+  ObserveMount(*client);
+  MetricsHttp http([&client] { return MountHealth(*client); });
   if (metrics_at) {
     // Checked before the mount, so this fails only if the port was taken since.
     if (Status st = http.Start(*metrics_at); !st.ok()) {

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <mutex>
 
-#include "fuse/client.h"
+#include "fuse/mount.h"
 
 namespace amlfs::fuse {
 
@@ -39,7 +39,7 @@ std::string MetricsAddress() {
   return g_address;
 }
 
-void ObserveClient(Client& client) {
+void ObserveMount(Mount& client) {
   Metrics();
   metrics::Default().AddCollector([&client](metrics::Writer& w) {
     const uint64_t buffered = client.write_behind() ? client.write_behind()->buffered() : 0;
@@ -48,7 +48,7 @@ void ObserveClient(Client& client) {
   });
 }
 
-std::vector<HealthCheck> ClientHealth(Client& client) {
+std::vector<HealthCheck> MountHealth(Mount& client) {
   using State = HealthCheck::State;
   std::vector<HealthCheck> checks;
   std::chrono::steady_clock::time_point when;

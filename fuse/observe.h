@@ -11,7 +11,7 @@
 
 namespace amlfs::fuse {
 
-class Client;
+class Mount;
 
 struct ClientMetrics {
   metrics::Counter& read_bytes;
@@ -28,7 +28,7 @@ ClientMetrics& Metrics();
 
 // Registers the collectors that read `client` (write-behind bytes).
 // REQUIRES: `client` outlives every render.
-void ObserveClient(Client& client);
+void ObserveMount(Mount& client);
 
 // The mount's /metrics address ("HOST:PORT", "" when off), which the
 // mount root's "amlfs.metrics" xattr reports.
@@ -37,6 +37,6 @@ std::string MetricsAddress();
 
 // Healthy when the MDS answered the last OST table request (refreshed every
 // 10 s) and every OST in it is up: I/O to a down OST fails.
-std::vector<HealthCheck> ClientHealth(Client& client);
+std::vector<HealthCheck> MountHealth(Mount& client);
 
 }  // namespace amlfs::fuse

@@ -7,8 +7,8 @@
 #include "common/client/mount_xattrs.h"
 #include "common/net/auth.h"
 #include "common/net/tls.h"
-#include "fuse/client.h"
 #include "fuse/guard.h"
+#include "fuse/mount.h"
 #include "fuse/observe.h"
 
 namespace amlfs::fuse {
@@ -35,7 +35,7 @@ void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 
 void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
   Guard(req, "setattr", [&] {
-    Client& c = ClientOf(req);
+    Mount& c = MountOf(req);
     Creds creds = CredsOf(req);
     SetAttrReq r;
     r.ino = InodeId(ino);
@@ -89,7 +89,7 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
 
 void Statfs(fuse_req_t req, fuse_ino_t) {
   Guard(req, "statfs", [&] {
-    auto rsp = ClientOf(req).mds().Call(StatFsReq{}, CredsOf(req));
+    auto rsp = MountOf(req).mds().Call(StatFsReq{}, CredsOf(req));
     if (!rsp.ok()) return ReplyError(req, rsp.status());
     struct statvfs sv {};
     const uint64_t frsize = 4096;
@@ -111,7 +111,7 @@ void Access(fuse_req_t req, fuse_ino_t ino, int mask) {
     AccessReq r;
     r.ino = InodeId(ino);
     r.mask = static_cast<uint32_t>(mask);
-    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
+    auto rsp = MountOf(req).mds().Call(r, CredsOf(req));
     if (!rsp.ok()) return ReplyError(req, rsp.status());
     ReplyOk(req);
   });
@@ -125,7 +125,7 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
     r.name = name;
     r.value.assign(value, size);
     r.flags = static_cast<uint32_t>(flags);
-    Client& c = ClientOf(req);
+    Mount& c = MountOf(req);
     Creds creds = CredsOf(req);
     c.ForgetXattrs(ino);
     if (IsLayoutXattr(r.name)) {
@@ -164,7 +164,7 @@ void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Guard(req, "getxattr", [&] {
     // The mount's own attributes, for the tools (common/client/mount_xattrs.h).
     if (std::strcmp(name, mount_xattr::kMds) == 0)
-      return ReplySized(req, mount_xattr::FormatMdsList(ClientOf(req).options().mds), size);
+      return ReplySized(req, mount_xattr::FormatMdsList(MountOf(req).options().mds), size);
     if (std::strcmp(name, mount_xattr::kKeyFile) == 0) {
       const std::string file = ProcessKeyFile();
       if (file.empty()) return ReplyError(req, Error(Code::kNoData));
@@ -179,7 +179,7 @@ void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
       if (at.empty()) return ReplyError(req, Error(Code::kNoData));
       return ReplySized(req, at, size);
     }
-    Client& c = ClientOf(req);
+    Mount& c = MountOf(req);
     if ((std::strncmp(name, "security.", 9) == 0 || std::strncmp(name, "system.", 7) == 0) &&
         c.KnownWithoutXattrs(ino))
       return ReplyError(req, Error(Code::kNoData));
@@ -195,7 +195,7 @@ void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
     r.name = name;
     MdsAsync(req, "getxattr", std::move(r), [req, ino, cap, size](Result<XattrValueRsp> rsp) {
       if (cap) {
-        ClientOf(req).CacheCapability(
+        MountOf(req).CacheCapability(
             ino, rsp.ok() ? Result<std::string>(rsp->value) : Result<std::string>(rsp.status()));
       }
       if (!rsp.ok()) return ReplyError(req, rsp.status());
@@ -208,7 +208,7 @@ void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   Guard(req, "listxattr", [&] {
     ListXattrReq r;
     r.ino = InodeId(ino);
-    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
+    auto rsp = MountOf(req).mds().Call(r, CredsOf(req));
     if (!rsp.ok()) return ReplyError(req, rsp.status());
     std::string names;
     for (const auto& n : rsp->names) {
@@ -221,12 +221,12 @@ void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 
 void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   Guard(req, "removexattr", [&] {
-    ClientOf(req).ForgetXattrs(ino);
+    MountOf(req).ForgetXattrs(ino);
     RemoveXattrReq r;
     r.ino = InodeId(ino);
     r.name = name;
-    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
-    ClientOf(req).ForgetXattrs(ino);
+    auto rsp = MountOf(req).mds().Call(r, CredsOf(req));
+    MountOf(req).ForgetXattrs(ino);
     if (!rsp.ok()) return ReplyError(req, rsp.status());
     ReplyOk(req);
   });

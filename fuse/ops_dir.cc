@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "fuse/client.h"
 #include "fuse/guard.h"
+#include "fuse/mount.h"
 
 namespace amlfs::fuse {
 namespace {
@@ -49,7 +49,7 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
         if (rsp.status().code() == Code::kNotFound) {
           // A negative entry, cached for the entry timeout.
           fuse_entry_param e{};
-          e.entry_timeout = ClientOf(req).options().negative_timeout;
+          e.entry_timeout = MountOf(req).options().negative_timeout;
           fuse_reply_entry(req, &e);
           return;
         }
@@ -61,14 +61,14 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 }
 
 void Forget(fuse_req_t req, fuse_ino_t ino, uint64_t n) {
-  GuardNoReply("forget", [&] { ClientOf(req).inodes().Forget(ino, n); });
+  GuardNoReply("forget", [&] { MountOf(req).inodes().Forget(ino, n); });
   fuse_reply_none(req);
 }
 
 void ForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
   GuardNoReply("forget_multi", [&] {
     for (size_t i = 0; i < count; ++i)
-      ClientOf(req).inodes().Forget(forgets[i].ino, forgets[i].nlookup);
+      MountOf(req).inodes().Forget(forgets[i].ino, forgets[i].nlookup);
   });
   fuse_reply_none(req);
 }
@@ -142,7 +142,7 @@ void Readlink(fuse_req_t req, fuse_ino_t ino) {
   Guard(req, "readlink", [&] {
     ReadlinkReq r;
     r.ino = InodeId(ino);
-    auto rsp = ClientOf(req).mds().Call(r, CredsOf(req));
+    auto rsp = MountOf(req).mds().Call(r, CredsOf(req));
     if (!rsp.ok()) return ReplyError(req, rsp.status());
     fuse_reply_readlink(req, rsp->target.c_str());
   });
@@ -157,7 +157,7 @@ void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     r.plus = true;
     Creds creds = CredsOf(req);
     for (;;) {
-      auto rsp = ClientOf(req).mds().Call(r, creds);
+      auto rsp = MountOf(req).mds().Call(r, creds);
       if (!rsp.ok()) return ReplyError(req, rsp.status());
       for (auto& e : rsp->entries) dh->entries.push_back(std::move(e));
       if (rsp->eof || rsp->entries.empty()) break;
@@ -173,7 +173,7 @@ void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
                    bool plus) {
   Guard(req, plus ? "readdirplus" : "readdir", [&] {
-    Client& c = ClientOf(req);
+    Mount& c = MountOf(req);
     auto* dh = reinterpret_cast<DirHandle*>(fi->fh);
     std::string buf(size, '\0');
     size_t used = 0;

@@ -9,29 +9,19 @@
 #include <cstring>
 #include <future>
 
-#include "fuse/client.h"
 #include "fuse/guard.h"
+#include "fuse/mount.h"
 #include "fuse/observe.h"
 
 namespace amlfs::fuse {
 namespace {
 
-FileHandle* FhOf(fuse_file_info* fi) { return reinterpret_cast<FileHandle*>(fi->fh); }
+OpenFile* FhOf(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
 
 void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool create) {
-  Client& c = ClientOf(req);
-  auto fh = std::make_unique<FileHandle>();
-  fh->ino = rsp.attr.ino;
-  fh->set_layout(rsp.layout);
-  fh->mds_handle = rsp.handle;
-  fh->flags = static_cast<uint32_t>(fi->flags);
-  fh->LearnedSize(rsp.attr.size, c.options().attr_timeout);
+  Mount& c = MountOf(req);
+  auto fh = std::make_unique<OpenFile>(c, rsp, static_cast<uint32_t>(fi->flags));
   c.NoteXattrs(rsp.attr.ino.value(), rsp.no_xattrs);
-  // Writes are buffered unless the opener asked for them to be synchronous.
-  const uint32_t acc = static_cast<uint32_t>(fi->flags) & O_ACCMODE;
-  if (c.write_behind() && acc != O_RDONLY &&
-      !(fi->flags & (O_DIRECT | O_SYNC | O_DSYNC | O_APPEND)))
-    fh->buffered = c.BufferFor(rsp.attr.ino);
   fi->keep_cache = c.inodes().KeepCache(rsp.attr) ? 1 : 0;
   // Appends land where the MDS puts them, not where the kernel would cache
   // them: they bypass the page cache.
@@ -84,7 +74,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, "open", [&] {
-    Client& c = ClientOf(req);
+    Mount& c = MountOf(req);
     Creds creds = CredsOf(req);
     if (fi->flags & O_TRUNC) {
       Status st = c.ReportSize(InodeId(ino), creds);
@@ -103,26 +93,14 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   Guard(req, "read", [&] {
     const auto start = std::chrono::steady_clock::now();
-    Client& c = ClientOf(req);
-    FileHandle* fh = FhOf(fi);
-    const std::shared_ptr<const Layout> layout = c.LayoutToUse(*fh);
+    Mount& c = MountOf(req);
+    OpenFile* fh = FhOf(fi);
+    const std::shared_ptr<const Layout> layout = fh->UsableLayout();
     if (layout->empty()) return (void)fuse_reply_buf(req, nullptr, 0);
-    // Data this node still buffers for the file must be on the OSTs first.
-    Status flushed = c.FlushInode(InodeId(ino));
-    if (!flushed.ok()) return ReplyError(req, flushed);
-    uint64_t file_size = c.inodes().KnownSize(ino, fh->mds_size);
-    // Another node may have grown the file since the MDS last said its size.
-    if (static_cast<uint64_t>(off) + size > file_size && !fh->SizeTrusted()) {
-      GetAttrReq g;
-      g.ino = InodeId(ino);
-      auto a = c.mds().Call(g, CredsOf(req));
-      if (a.ok()) {
-        fh->LearnedSize(a->attr.size, c.options().attr_timeout);
-        file_size = c.inodes().KnownSize(ino, a->attr.size);
-      }
-    }
+    auto file_size = fh->ReadableSize(static_cast<uint64_t>(off), size, CredsOf(req));
+    if (!file_size.ok()) return ReplyError(req, file_size.status());
     auto data =
-        c.io().Read(fh->ino, *layout, static_cast<uint64_t>(off), size, file_size, c.JobOf(req));
+        c.io().Read(fh->ino, *layout, static_cast<uint64_t>(off), size, *file_size, c.JobOf(req));
     ClientMetrics& m = Metrics();
     m.reads.Add();
     m.read_seconds.ObserveSince(start);
@@ -140,9 +118,9 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
            fuse_file_info* fi) {
   Guard(req, "write", [&] {
     const auto start = std::chrono::steady_clock::now();
-    Client& c = ClientOf(req);
-    FileHandle* fh = FhOf(fi);
-    const std::shared_ptr<const Layout> layout = c.LayoutToUse(*fh);
+    Mount& c = MountOf(req);
+    OpenFile* fh = FhOf(fi);
+    const std::shared_ptr<const Layout> layout = fh->UsableLayout();
     if (layout->empty()) return ReplyError(req, Error(Code::kInvalid, "file without a layout"));
     uint64_t offset = static_cast<uint64_t>(off);
     if (fh->flags & O_APPEND) {
@@ -159,8 +137,7 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
     }
     if (offset + size > (1ull << 62)) return ReplyError(req, Error(Code::kTooBig));
     const std::string job = c.JobOf(req);
-    Status st = fh->buffered ? c.write_behind()->Write(fh->buffered, layout, offset, buf, size, job)
-                             : c.io().Write(fh->ino, *layout, offset, buf, size, false, job);
+    Status st = fh->Write(layout, offset, buf, size, job);
     ClientMetrics& m = Metrics();
     m.writes.Add();
     m.write_seconds.ObserveSince(start);
@@ -169,14 +146,13 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
       return ReplyError(req, st);
     }
     m.write_bytes.Add(size);
-    c.inodes().Wrote(ino, offset + size);
     fuse_reply_write(req, size);
   });
 }
 
 void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, "flush", [&] {
-    Client& c = ClientOf(req);
+    Mount& c = MountOf(req);
     Status st = c.ReportSize(InodeId(ino), CredsOf(req));
     // A close drops the closing owner's fcntl locks on the file (POSIX).
     if (c.MayHoldLocks(ino)) {
@@ -227,7 +203,7 @@ void Getlk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* loc
 
 // What a lock request that waits needs if its process is interrupted.
 struct LockWait {
-  Client* client;
+  Mount* client;
   InodeId ino;
   uint64_t owner;
 };
@@ -247,7 +223,7 @@ void CancelLockWait(fuse_req_t, void* data) {
 // node's buffered writes reach the OSTs, and after a lock is granted the
 // node's cached pages and attributes of the file are dropped.
 void SetLock(fuse_req_t req, fuse_ino_t ino, LockSpec spec) {
-  Client& c = ClientOf(req);
+  Mount& c = MountOf(req);
   Creds creds = CredsOf(req);
   c.NoteLocked(ino);
   if (spec.type == kLockUnlock) {
@@ -296,9 +272,9 @@ void Flock(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, int op) {
 
 void Fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info* fi) {
   Guard(req, "fsync", [&] {
-    Client& c = ClientOf(req);
-    FileHandle* fh = FhOf(fi);
-    const std::shared_ptr<const Layout> layout = c.LayoutToUse(*fh);
+    Mount& c = MountOf(req);
+    OpenFile* fh = FhOf(fi);
+    const std::shared_ptr<const Layout> layout = fh->UsableLayout();
     Status flushed = c.FlushInode(InodeId(ino));
     if (!flushed.ok()) return ReplyError(req, flushed);
     if (!layout->empty()) {
@@ -312,8 +288,8 @@ void Fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info* fi) {
 
 void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, "release", [&] {
-    Client& c = ClientOf(req);
-    std::unique_ptr<FileHandle> fh(FhOf(fi));
+    Mount& c = MountOf(req);
+    std::unique_ptr<OpenFile> fh(FhOf(fi));
     Creds creds = CredsOf(req);
     // Flushed (by ReportSize) while still tracked, so its buffer is included.
     Status st = c.ReportSize(InodeId(ino), creds);
@@ -336,9 +312,9 @@ void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, f
   Guard(req, "fallocate", [&] {
     if (mode != 0) return ReplyError(req, Error(Code::kNotSupported, "fallocate mode"));
     if (off < 0 || len <= 0) return ReplyError(req, Error(Code::kInvalid, "fallocate range"));
-    Client& c = ClientOf(req);
-    FileHandle* fh = FhOf(fi);
-    const std::shared_ptr<const Layout> layout = c.LayoutToUse(*fh);
+    Mount& c = MountOf(req);
+    OpenFile* fh = FhOf(fi);
+    const std::shared_ptr<const Layout> layout = fh->UsableLayout();
     uint64_t end = static_cast<uint64_t>(off) + static_cast<uint64_t>(len);
     Status flushed = c.FlushInode(InodeId(ino));
     if (!flushed.ok()) return ReplyError(req, flushed);
@@ -356,9 +332,9 @@ void Lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info
     if (whence != SEEK_DATA && whence != SEEK_HOLE)
       return ReplyError(req, Error(Code::kInvalid, "lseek whence"));
     if (off < 0) return ReplyError(req, Error(Code::kNoDevice));
-    Client& c = ClientOf(req);
-    FileHandle* fh = FhOf(fi);
-    const std::shared_ptr<const Layout> layout = c.LayoutToUse(*fh);
+    Mount& c = MountOf(req);
+    OpenFile* fh = FhOf(fi);
+    const std::shared_ptr<const Layout> layout = fh->UsableLayout();
     Status flushed = c.FlushInode(InodeId(ino));
     if (!flushed.ok()) return ReplyError(req, flushed);
     GetAttrReq g;

@@ -1,7 +1,7 @@
 #include "fuse/reply.h"
 
 #include "common/log.h"
-#include "fuse/client.h"
+#include "fuse/mount.h"
 
 namespace amlfs::fuse {
 
@@ -43,7 +43,7 @@ void FillStat(const Attr& a, struct stat* st) {
   st->st_ctim = {a.ctime.sec, a.ctime.nsec};
 }
 
-fuse_entry_param MakeEntry(Client& c, const Attr& a) {
+fuse_entry_param MakeEntry(Mount& c, const Attr& a) {
   fuse_entry_param e{};
   e.ino = a.ino.value();
   e.generation = a.generation;
@@ -53,13 +53,13 @@ fuse_entry_param MakeEntry(Client& c, const Attr& a) {
   return e;
 }
 
-void NoteShown(Client& c, const struct stat& st) {
+void NoteShown(Mount& c, const struct stat& st) {
   c.inodes().Shown(st.st_ino, static_cast<uint64_t>(st.st_size),
                    Timespec{st.st_mtim.tv_sec, static_cast<uint32_t>(st.st_mtim.tv_nsec)});
 }
 
 void ReplyEntry(fuse_req_t req, const Attr& a) {
-  Client& c = ClientOf(req);
+  Mount& c = MountOf(req);
   fuse_entry_param e = MakeEntry(c, a);
   c.inodes().Lookup(e.ino);
   NoteShown(c, e.attr);
@@ -67,17 +67,17 @@ void ReplyEntry(fuse_req_t req, const Attr& a) {
 }
 
 void ReplyEntry(fuse_req_t req, const EntryRsp& r) {
-  ClientOf(req).NoteXattrs(r.attr.ino.value(), r.no_xattrs);
+  MountOf(req).NoteXattrs(r.attr.ino.value(), r.no_xattrs);
   ReplyEntry(req, r.attr);
 }
 
 void ReplyAttr(fuse_req_t req, const AttrRsp& r) {
-  ClientOf(req).NoteXattrs(r.attr.ino.value(), r.no_xattrs);
+  MountOf(req).NoteXattrs(r.attr.ino.value(), r.no_xattrs);
   ReplyAttr(req, r.attr);
 }
 
 void ReplyAttr(fuse_req_t req, const Attr& a) {
-  Client& c = ClientOf(req);
+  Mount& c = MountOf(req);
   struct stat st;
   FillStat(c.inodes().Merge(a), &st);
   NoteShown(c, st);

@@ -9,7 +9,7 @@
 // Each helper answers `req` exactly once and consumes it (libfuse frees it):
 // the caller must not touch `req` afterwards. They may be called from any
 // thread, the FUSE workers' or a network thread (MdsAsync). Those that take
-// a Client record what the kernel was shown in its InodeTable.
+// a Mount record what the kernel was shown in its InodeTable.
 #pragma once
 
 #include <sys/stat.h>
@@ -23,7 +23,7 @@
 
 namespace amlfs::fuse {
 
-class Client;
+class Mount;
 
 // Answers with the errno of `st` (an OK `st` answers success, as ReplyOk).
 void ReplyError(fuse_req_t req, const Status& st);
@@ -40,9 +40,9 @@ void ReplySized(fuse_req_t req, const std::string& data, size_t size);
 void FillStat(const Attr& a, struct stat* st);
 // The entry for `a`, with this node's unreported size merged in and the
 // mount's timeouts.
-fuse_entry_param MakeEntry(Client& c, const Attr& a);
+fuse_entry_param MakeEntry(Mount& c, const Attr& a);
 // Records the size and mtime in `st` as the kernel's (InodeTable::Shown).
-void NoteShown(Client& c, const struct stat& st);
+void NoteShown(Mount& c, const struct stat& st);
 
 // Answers a lookup-like request (one more kernel lookup of the inode).
 void ReplyEntry(fuse_req_t req, const Attr& a);

@@ -1,4 +1,4 @@
-#include "fuse/client.h"
+#include "fuse/mount.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@ namespace amlfs::fuse {
 
 using std::chrono::milliseconds;
 
-Client::Client(const MountOptions& o) : options_(o), jobs_(o.jobid_var) {
+Mount::Mount(const MountOptions& o) : options_(o), jobs_(o.jobid_var) {
   char hostname[256] = "client";
   gethostname(hostname, sizeof(hostname) - 1);
   ClusterOptions co;
@@ -47,36 +47,36 @@ Client::Client(const MountOptions& o) : options_(o), jobs_(o.jobid_var) {
   });
 }
 
-void Client::NoteLocked(uint64_t ino) {
+void Mount::NoteLocked(uint64_t ino) {
   took_locks_ = true;
   std::lock_guard lk(open_mu_);
   locked_.insert(ino);
 }
 
-void Client::DropCache(uint64_t ino) {
+void Mount::DropCache(uint64_t ino) {
   if (session_) fuse_lowlevel_notify_inval_inode(session_, ino, 0, 0);
   std::lock_guard lk(open_mu_);
   auto [first, last] = open_files_.equal_range(ino);
-  for (auto it = first; it != last; ++it) it->second->size_trusted_until = 0;
+  for (auto it = first; it != last; ++it) it->second->LockGranted();
 }
 
-void Client::DropAttrs(uint64_t ino) {
+void Mount::DropAttrs(uint64_t ino) {
   // A negative offset invalidates the attributes only; no page is touched,
   // so this is safe from inside a request on the same inode (an open).
   if (session_) fuse_lowlevel_notify_inval_inode(session_, ino, -1, 0);
 }
 
-bool Client::MayHoldLocks(uint64_t ino) {
+bool Mount::MayHoldLocks(uint64_t ino) {
   std::lock_guard lk(open_mu_);
   return locked_.count(ino) != 0;
 }
 
-void Client::TrackOpen(FileHandle* fh) {
+void Mount::TrackOpen(OpenFile* fh) {
   std::lock_guard lk(open_mu_);
   open_files_.emplace(fh->ino.value(), fh);
 }
 
-void Client::UntrackOpen(FileHandle* fh) {
+void Mount::UntrackOpen(OpenFile* fh) {
   std::lock_guard lk(open_mu_);
   auto [b, e] = open_files_.equal_range(fh->ino.value());
   for (auto it = b; it != e; ++it)
@@ -86,7 +86,7 @@ void Client::UntrackOpen(FileHandle* fh) {
     }
 }
 
-std::optional<Result<std::string>> Client::CachedCapability(uint64_t ino) {
+std::optional<Result<std::string>> Mount::CachedCapability(uint64_t ino) {
   std::lock_guard lk(cap_mu_);
   auto it = caps_.find(ino);
   if (it == caps_.end()) return std::nullopt;
@@ -97,7 +97,7 @@ std::optional<Result<std::string>> Client::CachedCapability(uint64_t ino) {
   return it->second.value;
 }
 
-void Client::CacheCapability(uint64_t ino, const Result<std::string>& r) {
+void Mount::CacheCapability(uint64_t ino, const Result<std::string>& r) {
   if (options_.attr_timeout <= 0) return;
   if (!r.ok() && r.status().code() != Code::kNoData) return;
   std::lock_guard lk(cap_mu_);
@@ -108,7 +108,7 @@ void Client::CacheCapability(uint64_t ino, const Result<std::string>& r) {
                r};
 }
 
-void Client::NoteXattrs(uint64_t ino, bool none) {
+void Mount::NoteXattrs(uint64_t ino, bool none) {
   if (options_.attr_timeout <= 0) return;
   std::lock_guard lk(cap_mu_);
   if (!none) {
@@ -124,19 +124,19 @@ void Client::NoteXattrs(uint64_t ino, bool none) {
                std::chrono::microseconds(static_cast<int64_t>(options_.attr_timeout * 1e6));
 }
 
-bool Client::KnownWithoutXattrs(uint64_t ino) {
+bool Mount::KnownWithoutXattrs(uint64_t ino) {
   std::lock_guard lk(cap_mu_);
   auto it = bare_.find(ino);
   return it != bare_.end() && std::chrono::steady_clock::now() < it->second;
 }
 
-void Client::ForgetXattrs(uint64_t ino) {
+void Mount::ForgetXattrs(uint64_t ino) {
   std::lock_guard lk(cap_mu_);
   caps_.erase(ino);
   bare_.erase(ino);
 }
 
-std::shared_ptr<WriteBehind::File> Client::BufferFor(InodeId ino) {
+std::shared_ptr<WriteBehind::File> Mount::BufferFor(InodeId ino) {
   if (!wb_) return nullptr;
   std::lock_guard lk(open_mu_);
   auto& slot = buffers_[ino.value()];
@@ -150,7 +150,7 @@ std::shared_ptr<WriteBehind::File> Client::BufferFor(InodeId ino) {
   return f;
 }
 
-Status Client::FlushInode(InodeId ino) {
+Status Mount::FlushInode(InodeId ino) {
   if (!wb_) return Status::Ok();
   std::shared_ptr<WriteBehind::File> f;
   {
@@ -161,13 +161,13 @@ Status Client::FlushInode(InodeId ino) {
   return f ? wb_->Flush(f) : Status::Ok();
 }
 
-void Client::SetLayoutOfOpenFiles(InodeId ino, const Layout& l) {
+void Mount::SetLayoutOfOpenFiles(InodeId ino, const Layout& l) {
   std::lock_guard lk(open_mu_);
   auto [b, e] = open_files_.equal_range(ino.value());
   for (auto it = b; it != e; ++it) it->second->set_layout(l);
 }
 
-Client::~Client() {
+Mount::~Mount() {
   {
     std::lock_guard lk(mu_);
     stopping_ = true;
@@ -183,7 +183,7 @@ Client::~Client() {
   cluster_.reset();
 }
 
-void Client::RefreshOsts() {
+void Mount::RefreshOsts() {
   auto r = mds().Call(OstMapReq{}, Creds{});
   if (r.ok()) {
     pool().Update(r->osts);
@@ -195,13 +195,13 @@ void Client::RefreshOsts() {
   }
 }
 
-std::vector<OstInfo> Client::KnownOsts(std::chrono::steady_clock::time_point* when) {
+std::vector<OstInfo> Mount::KnownOsts(std::chrono::steady_clock::time_point* when) {
   std::lock_guard lk(osts_mu_);
   *when = osts_at_;
   return osts_;
 }
 
-std::string Client::JobOf(fuse_req_t req) {
+std::string Mount::JobOf(fuse_req_t req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
   return jobs_.Of(ctx->pid, ctx->uid);
 }
@@ -215,18 +215,15 @@ bool KnowsAll(OstPool& pool, const Layout& layout) {
 }
 }  // namespace
 
-std::shared_ptr<const Layout> Client::LayoutToUse(FileHandle& fh) {
-  std::shared_ptr<const Layout> layout = fh.layout();
-  if (fh.osts_known) return layout;
-  // An OST registered since the last map refresh (every 10 s): ask now, or
-  // the I/O would fail. Once per layout, not per request.
-  if (!KnowsAll(pool(), *layout)) RefreshOsts();
-  // Still unknown: the I/O names the OST in its error. Checked again next time.
-  if (KnowsAll(pool(), *layout)) fh.MarkOstsKnown(layout);
-  return layout;
+bool Mount::KnowsOstsOf(const Layout& layout) {
+  if (KnowsAll(pool(), layout)) return true;
+  // An OST registered since the last map refresh: ask now, or the I/O
+  // would fail. Still unknown: the I/O names the OST in its error.
+  RefreshOsts();
+  return KnowsAll(pool(), layout);
 }
 
-Status Client::ReportSize(InodeId ino, const Creds& creds) {
+Status Mount::ReportSize(InodeId ino, const Creds& creds) {
   // The size is reported only once the data up to it is on the OSTs. If
   // buffered data could not be written, the size that covered it is dropped
   // with the error: reported later, it would show zeros.
@@ -249,8 +246,8 @@ Status Client::ReportSize(InodeId ino, const Creds& creds) {
   return Status::Ok();
 }
 
-Client& ClientOf(fuse_req_t req) {
-  return **static_cast<std::unique_ptr<Client>*>(fuse_req_userdata(req));
+Mount& MountOf(fuse_req_t req) {
+  return **static_cast<std::unique_ptr<Mount>*>(fuse_req_userdata(req));
 }
 
 Creds CredsOf(fuse_req_t req) {
@@ -258,7 +255,7 @@ Creds CredsOf(fuse_req_t req) {
   Creds c;
   c.uid = ctx->uid;
   c.gid = ctx->gid;
-  c.job = ClientOf(req).JobOf(req);
+  c.job = MountOf(req).JobOf(req);
   if (c.uid != 0) {
     gid_t groups[64];
     int n = fuse_req_getgroups(req, 64, groups);

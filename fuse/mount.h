@@ -1,4 +1,16 @@
-// The state of one amlfs mount, shared by every FUSE callback.
+// Mount: the state of one amlfs mount, shared by every FUSE callback.
+//
+// It owns the connection to the cluster (Cluster: the MDS client, the OST
+// clients and StripedIo), the write-behind buffers, the InodeTable of what
+// the kernel was shown, and the per-node caches the kernel asks about on
+// every write (security.capability) and listing (xattr-less files). The
+// open files (OpenFile) are tracked here so that a layout change or a lock
+// grant reaches every handle of a file.
+//
+// Thread-safe: FUSE worker threads and the network threads (MdsAsync
+// replies) call it at once. A background thread refreshes the OST map and
+// renews the lock lease. Errors come back as Status; the reply helpers
+// (reply.h) are the only place they become errno.
 #pragma once
 
 #include <atomic>
@@ -22,6 +34,7 @@
 #include "fuse/guard.h"
 #include "fuse/inode_table.h"
 #include "fuse/jobid.h"
+#include "fuse/open_file.h"
 #include "fuse/reply.h"
 #include "fuse/write_behind.h"
 
@@ -45,63 +58,15 @@ struct MountOptions {
   std::string client_name;
 };
 
-// An open file: its layout and the MDS's open handle. The layout changes
-// when this node restripes the file (a layout xattr set through the mount).
-struct FileHandle {
-  InodeId ino;
-  uint64_t mds_handle = 0;
-  uint32_t flags = 0;
-  // The file's size as the MDS last told this handle (at open, or when a
-  // read past it asked again), and until when (steady clock, ns) reads trust
-  // it without asking: the attribute timeout, or less if this node is
-  // granted a lock on the file (DropCache), after which another node's
-  // writes must show at once.
-  std::atomic<uint64_t> mds_size{0};
-  std::atomic<int64_t> size_trusted_until{0};
-  void LearnedSize(uint64_t size, double trust_s) {
-    mds_size = size;
-    size_trusted_until = SteadyNs() + static_cast<int64_t>(trust_s * 1e9);
-  }
-  bool SizeTrusted() const { return SteadyNs() < size_trusted_until.load(); }
-  static int64_t SteadyNs() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  }
-  std::shared_ptr<WriteBehind::File> buffered;  // shared by the file's handles; null: write-through
-
-  std::shared_ptr<const Layout> layout() const {
-    std::lock_guard lk(mu_);
-    return layout_;
-  }
-  void set_layout(Layout l) {
-    auto p = std::make_shared<const Layout>(std::move(l));
-    std::lock_guard lk(mu_);
-    layout_ = std::move(p);
-    osts_known = false;
-  }
-  // Set once this node knows the address of every OST the layout names
-  // (Client::LayoutToUse), so the data path checks it once per layout.
-  std::atomic<bool> osts_known{false};
-  void MarkOstsKnown(const std::shared_ptr<const Layout>& of) {
-    std::lock_guard lk(mu_);
-    if (layout_ == of) osts_known = true;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const Layout> layout_ = std::make_shared<const Layout>();
-};
-
 // An open directory: a snapshot of its entries taken at opendir.
 struct DirHandle {
   std::vector<DirEntry> entries;
 };
 
-class Client {
+class Mount {
  public:
-  explicit Client(const MountOptions& o);
-  ~Client();
+  explicit Mount(const MountOptions& o);
+  ~Mount();
 
   MdsClient& mds() { return cluster_->mds(); }
   OstPool& pool() { return cluster_->pool(); }
@@ -121,8 +86,8 @@ class Client {
   Status ReportSize(InodeId ino, const Creds& creds);
 
   // The open files of this node, so a layout change reaches their handles.
-  void TrackOpen(FileHandle* fh);
-  void UntrackOpen(FileHandle* fh);
+  void TrackOpen(OpenFile* fh);
+  void UntrackOpen(OpenFile* fh);
   void SetLayoutOfOpenFiles(InodeId ino, const Layout& l);
   // The write-behind buffer of `ino` on this node, one for all its handles,
   // so that writes through different descriptors stay in order.
@@ -140,10 +105,11 @@ class Client {
   // Drops the kernel's cached attributes of `ino` (not its pages): its next
   // stat or read asks again.
   void DropAttrs(uint64_t ino);
-  // The layout of `fh`, once this node knows the address of each OST it
-  // names: an OST that registered since the last map refresh makes it ask
-  // the MDS, waiting for the answer. Blocks; for the FUSE threads.
-  std::shared_ptr<const Layout> LayoutToUse(FileHandle& fh);
+  // True when this node knows the address of every OST `layout` names: an
+  // OST that registered since the last map refresh (every 10 s) makes it
+  // ask the MDS for the map, waiting for the answer. Blocks; for the FUSE
+  // threads (OpenFile::UsableLayout calls it once per layout).
+  bool KnowsOstsOf(const Layout& layout);
   void set_session(fuse_session* se) { session_ = se; }
 
   // The kernel asks for "security.capability" before every write(2) (to
@@ -177,7 +143,7 @@ class Client {
   std::unordered_map<uint64_t, CapEntry> caps_;
   std::unordered_map<uint64_t, std::chrono::steady_clock::time_point> bare_;  // no xattrs until
   std::mutex open_mu_;
-  std::multimap<uint64_t, FileHandle*> open_files_;
+  std::multimap<uint64_t, OpenFile*> open_files_;
   std::unordered_map<uint64_t, std::weak_ptr<WriteBehind::File>> buffers_;
   std::unordered_set<uint64_t> locked_;  // inodes this node has locked (open_mu_)
   std::atomic<bool> took_locks_{false};
@@ -188,9 +154,9 @@ class Client {
   bool stopping_ = false;
 };
 
-// The session's userdata is a std::unique_ptr<Client>*, filled in after the
+// The session's userdata is a std::unique_ptr<Mount>*, filled in after the
 // mount (and the fork into the background).
-Client& ClientOf(fuse_req_t req);
+Mount& MountOf(fuse_req_t req);
 Creds CredsOf(fuse_req_t req);
 
 // Sends `r` to the MDS and returns at once, so that this FUSE thread can take
@@ -200,7 +166,7 @@ Creds CredsOf(fuse_req_t req);
 template <typename Req, typename Fn>
 void MdsAsync(fuse_req_t req, const char* op, Req r, Fn reply,
               std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
-  ClientOf(req).mds().CallAsync(
+  MountOf(req).mds().CallAsync(
       std::move(r), CredsOf(req),
       [req, op, reply = std::move(reply)](Result<typename Req::Response> rsp) mutable {
         Guard(req, op, [&] { reply(std::move(rsp)); });
