@@ -11,14 +11,14 @@
 // common/net: only rpc_server.cc creates sessions.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -49,7 +49,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   static constexpr uint32_t kMaxHandshakePayload = 4096;
 
   ServerSession(Stream stream, RpcServer::Handler* handler, asio::thread_pool* pool,
-          const RpcServer::Options* options, ServerMetrics* metrics)
+                const RpcServer::Options* options, ServerMetrics* metrics)
       : metrics_(metrics),
         stream_(std::move(stream)),
         sock_(stream_.socket()),
