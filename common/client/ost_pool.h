@@ -32,6 +32,9 @@ class OstPool {
 
   std::vector<OstInfo> Snapshot() const;
 
+  // The network threads the clients run on.
+  NetContext& net() { return net_; }
+
  private:
   NetContext& net_;
   std::string name_;
