@@ -91,79 +91,56 @@ Result<std::string> DecodeResponse(std::string_view payload) {
   return std::string(body);
 }
 
-namespace {
-
-// ObjWriteReq: object, offset, checksum, sync, data (u32 length + bytes).
-constexpr size_t kWriteSumAt = kFrameHeaderSize + 16 + 8;
-constexpr size_t kWriteDataAt = kWriteSumAt + 8 + 1 + 4;
-// OK response: u32 code, u32 empty message; ObjReadRsp: checksum, data.
-constexpr size_t kReadSumAt = kFrameHeaderSize + 4 + 4;
-constexpr size_t kReadDataAt = kReadSumAt + 8 + 4;
-
-template <typename T>
-void StoreAt(std::string* s, size_t at, T v) {
-  std::memcpy(s->data() + at, &v, sizeof(v));
-}
-
-}  // namespace
-
 std::string BuildObjWriteFrame(const ObjectId& object, uint64_t offset, bool sync,
                                const std::vector<std::string_view>& pieces, std::string_view job) {
   size_t len = 0;
   for (auto p : pieces) len += p.size();
-  std::string frame;
-  frame.reserve(kWriteDataAt + len + 4 + job.size());
-  frame.resize(kFrameHeaderSize);
-  Encoder e(&frame);
-  e.Put(object);
-  e.Put(offset);
-  e.Put(uint64_t{0});
-  e.Put(sync);
-  e.Put(static_cast<uint32_t>(len));
+  ObjWriteReq req;  // everything but the data, which goes straight into the frame
+  req.object = object;
+  req.offset = offset;
+  req.sync = sync;
+  req.job = job;
+  std::string frame(kFrameHeaderSize, '\0');
+  InPlaceEncoder encoder(req, req.data, &frame, len);
   for (auto p : pieces) frame.append(p);
-  e.Put(std::string(job));
-  StoreAt(&frame, kWriteSumAt, Checksum64(frame.data() + kWriteDataAt, len));
+  encoder.Finish();
+  req.checksum = Checksum64(encoder.bulk());
+  encoder.Rewrite(req.checksum);
   return frame;
 }
 
 Status DecodeObjWrite(std::string_view payload, ObjWriteView* v) {
-  Decoder d(payload);
-  uint32_t len = 0;
-  d.Get(v->object);
-  d.Get(v->offset);
-  d.Get(v->checksum);
-  d.Get(v->sync);
-  d.Get(len);
-  if (!d.ok() || d.remaining() < len) return Error(Code::kProtocol, "malformed object write");
-  const size_t at = payload.size() - d.remaining();
-  v->data = payload.substr(at, len);
-  Decoder tail(payload.substr(at + len));
-  tail.Get(v->job);
-  if (!tail.ok() || tail.remaining() != 0) return Error(Code::kProtocol, "malformed object write");
+  ObjWriteReq req;
+  std::string_view data;
+  if (!DecodeInPlace(payload, &req, req.data, &data).ok())
+    return Error(Code::kProtocol, "malformed object write");
+  v->object = req.object;
+  v->offset = req.offset;
+  v->checksum = req.checksum;
+  v->sync = req.sync;
+  v->data = data;
+  v->job = std::move(req.job);
   return Status::Ok();
 }
 
-std::string StartObjReadReply() {
-  std::string frame(kReadDataAt, '\0');  // code 0, message "", checksum and length later
-  return frame;
-}
+ObjReadReplyFrame::ObjReadReplyFrame()
+    : frame_(std::string(kFrameHeaderSize, '\0') + EncodeResponse(Status::Ok(), {})),
+      encoder_(rsp_, rsp_.data, &frame_) {}
 
-void FinishObjReadReply(std::string* frame) {
-  const size_t len = frame->size() - kReadDataAt;
-  StoreAt(frame, kReadSumAt, Checksum64(frame->data() + kReadDataAt, len));
-  StoreAt(frame, kReadSumAt + 8, static_cast<uint32_t>(len));
+std::string ObjReadReplyFrame::Finish() {
+  encoder_.Finish();
+  rsp_.checksum = Checksum64(encoder_.bulk());
+  encoder_.Rewrite(rsp_.checksum);
+  return std::move(frame_);
 }
 
 Result<ObjReadView> DecodeObjReadResponse(std::string_view payload) {
   AMLFS_ASSIGN_OR_RETURN(std::string_view body, ResponseBody(payload));
-  Decoder d(body);
+  ObjReadRsp rsp;
   ObjReadView v;
-  uint32_t len = 0;
-  d.Get(v.checksum);
-  d.Get(len);
-  if (!d.ok() || d.remaining() != len)
+  if (!DecodeInPlace(body, &rsp, rsp.data, &v.data).ok())
     return Error(Code::kProtocol, "malformed object read response");
-  v.data = body.substr(body.size() - len);
+  v.checksum = rsp.checksum;
   return v;
 }
 

@@ -186,10 +186,13 @@ struct OstMapReq {
 // ---------------------------------------------------------------- bulk data
 
 // In-place forms of the bulk data messages, byte for byte the same as
-// ObjWriteReq and ObjReadRsp, so that data is copied once on each side.
+// ObjWriteReq and ObjReadRsp (both are built and read by walking the
+// message's fields, see InPlaceEncoder in codec.h), so that data is copied
+// once on each side.
 
 // A whole ObjWriteReq frame (kFrameHeaderSize bytes left for the header,
-// see RpcClient::CallAsyncFrame) carrying `pieces` one after another.
+// see RpcClient::CallAsyncFrame) carrying `pieces` one after another as its
+// data, with their checksum.
 std::string BuildObjWriteFrame(const ObjectId& object, uint64_t offset, bool sync,
                                const std::vector<std::string_view>& pieces,
                                std::string_view job = {});
@@ -201,18 +204,32 @@ struct ObjWriteView {
   std::string_view data;  // points into the payload
   std::string job;
 };
+// Fails with kProtocol on a payload that is not exactly one ObjWriteReq.
 Status DecodeObjWrite(std::string_view payload, ObjWriteView* v);
 
-// An OK ObjReadRsp response frame: StartObjReadReply() gives the frame up
-// to the data, the caller appends the data, FinishObjReadReply() fills in
-// its length and checksum (see RpcCall::ReplyFrame).
-std::string StartObjReadReply();
-void FinishObjReadReply(std::string* frame);
+// An OK ObjReadRsp response frame, built in place: the constructor writes
+// it up to the data (kFrameHeaderSize bytes left for the header, see
+// RpcCall::ReplyFrame, then the OK status), the caller appends the data to
+// *data(), and Finish() fills in the data's length and checksum and gives
+// the frame. Not copyable: it points into itself.
+class ObjReadReplyFrame {
+ public:
+  ObjReadReplyFrame();
+  std::string* data() { return &frame_; }  // append the data here, nothing else
+  size_t data_size() const { return encoder_.bulk().size(); }
+  std::string Finish();
+
+ private:
+  ObjReadRsp rsp_;
+  std::string frame_;
+  InPlaceEncoder<ObjReadRsp> encoder_;
+};
 struct ObjReadView {
   uint64_t checksum = 0;
   std::string_view data;  // points into the payload
 };
-// Decodes a whole ObjRead response payload (status first).
+// Decodes a whole ObjRead response payload (status first): the OST's error,
+// or kProtocol on a body that is not exactly one ObjReadRsp.
 Result<ObjReadView> DecodeObjReadResponse(std::string_view payload);
 
 }  // namespace amlfs

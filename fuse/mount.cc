@@ -11,6 +11,14 @@ namespace amlfs::fuse {
 
 using std::chrono::milliseconds;
 
+namespace {
+// Write-behind sends runs of up to 4 MiB, at most 8 of them at a time over
+// the mount, so that a burst of small runs queues here rather than at the
+// OSTs, where their requests' deadlines would be running.
+constexpr uint64_t kWriteBehindRunBytes = 4u << 20;
+constexpr size_t kWriteBehindRunsInFlight = 8;
+}  // namespace
+
 Mount::Mount(const MountOptions& o) : options_(o), jobs_(o.jobid_var) {
   char hostname[256] = "client";
   gethostname(hostname, sizeof(hostname) - 1);
@@ -22,7 +30,8 @@ Mount::Mount(const MountOptions& o) : options_(o), jobs_(o.jobid_var) {
   co.io_timeout = milliseconds(static_cast<int64_t>(o.io_timeout * 1000));
   cluster_ = std::make_unique<Cluster>(co);
   if (o.write_behind_mb > 0)
-    wb_ = std::make_unique<WriteBehind>(io(), o.write_behind_mb << 20, 4u << 20, 8);
+    wb_ = std::make_unique<WriteBehind>(io(), o.write_behind_mb << 20, kWriteBehindRunBytes,
+                                        kWriteBehindRunsInFlight);
   RefreshOsts();
   // Refreshes the OST map every 10 s and, once this node has taken a lock,
   // renews its lock lease three times per lease.

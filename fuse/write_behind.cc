@@ -1,6 +1,6 @@
 #include "fuse/write_behind.h"
 
-#include <boost/asio/post.hpp>
+#include <algorithm>
 
 namespace amlfs::fuse {
 
@@ -23,10 +23,18 @@ class WriteBehind::File {
   Status error = Status::Ok();
 };
 
-WriteBehind::WriteBehind(StripedIo& io, uint64_t budget_bytes, uint64_t run_bytes, int threads)
-    : io_(io), budget_(budget_bytes), run_bytes_(run_bytes), pool_(static_cast<size_t>(threads)) {}
+WriteBehind::WriteBehind(StripedIo& io, uint64_t budget_bytes, uint64_t run_bytes,
+                         size_t max_in_flight)
+    : io_(io),
+      budget_(budget_bytes),
+      run_bytes_(run_bytes),
+      max_in_flight_(std::max<size_t>(max_in_flight, 1)) {}
 
-WriteBehind::~WriteBehind() { pool_.join(); }
+WriteBehind::~WriteBehind() {
+  // Every completion still to run points at this object.
+  std::unique_lock lk(send_mu_);
+  idle_cv_.wait(lk, [&] { return sending_ == 0; });
+}
 
 std::shared_ptr<WriteBehind::File> WriteBehind::NewFile(InodeId ino) {
   return std::make_shared<File>(ino);
@@ -50,9 +58,13 @@ void WriteBehind::Release(uint64_t n) {
   budget_cv_.notify_all();
 }
 
-// Sends f->open in the background. Called with f->mu held (as `lk`).
-void WriteBehind::Dispatch(const std::shared_ptr<File>& f, std::unique_lock<std::mutex>& lk) {
-  if (f->open.data.empty()) return;
+// Takes f->open out to be sent. Called with f->mu held (as `lk`). The run
+// is in f->inflight when this returns; the Send returned (none: the run is
+// queued, or there was nothing) is for the caller to Start() once it has
+// released f->mu.
+std::optional<WriteBehind::Send> WriteBehind::Dispatch(const std::shared_ptr<File>& f,
+                                                       std::unique_lock<std::mutex>& lk) {
+  if (f->open.data.empty()) return std::nullopt;
   auto run = std::make_shared<Run>(std::move(f->open));
   f->open = Run{};
   // Overlapping data still in flight goes first.
@@ -62,21 +74,53 @@ void WriteBehind::Dispatch(const std::shared_ptr<File>& f, std::unique_lock<std:
     return true;
   });
   f->inflight.emplace_back(run->start, run->end());
-  boost::asio::post(pool_, [this, f, run] {
-    Status st = io_.Write(f->ino, *run->layout, run->start, run->data.data(), run->data.size(),
-                          false, run->job);
-    {
-      std::lock_guard g(f->mu);
-      for (auto it = f->inflight.begin(); it != f->inflight.end(); ++it)
-        if (it->first == run->start && it->second == run->end()) {
-          f->inflight.erase(it);
-          break;
-        }
-      if (!st.ok() && f->error.ok()) f->error = st;
+  Send send{f, std::move(run)};
+  std::lock_guard g(send_mu_);
+  if (sending_ < max_in_flight_) {
+    ++sending_;
+    return send;
+  }
+  queued_.push_back(std::move(send));
+  return std::nullopt;
+}
+
+// Sends a run that holds one of the max_in_flight_ places.
+void WriteBehind::Start(Send s) {
+  const Run& r = *s.run;
+  const InodeId ino = s.file->ino;
+  const uint64_t start = r.start, end = r.end();
+  // WriteAsync copies the data into its requests: the run's buffer is freed
+  // when this returns.
+  const std::string data = std::move(s.run->data);
+  io_.WriteAsync(ino, *r.layout, start, data.data(), data.size(), false, r.job,
+                 [this, f = std::move(s.file), start, end](Status st) { Sent(f, start, end, st); });
+}
+
+// On a network thread: the OSTs answered the run [start, end) of `f`.
+void WriteBehind::Sent(const std::shared_ptr<File>& f, uint64_t start, uint64_t end,
+                       const Status& st) {
+  {
+    std::lock_guard g(f->mu);
+    for (auto it = f->inflight.begin(); it != f->inflight.end(); ++it)
+      if (it->first == start && it->second == end) {
+        f->inflight.erase(it);
+        break;
+      }
+    if (!st.ok() && f->error.ok()) f->error = st;
+  }
+  f->cv.notify_all();
+  Release(end - start);
+  std::optional<Send> next;
+  {
+    std::lock_guard g(send_mu_);
+    if (!queued_.empty()) {  // its place goes to the oldest run waiting
+      next = std::move(queued_.front());
+      queued_.pop_front();
+    } else if (--sending_ == 0) {
+      idle_cv_.notify_all();
     }
-    f->cv.notify_all();
-    Release(run->data.size());
-  });
+  }
+  if (next) Start(std::move(*next));
 }
 
 Status WriteBehind::Write(const std::shared_ptr<File>& f, std::shared_ptr<const Layout> layout,
@@ -90,6 +134,7 @@ Status WriteBehind::Write(const std::shared_ptr<File>& f, std::shared_ptr<const 
     Release(n);
     return st;
   }
+  std::optional<Send> sends[2];  // started once f->mu is released
   Run& r = f->open;
   const bool extends = !r.data.empty() && off == r.end() && r.layout == layout;
   if (!r.data.empty() && !extends) {
@@ -100,7 +145,7 @@ Status WriteBehind::Write(const std::shared_ptr<File>& f, std::shared_ptr<const 
       Release(n);
       return Status::Ok();
     }
-    Dispatch(f, lk);
+    sends[0] = Dispatch(f, lk);
   }
   if (f->open.data.empty()) {
     f->open.layout = std::move(layout);
@@ -109,7 +154,10 @@ Status WriteBehind::Write(const std::shared_ptr<File>& f, std::shared_ptr<const 
     f->open.data.reserve(std::min<uint64_t>(run_bytes_, std::max<uint64_t>(n, 1u << 16)));
   }
   f->open.data.append(data, n);
-  if (f->open.data.size() >= run_bytes_) Dispatch(f, lk);
+  if (f->open.data.size() >= run_bytes_) sends[1] = Dispatch(f, lk);
+  lk.unlock();
+  for (auto& s : sends)
+    if (s) Start(std::move(*s));
   return Status::Ok();
 }
 
@@ -120,7 +168,11 @@ uint64_t WriteBehind::buffered() {
 
 Status WriteBehind::Flush(const std::shared_ptr<File>& f) {
   std::unique_lock lk(f->mu);
-  Dispatch(f, lk);
+  if (auto send = Dispatch(f, lk)) {
+    lk.unlock();
+    Start(std::move(*send));
+    lk.lock();
+  }
   f->cv.wait(lk, [&] { return f->inflight.empty(); });
   Status st = f->error;
   f->error = Status::Ok();

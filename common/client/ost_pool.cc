@@ -7,10 +7,25 @@ OstPool::OstPool(NetContext& net, std::string client_name)
 OstPool::~OstPool() = default;
 
 void OstPool::Update(const std::vector<OstInfo>& osts) {
+  std::vector<std::shared_ptr<RpcClient>> unused;  // destroyed after the lock is released
   std::lock_guard lk(mu_);
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    if (it->use_count() == 1) {
+      unused.push_back(std::move(*it));
+      it = retired_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   for (const auto& o : osts) {
     auto it = info_.find(o.index);
-    if (it != info_.end() && it->second.address != o.address) clients_.erase(o.index);
+    if (it != info_.end() && it->second.address != o.address) {
+      auto c = clients_.find(o.index);
+      if (c != clients_.end()) {
+        retired_.push_back(std::move(c->second));
+        clients_.erase(c);
+      }
+    }
     info_[o.index] = o;
   }
 }

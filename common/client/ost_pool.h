@@ -2,6 +2,13 @@
 //
 // The OST map (index -> address) comes from the MDS (OstMapReq / FsInfoRsp)
 // and is refreshed by the owner with Update(). Thread-safe.
+//
+// A client replaced by Update() (its OST moved) is kept until a later
+// Update() (or the pool's destruction) finds no one else holding it, and is
+// destroyed there, outside the pool's lock: so a caller of Get() on a
+// network thread (StripedIo's asynchronous calls) never drops the last
+// reference, whose destructor waits for the client's network thread.
+// REQUIRES: Update() and the destructor are not called on a network thread.
 #pragma once
 
 #include <chrono>
@@ -32,12 +39,16 @@ class OstPool {
 
   std::vector<OstInfo> Snapshot() const;
 
+  // The network threads the clients run on.
+  NetContext& net() { return net_; }
+
  private:
   NetContext& net_;
   std::string name_;
   mutable std::mutex mu_;
   std::map<OstIndex, OstInfo> info_;
   std::map<OstIndex, std::shared_ptr<RpcClient>> clients_;
+  std::vector<std::shared_ptr<RpcClient>> retired_;  // replaced, maybe still in use
 };
 
 }  // namespace amlfs

@@ -3,8 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <condition_variable>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include "common/checksum.h"
@@ -12,31 +15,21 @@
 #include "common/codec.h"
 #include "common/frame.h"
 #include "common/log.h"
+#include "common/net/net_context.h"
 
 namespace amlfs {
 namespace {
 
-// Waits for a fixed number of asynchronous completions; keeps the first error.
-class Latch {
- public:
-  explicit Latch(size_t n) : left_(n) {}
-  void Done(const Status& st) {
-    std::lock_guard lk(mu_);
-    if (!st.ok() && first_error_.ok()) first_error_ = st;
-    if (--left_ == 0) cv_.notify_all();
-  }
-  Status Wait() {
-    std::unique_lock lk(mu_);
-    cv_.wait(lk, [&] { return left_ == 0; });
-    return first_error_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  size_t left_;
-  Status first_error_;
-};
+// Runs an asynchronous call and waits for the value its completion gives.
+// The promise is shared with the completion, which may still be returning
+// from set_value() when the waiter wakes.
+template <typename T, typename Start>
+T Await(Start&& start) {
+  auto promise = std::make_shared<std::promise<T>>();
+  auto future = promise->get_future();
+  start([promise](T v) { promise->set_value(std::move(v)); });
+  return future.get();
+}
 
 // A contiguous run of one object, possibly several stripe units merged.
 struct ObjectRun {
@@ -93,226 +86,326 @@ std::map<OstIndex, std::vector<ObjectId>> ObjectsByOst(InodeId ino, const Layout
   return out;
 }
 
+// Every object of a layout, in (component, stripe) order, with its OST.
+struct LayoutObject {
+  uint32_t comp = 0, stripe = 0;
+  OstIndex ost;
+};
+std::vector<LayoutObject> ObjectsOf(const Layout& layout) {
+  std::vector<LayoutObject> out;
+  for (uint32_t c = 0; c < layout.comps.size(); ++c)
+    for (uint32_t s = 0; s < layout.comps[c].osts.size(); ++s)
+      out.push_back(LayoutObject{c, s, layout.comps[c].osts[s]});
+  return out;
+}
+
+template <typename List>
+std::vector<OstIndex> OstsOf(const List& list) {
+  std::vector<OstIndex> out;
+  out.reserve(list.size());
+  for (const auto& e : list) out.push_back(e.ost);
+  return out;
+}
+
+// A request frame: room for the frame header, then `req` encoded.
+template <typename Req>
+std::string FrameOf(const Req& req) {
+  std::string frame(kFrameHeaderSize, '\0');
+  EncodeTo(req, &frame);
+  return frame;
+}
+
 }  // namespace
 
 StripedIo::StripedIo(OstPool& pool, std::chrono::milliseconds timeout)
     : pool_(pool), timeout_(timeout) {}
 
+void StripedIo::FanOut(const std::vector<OstIndex>& osts,
+                       const std::function<Request(size_t)>& make,
+                       std::function<void(Gathered)> done) {
+  struct State {
+    std::mutex mu;
+    size_t left = 0;
+    Gathered gathered;
+    std::function<void(Gathered)> done;
+
+    void Finish(size_t i, Status st) {
+      {
+        std::lock_guard lk(mu);
+        if (!st.ok() && gathered.first_error.ok()) gathered.first_error = st;
+        gathered.each[i] = std::move(st);
+        if (--left != 0) return;
+      }
+      done(std::move(gathered));
+    }
+  };
+  auto state = std::make_shared<State>();
+  state->gathered.each.resize(osts.size());
+  state->done = std::move(done);
+  // The OSTs the pool does not know fail before anything is sent, so the
+  // last request to finish is always a reply, on a network thread.
+  std::vector<std::shared_ptr<RpcClient>> clients(osts.size());
+  for (size_t i = 0; i < osts.size(); ++i) {
+    auto client = pool_.Get(osts[i]);
+    if (client.ok()) {
+      clients[i] = std::move(*client);
+      ++state->left;
+    } else {
+      if (state->gathered.first_error.ok()) state->gathered.first_error = client.status();
+      state->gathered.each[i] = client.status();
+    }
+  }
+  if (state->left == 0) {
+    boost::asio::post(pool_.net().io(), [state] { state->done(std::move(state->gathered)); });
+    return;
+  }
+  for (size_t i = 0; i < osts.size(); ++i) {
+    if (!clients[i]) continue;
+    Request r = make(i);
+    clients[i]->CallAsyncFrame(
+        r.op, std::move(r.frame), timeout_,
+        [state, i, ost = osts[i], on_reply = std::move(r.on_reply)](Result<std::string> res) {
+          Status st = !res.ok()  ? Prefixed(ost, res.status())
+                      : on_reply ? on_reply(res.value())
+                                 : Status::Ok();
+          state->Finish(i, std::move(st));
+        },
+        r.raw_response);
+  }
+}
+
+void StripedIo::WriteAsync(InodeId ino, const Layout& layout, uint64_t offset, const char* data,
+                           uint64_t len, bool sync, std::string_view job, Done done) {
+  const auto runs = len == 0 ? std::vector<ObjectRun>() : Runs(ino, layout, offset, len);
+  FanOut(
+      OstsOf(runs),
+      [&](size_t i) {
+        const ObjectRun& r = runs[i];
+        std::vector<std::string_view> pieces;
+        pieces.reserve(r.pieces.size());
+        for (const auto& p : r.pieces)
+          pieces.emplace_back(data + (p.file_offset - offset), p.length);
+        Request req;
+        req.op = Opcode::kObjWrite;
+        req.frame = BuildObjWriteFrame(r.obj, r.object_offset, sync, pieces, job);
+        return req;
+      },
+      [done = std::move(done)](Gathered g) { done(std::move(g.first_error)); });
+}
+
 Status StripedIo::Write(InodeId ino, const Layout& layout, uint64_t offset, const char* data,
                         uint64_t len, bool sync, std::string_view job) {
   if (len == 0) return Status::Ok();
-  auto runs = Runs(ino, layout, offset, len);
-  Latch latch(runs.size());
-  for (const auto& r : runs) {
-    auto client = pool_.Get(r.ost);
-    if (!client.ok()) {
-      latch.Done(client.status());
-      continue;
-    }
-    std::vector<std::string_view> pieces;
-    pieces.reserve(r.pieces.size());
-    for (const auto& p : r.pieces) pieces.emplace_back(data + (p.file_offset - offset), p.length);
-    OstIndex ost = r.ost;
-    (*client)->CallAsyncFrame(
-        Opcode::kObjWrite, BuildObjWriteFrame(r.obj, r.object_offset, sync, pieces, job), timeout_,
-        [&latch, ost](Result<std::string> res) { latch.Done(Prefixed(ost, res.status())); }, false);
-  }
-  return latch.Wait();
+  return Await<Status>(
+      [&](Done done) { WriteAsync(ino, layout, offset, data, len, sync, job, std::move(done)); });
+}
+
+void StripedIo::ReadAsync(InodeId ino, const Layout& layout, uint64_t offset, uint64_t len,
+                          uint64_t file_size, std::string_view job, ReadDone done) {
+  if (offset >= file_size) len = 0;
+  len = std::min(len, file_size - std::min(offset, file_size));
+  auto out = std::make_shared<std::string>(len, '\0');  // holes and missing objects read as zeros
+  auto runs = std::make_shared<const std::vector<ObjectRun>>(
+      len == 0 ? std::vector<ObjectRun>() : Runs(ino, layout, offset, len));
+  FanOut(
+      OstsOf(*runs),
+      [&](size_t i) {
+        const ObjectRun& r = (*runs)[i];
+        ObjReadReq req;
+        req.object = r.obj;
+        req.offset = r.object_offset;
+        req.length = r.length;
+        req.job = job;
+        Request q;
+        q.op = Opcode::kObjRead;
+        q.frame = FrameOf(req);
+        q.raw_response = true;
+        q.on_reply = [out, runs, i, offset](std::string_view reply) -> Status {
+          const ObjectRun& run = (*runs)[i];
+          // The data is copied once, from the response into the file buffer.
+          auto view = DecodeObjReadResponse(reply);
+          if (!view.ok()) return Prefixed(run.ost, view.status());
+          const ObjReadView& rsp = *view;
+          if (Checksum64(rsp.data) != rsp.checksum) {
+            AMLFS_LOG(kError) << "checksum mismatch reading OST" << run.ost.value() << " object "
+                              << ObjName(run.obj) << " offset " << run.object_offset;
+            return Error(Code::kCorrupt, "checksum mismatch from OST" +
+                                             std::to_string(run.ost.value()) + " object " +
+                                             ObjName(run.obj) + " offset " +
+                                             std::to_string(run.object_offset));
+          }
+          uint64_t pos = 0;  // position within rsp.data
+          for (const auto& p : run.pieces) {
+            if (pos >= rsp.data.size()) break;
+            uint64_t n = std::min<uint64_t>(p.length, rsp.data.size() - pos);
+            std::memcpy(out->data() + (p.file_offset - offset), rsp.data.data() + pos, n);
+            pos += p.length;
+          }
+          return Status::Ok();
+        };
+        return q;
+      },
+      [out, done = std::move(done)](Gathered g) {
+        if (!g.first_error.ok()) return done(std::move(g.first_error));
+        done(std::move(*out));
+      });
 }
 
 Result<std::string> StripedIo::Read(InodeId ino, const Layout& layout, uint64_t offset,
                                     uint64_t len, uint64_t file_size, std::string_view job) {
   if (offset >= file_size || len == 0) return std::string();
-  len = std::min(len, file_size - offset);
-  std::string out(len, '\0');  // holes and missing objects read as zeros
-  auto runs = Runs(ino, layout, offset, len);
-  Latch latch(runs.size());
-  for (const auto& r : runs) {
-    auto client = pool_.Get(r.ost);
-    if (!client.ok()) {
-      latch.Done(client.status());
-      continue;
-    }
-    ObjReadReq req;
-    req.object = r.obj;
-    req.offset = r.object_offset;
-    req.length = r.length;
-    req.job = job;
-    const ObjectRun* run = &r;
-    std::string frame(kFrameHeaderSize, '\0');
-    EncodeTo(req, &frame);
-    (*client)->CallAsyncFrame(
-        Opcode::kObjRead, std::move(frame), timeout_,
-        [&latch, &out, run, offset](Result<std::string> res) {
-          if (!res.ok()) return latch.Done(Prefixed(run->ost, res.status()));
-          // The data is copied once, from the response into the file buffer.
-          auto view = DecodeObjReadResponse(res.value());
-          if (!view.ok()) return latch.Done(Prefixed(run->ost, view.status()));
-          const ObjReadView& rsp = *view;
-          if (Checksum64(rsp.data) != rsp.checksum) {
-            AMLFS_LOG(kError) << "checksum mismatch reading OST" << run->ost.value() << " object "
-                              << ObjName(run->obj) << " offset " << run->object_offset;
-            return latch.Done(Error(
-                Code::kCorrupt, "checksum mismatch from OST" + std::to_string(run->ost.value()) +
-                                    " object " + ObjName(run->obj) + " offset " +
-                                    std::to_string(run->object_offset)));
-          }
-          uint64_t pos = 0;  // position within rsp.data
-          for (const auto& p : run->pieces) {
-            if (pos >= rsp.data.size()) break;
-            uint64_t n = std::min<uint64_t>(p.length, rsp.data.size() - pos);
-            std::memcpy(out.data() + (p.file_offset - offset), rsp.data.data() + pos, n);
-            pos += p.length;
-          }
-          latch.Done(Status::Ok());
-        },
-        true);
-  }
-  AMLFS_RETURN_IF_ERROR(latch.Wait());
-  return out;
+  return Await<Result<std::string>>(
+      [&](ReadDone done) { ReadAsync(ino, layout, offset, len, file_size, job, std::move(done)); });
+}
+
+void StripedIo::DestroyEachAsync(std::map<OstIndex, std::vector<ObjectId>> objects,
+                                 DestroyDone done) {
+  std::vector<OstIndex> osts;
+  for (const auto& [ost, objs] : objects) osts.push_back(ost);
+  FanOut(
+      osts,
+      [&](size_t i) {
+        ObjDestroyReq req;
+        req.objects = std::move(objects[osts[i]]);
+        Request r;
+        r.op = Opcode::kObjDestroy;
+        r.frame = FrameOf(req);
+        return r;
+      },
+      [osts, done = std::move(done)](Gathered g) {
+        std::map<OstIndex, Status> by_ost;
+        for (size_t i = 0; i < osts.size(); ++i) by_ost[osts[i]] = std::move(g.each[i]);
+        done(std::move(by_ost));
+      });
+}
+
+std::map<OstIndex, Status> StripedIo::DestroyEach(
+    const std::map<OstIndex, std::vector<ObjectId>>& objects) {
+  return Await<std::map<OstIndex, Status>>(
+      [&](DestroyDone done) { DestroyEachAsync(objects, std::move(done)); });
 }
 
 namespace {
-template <typename MakeReq>
-Status ForEachOst(OstPool& pool, std::chrono::milliseconds timeout,
-                  const std::map<OstIndex, std::vector<ObjectId>>& by_ost, Opcode op,
-                  MakeReq make) {
-  Latch latch(by_ost.size());
-  for (const auto& [ost, objs] : by_ost) {
-    auto client = pool.Get(ost);
-    if (!client.ok()) {
-      latch.Done(client.status());
-      continue;
-    }
-    OstIndex o = ost;
-    (*client)->CallAsync(op, make(objs), timeout, [&latch, o](Result<std::string> res) {
-      latch.Done(Prefixed(o, res.status()));
-    });
-  }
-  return latch.Wait();
+Status FirstError(const std::map<OstIndex, Status>& by_ost) {
+  for (const auto& [ost, st] : by_ost)
+    if (!st.ok()) return st;
+  return Status::Ok();
 }
 }  // namespace
 
-Status StripedIo::Sync(InodeId ino, const Layout& layout) {
-  return ForEachOst(pool_, timeout_, ObjectsByOst(ino, layout), Opcode::kObjSync,
-                    [](const std::vector<ObjectId>& objs) {
-                      ObjSyncReq req;
-                      req.objects = objs;
-                      return Encode(req);
-                    });
-}
-
 Status StripedIo::Destroy(InodeId ino, const Layout& layout) {
-  return ForEachOst(pool_, timeout_, ObjectsByOst(ino, layout), Opcode::kObjDestroy,
-                    [](const std::vector<ObjectId>& objs) {
-                      ObjDestroyReq req;
-                      req.objects = objs;
-                      return Encode(req);
-                    });
+  return FirstError(DestroyEach(ObjectsByOst(ino, layout)));
 }
 
 Status StripedIo::DestroyOn(OstIndex ost, const std::vector<ObjectId>& objects) {
-  std::map<OstIndex, std::vector<ObjectId>> one{{ost, objects}};
-  return ForEachOst(pool_, timeout_, one, Opcode::kObjDestroy,
-                    [](const std::vector<ObjectId>& objs) {
-                      ObjDestroyReq req;
-                      req.objects = objs;
-                      return Encode(req);
-                    });
+  return FirstError(DestroyEach({{ost, objects}}));
+}
+
+Status StripedIo::Sync(InodeId ino, const Layout& layout) {
+  const auto by_ost = ObjectsByOst(ino, layout);
+  std::vector<OstIndex> osts;
+  std::vector<const std::vector<ObjectId>*> objects;
+  for (const auto& [ost, objs] : by_ost) {
+    osts.push_back(ost);
+    objects.push_back(&objs);
+  }
+  return Await<Status>([&](Done done) {
+    FanOut(
+        osts,
+        [&](size_t i) {
+          ObjSyncReq req;
+          req.objects = *objects[i];
+          Request r;
+          r.op = Opcode::kObjSync;
+          r.frame = FrameOf(req);
+          return r;
+        },
+        [done = std::move(done)](Gathered g) { done(std::move(g.first_error)); });
+  });
 }
 
 Status StripedIo::Truncate(InodeId ino, const Layout& layout, uint64_t new_size) {
-  size_t n = 0;
-  for (const auto& c : layout.comps) n += c.osts.size();
-  Latch latch(n);
-  for (uint32_t c = 0; c < layout.comps.size(); ++c) {
-    for (uint32_t s = 0; s < layout.comps[c].osts.size(); ++s) {
-      OstIndex ost = layout.comps[c].osts[s];
-      auto client = pool_.Get(ost);
-      if (!client.ok()) {
-        latch.Done(client.status());
-        continue;
-      }
-      ObjTruncateReq req;
-      req.object = ObjectOf(ino, layout, c, s);
-      req.size = ObjectSizeForFileSize(layout, c, s, new_size);
-      (*client)->CallAsync(
-          Opcode::kObjTruncate, Encode(req), timeout_,
-          [&latch, ost](Result<std::string> res) { latch.Done(Prefixed(ost, res.status())); });
-    }
-  }
-  return latch.Wait();
+  const auto objects = ObjectsOf(layout);
+  return Await<Status>([&](Done done) {
+    FanOut(
+        OstsOf(objects),
+        [&](size_t i) {
+          ObjTruncateReq req;
+          req.object = ObjectOf(ino, layout, objects[i].comp, objects[i].stripe);
+          req.size = ObjectSizeForFileSize(layout, objects[i].comp, objects[i].stripe, new_size);
+          Request r;
+          r.op = Opcode::kObjTruncate;
+          r.frame = FrameOf(req);
+          return r;
+        },
+        [done = std::move(done)](Gathered g) { done(std::move(g.first_error)); });
+  });
 }
 
 Status StripedIo::Fallocate(InodeId ino, const Layout& layout, uint64_t offset, uint64_t len) {
   if (len == 0) return Error(Code::kInvalid, "fallocate of 0 bytes");
-  auto runs = Runs(ino, layout, offset, len);
-  Latch latch(runs.size());
-  for (const auto& r : runs) {
-    auto client = pool_.Get(r.ost);
-    if (!client.ok()) {
-      latch.Done(client.status());
-      continue;
-    }
-    ObjFallocateReq req;
-    req.object = r.obj;
-    req.offset = r.object_offset;
-    req.length = r.length;
-    OstIndex ost = r.ost;
-    (*client)->CallAsync(
-        Opcode::kObjFallocate, Encode(req), timeout_,
-        [&latch, ost](Result<std::string> res) { latch.Done(Prefixed(ost, res.status())); });
-  }
-  return latch.Wait();
+  const auto runs = Runs(ino, layout, offset, len);
+  return Await<Status>([&](Done done) {
+    FanOut(
+        OstsOf(runs),
+        [&](size_t i) {
+          ObjFallocateReq req;
+          req.object = runs[i].obj;
+          req.offset = runs[i].object_offset;
+          req.length = runs[i].length;
+          Request r;
+          r.op = Opcode::kObjFallocate;
+          r.frame = FrameOf(req);
+          return r;
+        },
+        [done = std::move(done)](Gathered g) { done(std::move(g.first_error)); });
+  });
 }
 
 Result<uint64_t> StripedIo::Seek(InodeId ino, const Layout& layout, uint64_t file_size,
                                  uint64_t offset, int whence) {
   if (offset >= file_size) return Error(Code::kNoDevice, "offset at or past end of file");
-  // Data extents of the whole file, in file offsets.
-  std::vector<std::pair<uint64_t, uint64_t>> data;  // [start, end)
-  std::mutex mu;
-  size_t n = 0;
-  for (const auto& c : layout.comps) n += c.osts.size();
-  Latch latch(n);
-  for (uint32_t c = 0; c < layout.comps.size(); ++c) {
-    for (uint32_t s = 0; s < layout.comps[c].osts.size(); ++s) {
-      OstIndex ost = layout.comps[c].osts[s];
-      auto client = pool_.Get(ost);
-      if (!client.ok()) {
-        latch.Done(client.status());
-        continue;
-      }
-      ObjExtentsReq req;
-      req.object = ObjectOf(ino, layout, c, s);
-      (*client)->CallAsync(Opcode::kObjExtents, Encode(req), timeout_,
-                           [&, c, s, ost](Result<std::string> res) {
-                             if (!res.ok()) return latch.Done(Prefixed(ost, res.status()));
-                             ObjExtentsRsp rsp;
-                             Status st = Decode(res.value(), &rsp);
-                             if (!st.ok()) return latch.Done(st);
-                             const uint64_t ss = layout.comps[c].stripe_size;
-                             {
-                               // Released before Done(): the waiter owns `mu` and may return
-                               // (destroying it) as soon as the last Done() runs.
-                               std::lock_guard lk(mu);
-                               for (const auto& e : rsp.extents) {
-                                 // Split the object extent at stripe-unit boundaries.
-                                 uint64_t pos = e.offset, end = e.offset + e.length;
-                                 while (pos < end) {
-                                   uint64_t unit_end = (pos / ss + 1) * ss;
-                                   uint64_t n2 = std::min(end, unit_end) - pos;
-                                   uint64_t f = FileOffsetOf(layout, c, s, pos);
-                                   data.emplace_back(f, f + n2);
-                                   pos += n2;
-                                 }
-                               }
-                             }
-                             latch.Done(Status::Ok());
-                           });
-    }
-  }
-  AMLFS_RETURN_IF_ERROR(latch.Wait());
+  // Data extents of the whole file, in file offsets, gathered from every object.
+  struct Extents {
+    std::mutex mu;
+    std::vector<std::pair<uint64_t, uint64_t>> data;  // [start, end)
+  };
+  auto extents = std::make_shared<Extents>();
+  auto shared_layout = std::make_shared<const Layout>(layout);
+  const auto objects = ObjectsOf(layout);
+  AMLFS_RETURN_IF_ERROR(Await<Status>([&](Done done) {
+    FanOut(
+        OstsOf(objects),
+        [&](size_t i) {
+          const uint32_t c = objects[i].comp, s = objects[i].stripe;
+          ObjExtentsReq req;
+          req.object = ObjectOf(ino, layout, c, s);
+          Request r;
+          r.op = Opcode::kObjExtents;
+          r.frame = FrameOf(req);
+          r.on_reply = [extents, l = shared_layout, c, s](std::string_view reply) -> Status {
+            ObjExtentsRsp rsp;
+            AMLFS_RETURN_IF_ERROR(Decode(reply, &rsp));
+            const uint64_t ss = l->comps[c].stripe_size;
+            std::lock_guard lk(extents->mu);
+            for (const auto& e : rsp.extents) {
+              // Split the object extent at stripe-unit boundaries.
+              uint64_t pos = e.offset, end = e.offset + e.length;
+              while (pos < end) {
+                uint64_t unit_end = (pos / ss + 1) * ss;
+                uint64_t n = std::min(end, unit_end) - pos;
+                uint64_t f = FileOffsetOf(*l, c, s, pos);
+                extents->data.emplace_back(f, f + n);
+                pos += n;
+              }
+            }
+            return Status::Ok();
+          };
+          return r;
+        },
+        [done = std::move(done)](Gathered g) { done(std::move(g.first_error)); });
+  }));
+  auto& data = extents->data;
   std::sort(data.begin(), data.end());
   if (whence == SEEK_DATA) {
     for (const auto& [b, e] : data) {

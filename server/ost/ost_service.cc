@@ -76,13 +76,11 @@ void OstService::Serve(RpcCall& call, std::type_identity<ObjReadReq>) {
   Status st = call.DecodeRequest(&r);
   if (!st.ok()) return call.Reply(st, {});
   // Read straight into the response frame.
-  std::string frame = StartObjReadReply();
-  const size_t before = frame.size();
-  st = store_->ReadAppend(r.object, r.offset, r.length, &frame);
+  ObjReadReplyFrame reply;
+  st = store_->ReadAppend(r.object, r.offset, r.length, reply.data());
   if (!st.ok()) return call.Reply(st, {});
-  Account(call, r.job, frame.size() - before, 0);
-  FinishObjReadReply(&frame);
-  call.ReplyFrame(std::move(frame));
+  Account(call, r.job, reply.data_size(), 0);
+  call.ReplyFrame(reply.Finish());
 }
 
 template <typename Req>

@@ -1,10 +1,14 @@
 // StripedIo against real OSTs in this process: where each byte lands (the
-// RAID-0 formula of common/layout.h), holes, truncation, and how an OST
-// that is down or unknown fails the call.
+// RAID-0 formula of common/layout.h), holes, truncation, how an OST that is
+// down or unknown fails the call, and how the asynchronous calls complete.
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "tests/unit/client_test_util.h"
 
@@ -187,4 +191,135 @@ TEST_CASE("a layout naming an OST the pool does not know fails with NotFound, na
   CHECK_THAT(st.message(), Catch::Contains("OST9"));
   auto r = io.Read(InodeId(3), layout, 0, data.size(), data.size());
   CHECK(r.status().code() == Code::kNotFound);
+}
+
+namespace {
+
+// Counts a completion's runs and keeps the value of the first.
+template <typename T>
+struct Completion {
+  std::mutex mu;
+  std::condition_variable cv;
+  int runs = 0;
+  std::optional<T> value;
+  std::thread::id thread;
+  auto Callback() {
+    return [this](T v) {
+      std::lock_guard lk(mu);
+      if (++runs == 1) value = std::move(v);
+      thread = std::this_thread::get_id();
+      cv.notify_all();
+    };
+  }
+  // Waits for the first run, then a little more for a second one.
+  bool WaitOnce() {
+    std::unique_lock lk(mu);
+    if (!cv.wait_for(lk, 10s, [&] { return runs > 0; })) return false;
+    cv.wait_for(lk, 200ms, [&] { return runs > 1; });
+    return runs == 1;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("WriteAsync returns at once and completes once, on a network thread, with the status") {
+  TestOsts osts(3);
+  StripedIo io(osts.pool(), 400ms);
+  const InodeId ino(31);
+  const uint64_t ss = 64 * 1024;
+  const Layout layout = PlainLayout(ss, {OstIndex(0), OstIndex(1), OstIndex(2)});
+  const std::string data = Pattern(3 * ss + 100, 5);
+
+  SECTION("every OST answers: the data is copied before the call returns") {
+    std::string buffer = data;
+    Completion<Status> c;
+    io.WriteAsync(ino, layout, 0, buffer.data(), buffer.size(), false, "job", c.Callback());
+    buffer.assign(buffer.size(), 'x');  // the caller may reuse its buffer at once
+    REQUIRE(c.WaitOnce());
+    CHECK(c.value->ok());
+    CHECK(c.thread != std::this_thread::get_id());
+    auto back = io.Read(ino, layout, 0, data.size(), data.size());
+    REQUIRE(back.ok());
+    CHECK(*back == data);
+  }
+  SECTION("an OST is down: one completion, with its error") {
+    osts.ost(1).Stop();
+    Completion<Status> c;
+    io.WriteAsync(ino, layout, 0, data.data(), data.size(), false, {}, c.Callback());
+    REQUIRE(c.WaitOnce());
+    CHECK(c.value->code() == Code::kIo);
+    CHECK_THAT(c.value->message(), Catch::Contains("OST1"));
+  }
+  SECTION("nothing can be sent (every OST unknown): still on a network thread") {
+    const Layout unknown = PlainLayout(ss, {OstIndex(7), OstIndex(8)});
+    Completion<Status> c;
+    io.WriteAsync(ino, unknown, 0, data.data(), data.size(), false, {}, c.Callback());
+    REQUIRE(c.WaitOnce());
+    CHECK(c.value->code() == Code::kNotFound);
+    CHECK(c.thread != std::this_thread::get_id());
+  }
+}
+
+TEST_CASE("ReadAsync gives the bytes, or the first error, once") {
+  TestOsts osts(2);
+  StripedIo io(osts.pool(), 400ms);
+  const InodeId ino(32);
+  const uint64_t ss = 64 * 1024;
+  const Layout layout = PlainLayout(ss, {OstIndex(0), OstIndex(1)});
+  const std::string data = Pattern(5 * ss + 7, 6);
+  REQUIRE(io.Write(ino, layout, 0, data.data(), data.size()).ok());
+  Completion<Result<std::string>> c;
+  io.ReadAsync(ino, layout, ss - 3, 2 * ss, data.size(), {}, c.Callback());
+  REQUIRE(c.WaitOnce());
+  REQUIRE(c.value->ok());
+  CHECK(**c.value == data.substr(ss - 3, 2 * ss));
+
+  osts.ost(0).Stop();
+  Completion<Result<std::string>> down;
+  io.ReadAsync(ino, layout, 0, data.size(), data.size(), {}, down.Callback());
+  REQUIRE(down.WaitOnce());
+  CHECK(down.value->status().code() == Code::kIo);
+  CHECK_THAT(down.value->status().message(), Catch::Contains("OST0"));
+}
+
+TEST_CASE("DestroyEach gives each OST its own status: a down OST's error is that OST's only") {
+  TestOsts osts(3);
+  StripedIo io(osts.pool(), 400ms);
+  const uint64_t ss = 64 * 1024;
+  const Layout layout = PlainLayout(ss, {OstIndex(0), OstIndex(1), OstIndex(2)});
+  const std::string data = Pattern(3 * ss, 7);
+  REQUIRE(io.Write(InodeId(40), layout, 0, data.data(), data.size()).ok());
+  const ObjectId o0{40, 0, 0}, o1{40, 0, 1}, o2{40, 0, 2};
+  REQUIRE_FALSE(osts.ost(0).ObjectBytes(o0, 0, 16).empty());
+  REQUIRE_FALSE(osts.ost(2).ObjectBytes(o2, 0, 16).empty());
+  osts.ost(1).Stop();
+
+  std::map<OstIndex, std::vector<ObjectId>> objects{
+      {OstIndex(0), {o0, ObjectId{41, 0, 0}}},  // the second was never written
+      {OstIndex(1), {o1}},
+      {OstIndex(2), {o2}},
+      {OstIndex(9), {ObjectId{40, 0, 3}}},  // an OST the pool does not know
+  };
+  SECTION("blocking") {
+    auto by_ost = io.DestroyEach(objects);
+    REQUIRE(by_ost.size() == 4);
+    CHECK(by_ost[OstIndex(0)].ok());
+    CHECK(by_ost[OstIndex(2)].ok());
+    CHECK(by_ost[OstIndex(1)].code() == Code::kIo);
+    CHECK_THAT(by_ost[OstIndex(1)].message(), Catch::Contains("OST1"));
+    CHECK(by_ost[OstIndex(9)].code() == Code::kNotFound);
+  }
+  SECTION("asynchronous") {
+    Completion<std::map<OstIndex, Status>> c;
+    io.DestroyEachAsync(objects, c.Callback());
+    REQUIRE(c.WaitOnce());
+    auto& by_ost = *c.value;
+    REQUIRE(by_ost.size() == 4);
+    CHECK(by_ost[OstIndex(0)].ok());
+    CHECK(by_ost[OstIndex(2)].ok());
+    CHECK(by_ost[OstIndex(1)].code() == Code::kIo);
+    CHECK(by_ost[OstIndex(9)].code() == Code::kNotFound);
+  }
+  CHECK(osts.ost(0).ObjectBytes(o0, 0, 16).empty());
+  CHECK(osts.ost(2).ObjectBytes(o2, 0, 16).empty());
 }

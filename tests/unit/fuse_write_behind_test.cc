@@ -106,7 +106,7 @@ TEST_CASE("overlapping writes reach the OSTs in the order they were made") {
   const InodeId ino(24);
 
   SECTION("many runs in flight over the same bytes: the last write wins") {
-    // Runs of one unit and eight sending threads: each write is its own run,
+    // Runs of one unit and eight runs in flight: each write is its own run,
     // sent as soon as it is made. A large write followed by a small one over
     // its start: sent side by side, the small one would land first.
     WriteBehind wb(io, 256u << 20, kUnit, 8);

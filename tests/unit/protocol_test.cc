@@ -230,3 +230,108 @@ TEST_CASE("checksums detect a single flipped byte in a block") {
   block[12345] ^= 1;
   CHECK(Checksum64(block) != sum);
 }
+
+namespace {
+
+// What the RPC layer does to an in-place frame before sending it
+// (RpcClient::CallAsyncFrame, RpcCall::ReplyFrame): fills in the header.
+std::string WithHeader(std::string frame, Opcode op, uint64_t id, uint32_t flags) {
+  FrameHeader h;
+  h.opcode = static_cast<uint16_t>(op);
+  h.request_id = id;
+  h.flags = flags;
+  h.payload_len = static_cast<uint32_t>(frame.size() - kFrameHeaderSize);
+  EncodeFrameHeader(h, frame.data());
+  return frame;
+}
+
+}  // namespace
+
+TEST_CASE("the in-place object write frame is the framed ObjWriteReq, and decodes back to it") {
+  std::vector<std::string_view> pieces;
+  std::string job;
+  SECTION("data in several pieces, with a job id") {
+    pieces = {"first piece|", "", std::string_view("second\0piece", 12), "|third"};
+    job = "train.42";
+  }
+  SECTION("no data and no job id") {}
+  ObjWriteReq want;
+  want.object = ObjectId{0x1122334455667788ULL, 3, 9};
+  want.offset = (1ull << 40) + 17;
+  want.sync = true;
+  for (auto p : pieces) want.data.append(p);
+  want.checksum = Checksum64(want.data);
+  want.job = job;
+
+  const std::string frame =
+      WithHeader(BuildObjWriteFrame(want.object, want.offset, want.sync, pieces, job),
+                 Opcode::kObjWrite, 42, 0);
+  CHECK(frame == MakeFrame(static_cast<uint16_t>(Opcode::kObjWrite), 42, 0, Encode(want)));
+
+  const std::string_view payload = std::string_view(frame).substr(kFrameHeaderSize);
+  ObjWriteReq back;
+  REQUIRE(Decode(payload, &back).ok());
+  CHECK(Encode(back) == Encode(want));
+  ObjWriteView view;
+  REQUIRE(DecodeObjWrite(payload, &view).ok());
+  CHECK(view.object == want.object);
+  CHECK(view.offset == want.offset);
+  CHECK(view.checksum == want.checksum);
+  CHECK(view.sync == want.sync);
+  CHECK(view.data == want.data);
+  CHECK(view.job == want.job);
+  // The data is a view into the payload, not a copy.
+  CHECK(view.data.data() >= payload.data());
+  CHECK(view.data.data() + view.data.size() <= payload.data() + payload.size());
+  for (size_t n = 0; n < payload.size(); ++n)
+    CHECK(DecodeObjWrite(payload.substr(0, n), &view).code() == Code::kProtocol);
+}
+
+TEST_CASE("the in-place object read reply is the framed OK response with ObjReadRsp") {
+  std::string data;
+  SECTION("a block of data") { data = std::string(70000, 'r') + "end"; }
+  SECTION("no data: the object ends before the offset") {}
+  ObjReadReplyFrame reply;
+  reply.data()->append(data);
+  CHECK(reply.data_size() == data.size());
+  const std::string frame = WithHeader(reply.Finish(), Opcode::kObjRead, 7, kFlagResponse);
+
+  ObjReadRsp want;
+  want.checksum = Checksum64(data);
+  want.data = data;
+  CHECK(frame == MakeFrame(static_cast<uint16_t>(Opcode::kObjRead), 7, kFlagResponse,
+                           EncodeResponse(Status::Ok(), Encode(want))));
+
+  const std::string_view payload = std::string_view(frame).substr(kFrameHeaderSize);
+  auto view = DecodeObjReadResponse(payload);
+  REQUIRE(view.ok());
+  CHECK(view->checksum == want.checksum);
+  CHECK(view->data == data);
+  auto body = DecodeResponse(payload);
+  REQUIRE(body.ok());
+  ObjReadRsp back;
+  REQUIRE(Decode(*body, &back).ok());
+  CHECK(Encode(back) == Encode(want));
+  // An error reply is the OST's error, not a malformed read.
+  auto error = DecodeObjReadResponse(EncodeResponse(Error(Code::kCorrupt, "bad block"), {}));
+  CHECK(error.status().code() == Code::kCorrupt);
+}
+
+TEST_CASE("a field rewritten in place must keep its size and belong to the message") {
+  ObjWriteReq req;
+  req.job = "j";
+  std::string out;
+  InPlaceEncoder encoder(req, req.data, &out);
+  out += "bulk";
+  encoder.Finish();
+  req.checksum = 5;
+  encoder.Rewrite(req.checksum);
+  req.data = "bulk";
+  CHECK(out == Encode(req));
+  req.job = "longer";  // a string after the bulk: its size changed
+  CHECK_THROWS_AS(encoder.Rewrite(req.job), std::logic_error);
+  uint64_t not_a_field = 0;
+  CHECK_THROWS_AS(encoder.Rewrite(not_a_field), std::logic_error);
+  std::string other;
+  CHECK_THROWS_AS(InPlaceEncoder(req, other, &out), std::logic_error);
+}
