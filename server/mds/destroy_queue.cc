@@ -3,7 +3,6 @@
 #include <leveldb/db.h>
 
 #include <algorithm>
-#include <future>
 #include <map>
 #include <memory>
 #include <vector>
@@ -50,25 +49,20 @@ size_t DestroyQueue::Drain() {
   for (const OstInfo& o : osts_.Snapshot()) up[o.index.value()] = o.up;
   // One request per OST for every pending entry, all OSTs in parallel, so an
   // OST that hangs does not hold back the others.
-  std::map<uint32_t, std::vector<ObjectId>> per_ost;
+  std::map<OstIndex, std::vector<ObjectId>> per_ost;
   for (auto& [key, q] : entries)
     for (OstIndex ost : q.pending) {
       if (!up[ost.value()]) continue;
       for (uint32_t c = 0; c < q.layout.comps.size(); ++c)
         for (uint32_t s = 0; s < q.layout.comps[c].osts.size(); ++s)
           if (q.layout.comps[c].osts[s] == ost)
-            per_ost[ost.value()].push_back(ObjectOf(q.ino, q.layout, c, s));
+            per_ost[ost].push_back(ObjectOf(q.ino, q.layout, c, s));
     }
-  std::map<uint32_t, std::future<Status>> calls;
-  for (auto& [ost, objs] : per_ost)
-    calls[ost] = std::async(std::launch::async, [this, ost = ost, &objs = objs] {
-      return io_->DestroyOn(OstIndex(ost), objs);
-    });
   std::map<uint32_t, bool> done;
-  for (auto& [ost, f] : calls) {
-    Status st = f.get();
-    done[ost] = st.ok();
-    if (!st.ok()) AMLFS_LOG(kDebug) << "destroying objects on OST" << ost << ": " << st.ToString();
+  for (const auto& [ost, st] : io_->DestroyEach(per_ost)) {
+    done[ost.value()] = st.ok();
+    if (!st.ok())
+      AMLFS_LOG(kDebug) << "destroying objects on OST" << ost.value() << ": " << st.ToString();
   }
   size_t left = 0;
   std::unique_lock lk(store_.mutation_mu());

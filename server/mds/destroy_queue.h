@@ -5,7 +5,7 @@
 // A file's objects are queued in the same batch that unlinks its last name
 // (or drops its last open handle, or replaces its layout); the leader's
 // background worker then drains the queue: one ObjDestroy per OST for
-// every pending entry, all OSTs at once, so an
+// every pending entry, all OSTs at once (StripedIo::DestroyEach), so an
 // OST that is down or hangs holds back no other. Each entry keeps the OSTs
 // that have not confirmed yet, and leaves the queue once none is left.
 // Entries of a file that is still open (a migrated file's old objects,
