@@ -354,4 +354,12 @@ Result<LayoutTemplate> ParseTemplate(const std::string& text) {
   return t;
 }
 
+std::map<OstIndex, std::vector<ObjectId>> ObjectsByOst(InodeId ino, const Layout& l) {
+  std::map<OstIndex, std::vector<ObjectId>> out;
+  for (uint32_t c = 0; c < l.comps.size(); ++c)
+    for (uint32_t s = 0; s < l.comps[c].osts.size(); ++s)
+      out[l.comps[c].osts[s]].push_back(ObjectOf(ino, l, c, s));
+  return out;
+}
+
 }  // namespace amlfs

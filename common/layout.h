@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct Layout {
 inline ObjectId ObjectOf(InodeId ino, const Layout& l, uint32_t comp, uint32_t stripe) {
   return ObjectId{ino.value(), l.comps[comp].id, stripe};
 }
+
+// Every object of file `ino`'s layout `l`, grouped by the OST that holds it.
+std::map<OstIndex, std::vector<ObjectId>> ObjectsByOst(InodeId ino, const Layout& l);
 
 // One component of a layout request: covers the file up to `end` (from the
 // previous component's end). stripe_count -1 means every OST, 0 the file

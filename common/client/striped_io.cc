@@ -77,15 +77,6 @@ Status Prefixed(OstIndex ost, const Status& st) {
   return Status(code, "OST" + std::to_string(ost.value()) + ": " + st.message());
 }
 
-// All objects of a layout, grouped by OST.
-std::map<OstIndex, std::vector<ObjectId>> ObjectsByOst(InodeId ino, const Layout& layout) {
-  std::map<OstIndex, std::vector<ObjectId>> out;
-  for (uint32_t c = 0; c < layout.comps.size(); ++c)
-    for (uint32_t s = 0; s < layout.comps[c].osts.size(); ++s)
-      out[layout.comps[c].osts[s]].push_back(ObjectOf(ino, layout, c, s));
-  return out;
-}
-
 // Every object of a layout, in (component, stripe) order, with its OST.
 struct LayoutObject {
   uint32_t comp = 0, stripe = 0;
@@ -107,18 +98,26 @@ std::vector<OstIndex> OstsOf(const List& list) {
   return out;
 }
 
-// A request frame: room for the frame header, then `req` encoded.
-template <typename Req>
-std::string FrameOf(const Req& req) {
-  std::string frame(kFrameHeaderSize, '\0');
-  EncodeTo(req, &frame);
-  return frame;
-}
-
 }  // namespace
 
 StripedIo::StripedIo(OstPool& pool, std::chrono::milliseconds timeout)
     : pool_(pool), timeout_(timeout) {}
+
+template <typename Msg>
+StripedIo::Request StripedIo::Request::Of(const Msg& msg) {
+  Request r;
+  r.op = Msg::kOp;
+  r.frame.assign(kFrameHeaderSize, '\0');  // room for the frame header
+  EncodeTo(msg, &r.frame);
+  return r;
+}
+
+Status StripedIo::FanOutAndWait(const std::vector<OstIndex>& osts,
+                                const std::function<Request(size_t)>& make) {
+  return Await<Status>([&](Done done) {
+    FanOut(osts, make, [done = std::move(done)](Gathered g) { done(std::move(g.first_error)); });
+  });
+}
 
 void StripedIo::FanOut(const std::vector<OstIndex>& osts,
                        const std::function<Request(size_t)>& make,
@@ -216,9 +215,7 @@ void StripedIo::ReadAsync(InodeId ino, const Layout& layout, uint64_t offset, ui
         req.offset = r.object_offset;
         req.length = r.length;
         req.job = job;
-        Request q;
-        q.op = Opcode::kObjRead;
-        q.frame = FrameOf(req);
+        Request q = Request::Of(req);
         q.raw_response = true;
         q.on_reply = [out, runs, i, offset](std::string_view reply) -> Status {
           const ObjectRun& run = (*runs)[i];
@@ -267,10 +264,7 @@ void StripedIo::DestroyEachAsync(std::map<OstIndex, std::vector<ObjectId>> objec
       [&](size_t i) {
         ObjDestroyReq req;
         req.objects = std::move(objects[osts[i]]);
-        Request r;
-        r.op = Opcode::kObjDestroy;
-        r.frame = FrameOf(req);
-        return r;
+        return Request::Of(req);
       },
       [osts, done = std::move(done)](Gathered g) {
         std::map<OstIndex, Status> by_ost;
@@ -309,56 +303,32 @@ Status StripedIo::Sync(InodeId ino, const Layout& layout) {
     osts.push_back(ost);
     objects.push_back(&objs);
   }
-  return Await<Status>([&](Done done) {
-    FanOut(
-        osts,
-        [&](size_t i) {
-          ObjSyncReq req;
-          req.objects = *objects[i];
-          Request r;
-          r.op = Opcode::kObjSync;
-          r.frame = FrameOf(req);
-          return r;
-        },
-        [done = std::move(done)](Gathered g) { done(std::move(g.first_error)); });
+  return FanOutAndWait(osts, [&](size_t i) {
+    ObjSyncReq req;
+    req.objects = *objects[i];
+    return Request::Of(req);
   });
 }
 
 Status StripedIo::Truncate(InodeId ino, const Layout& layout, uint64_t new_size) {
   const auto objects = ObjectsOf(layout);
-  return Await<Status>([&](Done done) {
-    FanOut(
-        OstsOf(objects),
-        [&](size_t i) {
-          ObjTruncateReq req;
-          req.object = ObjectOf(ino, layout, objects[i].comp, objects[i].stripe);
-          req.size = ObjectSizeForFileSize(layout, objects[i].comp, objects[i].stripe, new_size);
-          Request r;
-          r.op = Opcode::kObjTruncate;
-          r.frame = FrameOf(req);
-          return r;
-        },
-        [done = std::move(done)](Gathered g) { done(std::move(g.first_error)); });
+  return FanOutAndWait(OstsOf(objects), [&](size_t i) {
+    ObjTruncateReq req;
+    req.object = ObjectOf(ino, layout, objects[i].comp, objects[i].stripe);
+    req.size = ObjectSizeForFileSize(layout, objects[i].comp, objects[i].stripe, new_size);
+    return Request::Of(req);
   });
 }
 
 Status StripedIo::Fallocate(InodeId ino, const Layout& layout, uint64_t offset, uint64_t len) {
   if (len == 0) return Error(Code::kInvalid, "fallocate of 0 bytes");
   const auto runs = Runs(ino, layout, offset, len);
-  return Await<Status>([&](Done done) {
-    FanOut(
-        OstsOf(runs),
-        [&](size_t i) {
-          ObjFallocateReq req;
-          req.object = runs[i].obj;
-          req.offset = runs[i].object_offset;
-          req.length = runs[i].length;
-          Request r;
-          r.op = Opcode::kObjFallocate;
-          r.frame = FrameOf(req);
-          return r;
-        },
-        [done = std::move(done)](Gathered g) { done(std::move(g.first_error)); });
+  return FanOutAndWait(OstsOf(runs), [&](size_t i) {
+    ObjFallocateReq req;
+    req.object = runs[i].obj;
+    req.offset = runs[i].object_offset;
+    req.length = runs[i].length;
+    return Request::Of(req);
   });
 }
 
@@ -373,37 +343,30 @@ Result<uint64_t> StripedIo::Seek(InodeId ino, const Layout& layout, uint64_t fil
   auto extents = std::make_shared<Extents>();
   auto shared_layout = std::make_shared<const Layout>(layout);
   const auto objects = ObjectsOf(layout);
-  AMLFS_RETURN_IF_ERROR(Await<Status>([&](Done done) {
-    FanOut(
-        OstsOf(objects),
-        [&](size_t i) {
-          const uint32_t c = objects[i].comp, s = objects[i].stripe;
-          ObjExtentsReq req;
-          req.object = ObjectOf(ino, layout, c, s);
-          Request r;
-          r.op = Opcode::kObjExtents;
-          r.frame = FrameOf(req);
-          r.on_reply = [extents, l = shared_layout, c, s](std::string_view reply) -> Status {
-            ObjExtentsRsp rsp;
-            AMLFS_RETURN_IF_ERROR(Decode(reply, &rsp));
-            const uint64_t ss = l->comps[c].stripe_size;
-            std::lock_guard lk(extents->mu);
-            for (const auto& e : rsp.extents) {
-              // Split the object extent at stripe-unit boundaries.
-              uint64_t pos = e.offset, end = e.offset + e.length;
-              while (pos < end) {
-                uint64_t unit_end = (pos / ss + 1) * ss;
-                uint64_t n = std::min(end, unit_end) - pos;
-                uint64_t f = FileOffsetOf(*l, c, s, pos);
-                extents->data.emplace_back(f, f + n);
-                pos += n;
-              }
-            }
-            return Status::Ok();
-          };
-          return r;
-        },
-        [done = std::move(done)](Gathered g) { done(std::move(g.first_error)); });
+  AMLFS_RETURN_IF_ERROR(FanOutAndWait(OstsOf(objects), [&](size_t i) {
+    const uint32_t c = objects[i].comp, s = objects[i].stripe;
+    ObjExtentsReq req;
+    req.object = ObjectOf(ino, layout, c, s);
+    Request r = Request::Of(req);
+    r.on_reply = [extents, l = shared_layout, c, s](std::string_view reply) -> Status {
+      ObjExtentsRsp rsp;
+      AMLFS_RETURN_IF_ERROR(Decode(reply, &rsp));
+      const uint64_t ss = l->comps[c].stripe_size;
+      std::lock_guard lk(extents->mu);
+      for (const auto& e : rsp.extents) {
+        // Split the object extent at stripe-unit boundaries.
+        uint64_t pos = e.offset, end = e.offset + e.length;
+        while (pos < end) {
+          uint64_t unit_end = (pos / ss + 1) * ss;
+          uint64_t n = std::min(end, unit_end) - pos;
+          uint64_t f = FileOffsetOf(*l, c, s, pos);
+          extents->data.emplace_back(f, f + n);
+          pos += n;
+        }
+      }
+      return Status::Ok();
+    };
+    return r;
   }));
   auto& data = extents->data;
   std::sort(data.begin(), data.end());

@@ -106,6 +106,9 @@ class StripedIo {
     // Null: the reply carries nothing but its status. Runs on a network
     // thread, concurrently with the other requests' (must not block).
     std::function<Status(std::string_view reply)> on_reply;
+    // The request carrying message `msg` (its opcode, and it encoded).
+    template <typename Msg>
+    static Request Of(const Msg& msg);
   };
   // What a fan-out gathered: each request's status, in the order of its
   // OST in `osts`, and the first error to arrive (Ok when none).
@@ -119,6 +122,9 @@ class StripedIo {
   // returns, only for the OSTs the pool knows.
   void FanOut(const std::vector<OstIndex>& osts, const std::function<Request(size_t)>& make,
               std::function<void(Gathered)> done);
+  // FanOut, waited for: the first error (Ok when none).
+  Status FanOutAndWait(const std::vector<OstIndex>& osts,
+                       const std::function<Request(size_t)>& make);
 
   OstPool& pool_;
   std::chrono::milliseconds timeout_;

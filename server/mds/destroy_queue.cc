@@ -45,22 +45,22 @@ size_t DestroyQueue::Drain() {
     }
   }
   if (entries.empty() || !io_) return entries.size();
-  std::map<uint32_t, bool> up;
-  for (const OstInfo& o : osts_.Snapshot()) up[o.index.value()] = o.up;
+  std::map<OstIndex, bool> up;
+  for (const OstInfo& o : osts_.Snapshot()) up[o.index] = o.up;
   // One request per OST for every pending entry, all OSTs in parallel, so an
   // OST that hangs does not hold back the others.
   std::map<OstIndex, std::vector<ObjectId>> per_ost;
-  for (auto& [key, q] : entries)
+  for (auto& [key, q] : entries) {
+    auto objects = ObjectsByOst(q.ino, q.layout);
     for (OstIndex ost : q.pending) {
-      if (!up[ost.value()]) continue;
-      for (uint32_t c = 0; c < q.layout.comps.size(); ++c)
-        for (uint32_t s = 0; s < q.layout.comps[c].osts.size(); ++s)
-          if (q.layout.comps[c].osts[s] == ost)
-            per_ost[ost].push_back(ObjectOf(q.ino, q.layout, c, s));
+      if (!up[ost]) continue;
+      auto& to = per_ost[ost];
+      to.insert(to.end(), objects[ost].begin(), objects[ost].end());
     }
-  std::map<uint32_t, bool> done;
+  }
+  std::map<OstIndex, bool> done;
   for (const auto& [ost, st] : io_->DestroyEach(per_ost)) {
-    done[ost.value()] = st.ok();
+    done[ost] = st.ok();
     if (!st.ok())
       AMLFS_LOG(kDebug) << "destroying objects on OST" << ost.value() << ": " << st.ToString();
   }
@@ -70,7 +70,7 @@ size_t DestroyQueue::Drain() {
   for (auto& [key, q] : entries) {
     std::vector<OstIndex> still;
     for (OstIndex ost : q.pending)
-      if (!done[ost.value()]) still.push_back(ost);
+      if (!done[ost]) still.push_back(ost);
     if (still.empty()) {
       txn.Delete(key);
     } else {

@@ -145,7 +145,7 @@ void Mds::DestroyInode(Txn& txn, const InodeRec& rec) {
     txn.Delete(it->key().ToString());
   uint64_t used = txn.Counter(kSuperUsedInodes);
   txn.SetCounter(kSuperUsedInodes, used > 0 ? used - 1 : 0);
-  if (rec.is_reg()) RetireLayout(txn, rec.attr.ino, rec.layout);
+  if (rec.is_reg()) DestroyQueue::Retire(txn, rec.attr.ino, rec.layout);
 }
 
 size_t Mds::DrainDestroyQueue() { return queue_->Drain(); }

@@ -202,10 +202,7 @@ class Mds {
   // Destroys orphans left by an earlier run whose grace period is over.
   void ReapStartupOrphans();
 
-  // The parts, and what the ops/*.cc files and their helpers share.
-  NamespaceStore& store() { return *store_; }
-  OpenTable& opens() { return opens_; }
-  OstTable& osts() { return *osts_; }
+  // What the ops/*.cc files and their helpers share.
   leveldb::DB* db() { return store_->db(); }
   const MdsConfig& config() const { return config_; }
   Result<InodeRec> ReadInode(InodeId ino) { return store_->ReadInode(ino); }
@@ -221,19 +218,9 @@ class Mds {
   // ancestor's, else the file system's (the root's, else empty).
   LayoutTemplate InheritedTemplate(const InodeRec& dir);
   bool IsOpen(InodeId ino) { return opens_.IsOpen(ino); }
-  // True when a client other than `me` (any client, if `me` is null) has
-  // `ino` open (for writing only, when `writers`).
-  bool OpenByOthers(InodeId ino, ClientId me, bool writers) {
-    return opens_.OpenByOthers(ino, me, writers);
-  }
   // Sets a directory's default layout or an empty file's layout (kBusy for
   // a file with data, or open by another client).
   Status SetLayoutLocked(Txn& txn, const Caller& c, InodeRec& rec, const LayoutTemplate& t);
-  // Queues the destruction of `layout`'s objects of live file `ino` (done
-  // once no one has the file open).
-  void RetireLayout(Txn& txn, InodeId ino, const Layout& layout) {
-    DestroyQueue::Retire(txn, ino, layout);
-  }
   // Queues the destruction of an inode with no links and no opens.
   void DestroyInode(Txn& txn, const InodeRec& rec);
 

@@ -42,7 +42,7 @@ Status Mds::SetLayoutLocked(Txn& txn, const Caller& c, InodeRec& rec, const Layo
     AMLFS_RETURN_IF_ERROR(CheckAccess(c, rec, kMayWrite));
     if (SameGeometry(rec.layout, tmpl)) return Status::Ok();
     if (rec.attr.size != 0) return Error(Code::kBusy, "stripe already set: the file has data");
-    if (OpenByOthers(rec.attr.ino, c.client, false))
+    if (opens_.OpenByOthers(rec.attr.ino, c.client, false))
       return Error(Code::kBusy, "stripe already set: the file is open on another client");
     LayoutTemplate want = tmpl;
     if (want.IsDefault()) {
@@ -51,7 +51,7 @@ Status Mds::SetLayoutLocked(Txn& txn, const Caller& c, InodeRec& rec, const Layo
     }
     AMLFS_ASSIGN_OR_RETURN(Layout l, NewLayout(want, NextComponentId(rec.layout)));
     l.generation = rec.layout.generation;  // no data was laid out by the old one
-    RetireLayout(txn, rec.attr.ino, rec.layout);
+    DestroyQueue::Retire(txn, rec.attr.ino, rec.layout);
     rec.layout = std::move(l);
     rec.attr.blksize = BlockSizeOf(rec.layout);
   } else {
@@ -93,7 +93,7 @@ Committed<MigrateBeginRsp> Mds::MigrateBegin(const MigrateBeginReq& r) {
     if (!rec.is_reg()) return Error(Code::kInvalid, "only regular files can be migrated");
     AMLFS_RETURN_IF_ERROR(CheckAccess(r.caller, rec, kMayWrite));
     ClientId me = r.ignore_own_opens ? r.caller.client : ClientId(0);
-    if (OpenByOthers(rec.attr.ino, me, true))
+    if (opens_.OpenByOthers(rec.attr.ino, me, true))
       return Error(Code::kBusy, "the file is open for writing");
     LayoutTemplate want = r.layout;
     if (want.IsDefault()) {
@@ -122,12 +122,12 @@ Committed<AttrRsp> Mds::MigrateCommit(const MigrateCommitReq& r) {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
     AMLFS_ASSIGN_OR_RETURN(OpenTable::Migration m, opens_.EndMigration(r.ino, r.token));
     ClientId me = r.ignore_own_opens ? r.caller.client : ClientId(0);
-    if (m.dirty || OpenByOthers(rec.attr.ino, me, true))
+    if (m.dirty || opens_.OpenByOthers(rec.attr.ino, me, true))
       return Error(Code::kBusy, "the file was opened for writing during the migration");
     if (rec.attr.size != r.size || rec.attr.mtime != r.mtime)
       return Error(Code::kBusy, "the file changed during the migration");
     txn.Delete(QueueKey(m.queue_seq));
-    RetireLayout(txn, rec.attr.ino, rec.layout);
+    DestroyQueue::Retire(txn, rec.attr.ino, rec.layout);
     rec.layout = m.layout;
     rec.attr.blksize = BlockSizeOf(rec.layout);
     rec.attr.ctime = txn.now();
