@@ -14,6 +14,14 @@ struct WriteBehind::Run {
 
 class WriteBehind::File {
  public:
+  // With mu held: whether the run being filled overlaps a run in flight.
+  bool OpenOverlapsInflight() const {
+    if (open.data.empty()) return false;
+    for (auto [s, e] : inflight)
+      if (s < open.end() && open.start < e) return true;
+    return false;
+  }
+
   explicit File(InodeId i) : ino(i) {}
   const InodeId ino;
   std::mutex mu;
@@ -58,30 +66,27 @@ void WriteBehind::Release(uint64_t n) {
   budget_cv_.notify_all();
 }
 
-// Takes f->open out to be sent. Called with f->mu held (as `lk`). The run
-// is in f->inflight when this returns; the Send returned (none: the run is
-// queued, or there was nothing) is for the caller to Start() once it has
-// released f->mu.
-std::optional<WriteBehind::Send> WriteBehind::Dispatch(const std::shared_ptr<File>& f,
-                                                       std::unique_lock<std::mutex>& lk) {
-  if (f->open.data.empty()) return std::nullopt;
-  auto run = std::make_shared<Run>(std::move(f->open));
+// Sends f->open once no run in flight overlaps it (those go first). Called
+// with f->mu held (as `lk`); releases it while it waits and while it starts
+// the run, so when it returns other writers may have filled f->open again:
+// a caller that decided something from f->open decides again.
+void WriteBehind::SendOpen(const std::shared_ptr<File>& f, std::unique_lock<std::mutex>& lk) {
+  f->cv.wait(lk, [&] { return !f->OpenOverlapsInflight(); });
+  if (f->open.data.empty()) return;
+  Send send{f, std::make_shared<Run>(std::move(f->open))};
   f->open = Run{};
-  // Overlapping data still in flight goes first.
-  f->cv.wait(lk, [&] {
-    for (auto [s, e] : f->inflight)
-      if (s < run->end() && run->start < e) return false;
-    return true;
-  });
-  f->inflight.emplace_back(run->start, run->end());
-  Send send{f, std::move(run)};
-  std::lock_guard g(send_mu_);
-  if (sending_ < max_in_flight_) {
+  f->inflight.emplace_back(send.run->start, send.run->end());
+  {
+    std::lock_guard g(send_mu_);
+    if (sending_ >= max_in_flight_) {  // started by the completion of a run before it
+      queued_.push_back(std::move(send));
+      return;
+    }
     ++sending_;
-    return send;
   }
-  queued_.push_back(std::move(send));
-  return std::nullopt;
+  lk.unlock();
+  Start(std::move(send));
+  lk.lock();
 }
 
 // Sends a run that holds one of the max_in_flight_ places.
@@ -127,25 +132,26 @@ Status WriteBehind::Write(const std::shared_ptr<File>& f, std::shared_ptr<const 
                           uint64_t off, const char* data, size_t n, std::string_view job) {
   Reserve(n);
   std::unique_lock lk(f->mu);
-  if (!f->error.ok()) {
-    Status st = f->error;
-    f->error = Status::Ok();
-    lk.unlock();
-    Release(n);
-    return st;
-  }
-  std::optional<Send> sends[2];  // started once f->mu is released
-  Run& r = f->open;
-  const bool extends = !r.data.empty() && off == r.end() && r.layout == layout;
-  if (!r.data.empty() && !extends) {
+  for (;;) {
+    if (!f->error.ok()) {
+      Status st = f->error;
+      f->error = Status::Ok();
+      lk.unlock();
+      Release(n);
+      return st;
+    }
+    const Run& r = f->open;
+    if (r.data.empty() || (off == r.end() && r.layout == layout)) break;  // starts or extends it
     // Overwriting bytes of the open run in place keeps one run.
     if (r.layout == layout && off >= r.start && off + n <= r.end()) {
-      std::copy(data, data + n, r.data.begin() + static_cast<std::ptrdiff_t>(off - r.start));
+      std::copy(data, data + n, f->open.data.begin() + static_cast<std::ptrdiff_t>(off - r.start));
       lk.unlock();
       Release(n);
       return Status::Ok();
     }
-    sends[0] = Dispatch(f, lk);
+    // Anything else: the open run goes first, then this write is looked at
+    // again against whatever is open by then.
+    SendOpen(f, lk);
   }
   if (f->open.data.empty()) {
     f->open.layout = std::move(layout);
@@ -154,10 +160,7 @@ Status WriteBehind::Write(const std::shared_ptr<File>& f, std::shared_ptr<const 
     f->open.data.reserve(std::min<uint64_t>(run_bytes_, std::max<uint64_t>(n, 1u << 16)));
   }
   f->open.data.append(data, n);
-  if (f->open.data.size() >= run_bytes_) sends[1] = Dispatch(f, lk);
-  lk.unlock();
-  for (auto& s : sends)
-    if (s) Start(std::move(*s));
+  if (f->open.data.size() >= run_bytes_) SendOpen(f, lk);
   return Status::Ok();
 }
 
@@ -168,11 +171,7 @@ uint64_t WriteBehind::buffered() {
 
 Status WriteBehind::Flush(const std::shared_ptr<File>& f) {
   std::unique_lock lk(f->mu);
-  if (auto send = Dispatch(f, lk)) {
-    lk.unlock();
-    Start(std::move(*send));
-    lk.lock();
-  }
+  SendOpen(f, lk);
   f->cv.wait(lk, [&] { return f->inflight.empty(); });
   Status st = f->error;
   f->error = Status::Ok();

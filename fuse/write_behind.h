@@ -17,7 +17,9 @@
 // that file, as close(2) and fsync(2) report it.
 //
 // Runs that overlap a run still in flight (sent or queued) wait for it, so
-// the OSTs see overlapping writes in the order they were made.
+// the OSTs see overlapping writes in the order they were made. A writer
+// waits with the file's lock released, then looks at its write again
+// against the run open by then (other writers may have started one).
 //
 // Ownership: borrows the StripedIo, which must outlive it; the destructor
 // waits until every run has been answered. Thread-safe.
@@ -63,7 +65,7 @@ class WriteBehind {
     std::shared_ptr<File> file;
     std::shared_ptr<Run> run;
   };
-  std::optional<Send> Dispatch(const std::shared_ptr<File>& f, std::unique_lock<std::mutex>& lk);
+  void SendOpen(const std::shared_ptr<File>& f, std::unique_lock<std::mutex>& lk);
   void Start(Send s);
   void Sent(const std::shared_ptr<File>& f, uint64_t start, uint64_t end, const Status& st);
   void Reserve(uint64_t n);

@@ -1,9 +1,10 @@
 // WriteBehind over StripedIo and real OSTs in this process: buffered data
 // reaches the OSTs on Flush, a background write error comes back at the
 // next Write or Flush (once), and overlapping writes reach the OSTs in the
-// order they were made.
+// order they were made, also with several writers on one file.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -149,4 +150,59 @@ TEST_CASE("overlapping writes reach the OSTs in the order they were made") {
     REQUIRE(back.ok());
     CHECK(*back == want);
   }
+}
+
+TEST_CASE("two writers on one file keep their offsets while one waits for its own run") {
+  TestOsts osts(2);
+  StripedIo io(osts.pool(), 5s);
+  const auto layout = TwoStripes();
+  const InodeId ino(25);
+  // Runs of one unit: a one-unit write is sent at once. The first writer,
+  // over and over, sends a unit, buffers a small write over its start, then
+  // writes further on: that write waits for the unit before the small run
+  // may go. Meanwhile the second writer fills its own region in small
+  // sequential writes, so that a run of its own is open whenever the first
+  // one looks again. Each writer's bytes must land where it wrote them.
+  WriteBehind wb(io, 64u << 20, kUnit, 8);
+  auto f = wb.NewFile(ino);
+  constexpr int kRounds = 300;
+  constexpr uint64_t kRegion = 16 * kUnit, kSmall = 100, kFar = 8 * kUnit, kPiece = 1000;
+  std::string want0(kRegion, '\0'), want1;
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0};
+  std::thread second([&] {
+    for (int pass = 0; !done || pass < 2; ++pass) {
+      want1 = Pattern(kRegion, 5000 + pass);
+      for (uint64_t off = 0; off < kRegion; off += kPiece) {
+        const uint64_t n = std::min(kPiece, kRegion - off);
+        if (!wb.Write(f, layout, kRegion + off, want1.data() + off, n).ok()) ++failures;
+      }
+    }
+  });
+  for (int i = 0; i < kRounds; ++i) {
+    const std::string unit = Pattern(kUnit, 3 * i);
+    const std::string small = Pattern(kSmall, 3 * i + 1);
+    const std::string far = Pattern(kSmall, 3 * i + 2);
+    if (!wb.Write(f, layout, 0, unit.data(), unit.size()).ok() ||
+        !wb.Write(f, layout, 0, small.data(), small.size()).ok() ||
+        !wb.Write(f, layout, kFar, far.data(), far.size()).ok())
+      ++failures;
+    want0.replace(0, unit.size(), unit);
+    want0.replace(0, small.size(), small);
+    want0.replace(kFar, far.size(), far);
+  }
+  done = true;
+  second.join();
+  REQUIRE(failures == 0);
+  REQUIRE(wb.Flush(f).ok());
+  auto back = io.Read(ino, *layout, 0, 2 * kRegion, 2 * kRegion);
+  REQUIRE(back.ok());
+  // The first writer's bytes, and the hole between them.
+  CHECK(back->substr(0, kUnit) == want0.substr(0, kUnit));
+  CHECK(back->substr(kUnit, kFar - kUnit) == std::string(kFar - kUnit, '\0'));
+  CHECK(back->substr(kFar, kSmall) == want0.substr(kFar, kSmall));
+  CHECK(back->substr(kFar + kSmall, kRegion - kFar - kSmall) ==
+        std::string(kRegion - kFar - kSmall, '\0'));
+  // The second writer's last pass, whole.
+  CHECK(back->substr(kRegion) == want1);
 }
