@@ -2,7 +2,7 @@
 // Figure 2), with pre-vote, a no-op entry per new leader, check-quorum,
 // read-index and log compaction with snapshots (Figure 13). It does no I/O
 // and has no clock: a driver (raft::Replica, or the deterministic
-// simulation in tests/unit/raft_sim_test.cc) feeds it ticks, messages and
+// simulation in tests/unit/server/mds/raft/sim_test.cc) feeds it ticks, messages and
 // proposals, and carries out what it asks for.
 //
 // The driver's loop, one Ready at a time:

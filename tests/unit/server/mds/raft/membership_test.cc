@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "server/mds/raft/node.h"
-#include "tests/unit/raft_test_util.h"
+#include "tests/unit/server/mds/raft/raft_test_util.h"
 
 namespace amlfs::raft {
 namespace {

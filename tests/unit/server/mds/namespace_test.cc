@@ -4,7 +4,7 @@
 
 #include <fcntl.h>
 
-#include "tests/unit/mds_test_util.h"
+#include "tests/unit/server/mds/mds_test_util.h"
 
 // Names are built with append, not "f" + std::to_string(i): at -O3, GCC 12
 // warns (-Wrestrict) about the insert that operator+(const char*, string&&)

@@ -10,7 +10,7 @@
 #include <optional>
 #include <thread>
 
-#include "tests/unit/client_test_util.h"
+#include "tests/unit/common/client/client_test_util.h"
 
 using namespace amlfs;
 using namespace amlfs::testing;

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "fuse/write_behind.h"
-#include "tests/unit/client_test_util.h"
+#include "tests/unit/common/client/client_test_util.h"
 
 using namespace amlfs;
 using namespace amlfs::fuse;

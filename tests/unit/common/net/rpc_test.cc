@@ -15,7 +15,7 @@
 #include "common/net/net_context.h"
 #include "common/net/rpc_client.h"
 #include "common/net/rpc_server.h"
-#include "tests/unit/net_test_util.h"
+#include "tests/unit/common/net/net_test_util.h"
 
 using namespace amlfs;
 using namespace std::chrono_literals;
