@@ -1,8 +1,8 @@
 // Cluster: a process's connections to one amlfs file system, wired once for
 // every program on the client side: the network threads (NetContext), the
 // metadata server (MdsClient) and the OSTs' data path (OstPool, StripedIo).
-// The FUSE mount (fuse/client.h) and the amlfs/lfs tools
-// (tools/amlfs/session.h) each hold one. A program that reaches only the
+// The FUSE mount (fuse/mount.h), the MDS (server/mds/main.cc) and the
+// amlfs/lfs tools (tools/amlfs/session.h) each hold one. A program that reaches only the
 // OSTs (the MDS, for truncate and object destruction) gives no MDS address:
 // its MdsClient then fails every call with kUnavailable ("no MDS address").
 //

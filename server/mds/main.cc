@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "common/client/cluster.h"
 #include "common/client/ost_pool.h"
 #include "common/client/striped_io.h"
 #include "common/config.h"
@@ -13,7 +14,6 @@
 #include "common/metrics.h"
 #include "common/net/auth.h"
 #include "common/net/http_server.h"
-#include "common/net/net_context.h"
 #include "common/net/rpc_server.h"
 #include "common/net/tls.h"
 #include "server/mds/mds.h"
@@ -185,9 +185,12 @@ int main(int argc, char** argv) {
   if (lock_lease < 1) return fail("lock_lease: must be at least 1 second");
   config.lock_lease = std::chrono::milliseconds(static_cast<int64_t>(lock_lease * 1000));
 
-  NetContext net(2);
-  OstPool pool(net, "mds");
-  StripedIo io(pool, std::chrono::milliseconds(static_cast<int64_t>(ost_rpc_timeout * 1000)));
+  // The OSTs' data path (truncate, object destruction), wired as every
+  // client's; no MDS address, since this is the MDS.
+  ClusterOptions co;
+  co.name = "mds";
+  co.io_timeout = std::chrono::milliseconds(static_cast<int64_t>(ost_rpc_timeout * 1000));
+  Cluster osts(co);
   // A replicated MDS's log and leadership; the Mds is opened with its
   // replicator, then is its state machine.
   std::unique_ptr<mds::ReplicatedMds> replicated;
@@ -210,8 +213,8 @@ int main(int argc, char** argv) {
   });
   if (metrics_at)
     if (Status st = http.Start(*metrics_at); !st.ok()) return fail(st.message());
-  auto m =
-      mds::Mds::Open(data, config, &io, &pool, replicated ? replicated->replicator() : nullptr);
+  auto m = mds::Mds::Open(data, config, &osts.io(), &osts.pool(),
+                          replicated ? replicated->replicator() : nullptr);
   if (!m.ok()) return fail(m.status().message());
   mds::Mds* mds = m->get();
   metrics::SetIdentity("mds", {{"mds", std::to_string(id)}});
