@@ -1,5 +1,6 @@
 # Helpers shared by the benchmark scripts (bench.sh, bench-find.sh,
-# bench-scale.sh). Sourced, not run. Expects SRC (the source tree).
+# bench-scale.sh, bench-metrics.sh, bench-builds.sh, ...). Sourced, not run.
+# Expects SRC (the source tree).
 
 # shellcheck source=lib.sh
 source "$SRC/scripts/lib.sh"
@@ -13,6 +14,25 @@ build_release() {
     AMLFS_BIN=$SRC/build-release/bin
   fi
   export AMLFS_BIN
+}
+
+# release_build_of REV TREE: Release binaries of git revision REV, checked
+# out as a detached worktree at TREE (replaced if there), built into
+# TREE/build-release/bin (log: TREE/build-release/build.log). The caller
+# removes the worktree (git worktree remove --force TREE).
+release_build_of() {
+  local rev=$1 tree=$2
+  git -C "$SRC" worktree remove --force "$tree" >/dev/null 2>&1 || rm -rf "$tree"
+  git -C "$SRC" worktree add --detach "$tree" "$rev" >/dev/null 2>&1 ||
+    { echo "cannot check out $rev into $tree" >&2; return 1; }
+  (SRC=$tree && release_build)
+}
+
+# median "a b c ..." "d e f ..." ... -> the median of each column.
+median() {
+  python3 -c 'import statistics, sys
+rows = [list(map(float, r.split())) for r in sys.argv[1:]]
+print(" ".join("%.0f" % statistics.median(col) for col in zip(*rows)))' "$@"
 }
 
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
@@ -78,6 +98,25 @@ for i in range(int(sys.argv[2])): os.close(os.open(f"{sys.argv[1]}/f{i}", os.O_C
     "$d/creates" "$NFILES"
   creates=$(awk -v n="$NFILES" -v s="$(seconds_since "$t0")" 'BEGIN { printf "%.0f", n / s }')
   echo "$sw1 $sr1 $sw4 $sr4 $rr $creates"
+}
+
+# md_figures DIR -> "stats unlinks": a stat, then an unlink, of every file
+# io_figures created in DIR/creates (files/s), after the client's attribute
+# cache has expired, so that each stat reaches the server.
+md_figures() {
+  sleep 2
+  python3 - "$1/creates" <<'PY'
+import os, sys, time
+d = sys.argv[1]
+names = [os.path.join(d, n) for n in os.listdir(d)]
+t = time.monotonic()
+for p in names: os.stat(p)
+stats = len(names) / (time.monotonic() - t)
+t = time.monotonic()
+for p in names: os.unlink(p)
+unlinks = len(names) / (time.monotonic() - t)
+print(f"{stats:.0f} {unlinks:.0f}")
+PY
 }
 
 # write_doc_block TAG TABLE_FILE COMMAND VERSIONS: puts TABLE_FILE between the

@@ -102,11 +102,6 @@ for ((round = 1; round <= ROUNDS; round++)); do
   echo "-- round $round: with metrics, scraped every second" >&2
   runs_on+=("$(measure "$SRC" "$SRC/build-release/bin" 1)") || exit 1
 done
-median() {  # median "a b c ..." "d e f ..." ... -> the median of each column
-  python3 -c 'import statistics, sys
-rows = [list(map(float, r.split())) for r in sys.argv[1:]]
-print(" ".join("%.0f" % statistics.median(col) for col in zip(*rows)))' "$@"
-}
 read -r -a off < <(median "${runs_off[@]}")
 read -r -a kept < <(median "${runs_kept[@]}")
 read -r -a on < <(median "${runs_on[@]}")

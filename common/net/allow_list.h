@@ -1,7 +1,8 @@
 // AllowList: the client networks a server accepts connections from
 // (`allow = 10.1.0.0/16, 127.0.0.1`); a connection from anywhere else is
 // closed at accept, before it can send a byte, and logged. Empty: every
-// address is allowed.
+// address is allowed. A value: immutable once parsed, so any number of
+// threads may call its const methods at once.
 #pragma once
 
 #include <string>

@@ -1,7 +1,8 @@
 // What the MDS tells its operators beyond the counts of its requests
 // (common/net/rpc_server.h): the namespace's size, the replica's Raft state
 // and the OST table as metrics (amlfs_mds_*, docs/OBSERVABILITY.md), and its
-// /healthz checks.
+// /healthz checks. Thread-safe: it only reads the Mds (itself thread-safe)
+// and calls `status`, which must be callable from any thread.
 #pragma once
 
 #include <functional>

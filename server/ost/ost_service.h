@@ -1,6 +1,9 @@
 // OstService: decodes OST requests and runs them on the ObjectStore, and
 // counts the bytes moved, in total, per job id and per client
-// (amlfs_ost_*, docs/OBSERVABILITY.md).
+// (amlfs_ost_*, docs/OBSERVABILITY.md). Borrows the store, which must
+// outlive it. Handle is called by the RPC server's threads, any number at
+// once: the store and the counters are thread-safe. Errors go back to the
+// caller as the reply's status, never as an exception.
 #pragma once
 
 #include <memory>

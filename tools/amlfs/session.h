@@ -1,6 +1,8 @@
 // What every subcommand needs: the amlfs mount a path is on, a connection
 // to its metadata server (and OSTs, for migrate), and the Lustre-style
 // conventions shared by the output (FIDs, target names, error lines).
+// A Session owns its Cluster (common/client/cluster.h); its calls may be
+// made from any thread, as the Cluster's objects are thread-safe.
 #pragma once
 
 #include <sys/stat.h>
