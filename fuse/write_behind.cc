@@ -1,6 +1,7 @@
 #include "fuse/write_behind.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace amlfs::fuse {
 

@@ -84,15 +84,12 @@ read -r -a rev < <(median "${runs_rev[@]}")
 read -r -a head < <(median "${runs_head[@]}")
 
 TABLE=$(mktemp)
-names=("write 1 x $SIZE, MiB/s" "cold read 1 x $SIZE, MiB/s" "write 4 x $SIZE4, MiB/s"
-  "cold read 4 x $SIZE4, MiB/s" "4 KiB random read, IOPS" "create, files/s" "stat, files/s"
-  "unlink, files/s")
+names=("${IO_NAMES[@]}" "stat, files/s" "unlink, files/s")
 {
   echo "| | $SHORT | $HEAD_NAME | $HEAD_NAME / $SHORT |"
   echo "|---|---:|---:|---:|"
   for i in "${!names[@]}"; do
-    printf '| %s | %s | %s | %s |\n' "${names[i]}" "${rev[i]}" "${head[i]}" \
-      "$(awk -v a="${head[i]}" -v b="${rev[i]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+    printf '| %s | %s | %s | %s |\n' "${names[i]}" "${rev[i]}" "${head[i]}" "$(ratio "${head[i]}" "${rev[i]}")"
   done
   echo
   echo "Each figure is the median of $ROUNDS runs; every run, in the rows' order:"

@@ -19,14 +19,18 @@ build_release() {
 # release_build_of REV TREE: Release binaries of git revision REV, checked
 # out as a detached worktree at TREE (replaced if there), built into
 # TREE/build-release/bin (log: TREE/build-release/build.log). The caller
-# removes the worktree (git worktree remove --force TREE).
+# removes the worktree (git worktree remove --force TREE). Not a unity
+# build: older revisions do not all compile as one unit.
 release_build_of() {
   local rev=$1 tree=$2
   git -C "$SRC" worktree remove --force "$tree" >/dev/null 2>&1 || rm -rf "$tree"
   git -C "$SRC" worktree add --detach "$tree" "$rev" >/dev/null 2>&1 ||
     { echo "cannot check out $rev into $tree" >&2; return 1; }
-  (SRC=$tree && release_build)
+  (SRC=$tree && release_build OFF)
 }
+
+# ratio A B -> A / B to two decimals ("-" when B is 0).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 # median "a b c ..." "d e f ..." ... -> the median of each column.
 median() {
@@ -66,8 +70,8 @@ PY
 }
 
 # io_bench_setup PROG: the sizes io_figures uses (BENCH_SIZE, BENCH_SIZE4,
-# BENCH_RUNTIME, BENCH_FILES, or their defaults); exits unless run as root
-# with fio installed.
+# BENCH_RUNTIME, BENCH_FILES, or their defaults) and the names of its
+# figures (IO_NAMES); exits unless run as root with fio installed.
 io_bench_setup() {
   SIZE=${BENCH_SIZE:-1G}
   SIZE4=${BENCH_SIZE4:-256M}
@@ -75,6 +79,9 @@ io_bench_setup() {
   NFILES=${BENCH_FILES:-2000}
   ((EUID == 0)) || { echo "$1: run as root (FUSE mounts, dropping caches)" >&2; exit 1; }
   command -v fio >/dev/null || { echo "$1: fio missing (scripts/install-deps.sh)" >&2; exit 1; }
+  # The rows of io_figures' figures, in its order.
+  IO_NAMES=("write 1 x $SIZE, MiB/s" "cold read 1 x $SIZE, MiB/s" "write 4 x $SIZE4, MiB/s"
+    "cold read 4 x $SIZE4, MiB/s" "4 KiB random read, IOPS" "create, files/s")
 }
 
 # io_figures DIR -> "sw1 sr1 sw4 sr4 rr creates": sequential write (with
@@ -102,13 +109,14 @@ for i in range(int(sys.argv[2])): os.close(os.open(f"{sys.argv[1]}/f{i}", os.O_C
 
 # md_figures DIR -> "stats unlinks": a stat, then an unlink, of every file
 # io_figures created in DIR/creates (files/s), after the client's attribute
-# cache has expired, so that each stat reaches the server.
+# cache has expired, so that each stat reaches the server. The names are
+# known, not listed: a listing would fill the cache again (readdirplus).
 md_figures() {
   sleep 2
-  python3 - "$1/creates" <<'PY'
+  python3 - "$1/creates" "$NFILES" <<'PY'
 import os, sys, time
-d = sys.argv[1]
-names = [os.path.join(d, n) for n in os.listdir(d)]
+d, n = sys.argv[1], int(sys.argv[2])
+names = [f"{d}/f{i}" for i in range(n)]
 t = time.monotonic()
 for p in names: os.stat(p)
 stats = len(names) / (time.monotonic() - t)

@@ -86,7 +86,6 @@ TABLE=$(mktemp)
   echo "| processes | operation | 1 MDS | 1 MDS, synced | 3 replicas | 3 / 1 | 3 / 1 synced |"
   echo "|---:|---|---:|---:|---:|---:|---:|"
 } >"$TABLE"
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
 for p in $PROCS; do
   echo "-- $p process(es), $NFILES files each: 1 MDS" >&2
   read -r c1 s1 u1 < <(run 1 "$p")
@@ -97,7 +96,7 @@ for p in $PROCS; do
   for row in "create $c1 $cs $c3" "stat $s1 $ss $s3" "unlink $u1 $us $u3"; do
     read -r op a s b <<<"$row"
     printf '| %s | %s | %s/s | %s/s | %s/s | %s | %s |\n' "$p" "$op" "$a" "$s" "$b" \
-      "$(ratio "$a" "$b")" "$(ratio "$s" "$b")" >>"$TABLE"
+      "$(ratio "$b" "$a")" "$(ratio "$b" "$s")" >>"$TABLE"
   done
 done
 cat "$TABLE"

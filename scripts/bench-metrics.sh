@@ -16,7 +16,7 @@
 # the 4-job runs, default 256M), BENCH_RUNTIME (s of random reads, default
 # 10), BENCH_FILES (creates, default 2000), BENCH_BASE (git revision of the
 # binaries without metrics). Release builds go to build-release/ and
-# build-release-base/ (a git worktree in .bench-base/, removed at the end).
+# .bench-base/build-release/ (a git worktree, removed at the end).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -42,15 +42,8 @@ cleanup() {
 }
 trap cleanup EXIT
 echo "-- building Release binaries of $(git rev-parse --short "$BASE") (no metrics) and of this tree" >&2
-git worktree remove --force "$BASE_TREE" >/dev/null 2>&1 || true
-git worktree add --detach "$BASE_TREE" "$BASE" >/dev/null 2>&1
-build() {  # build SRC_DIR BUILD_DIR
-  cmake -S "$1" -B "$2" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-  cmake --build "$2" -j "$(nproc)" --target amlfs-mds amlfs-ost amlfs-fuse amlfs \
-    >/tmp/amlfs-bench-build.log 2>&1 || { cat /tmp/amlfs-bench-build.log >&2; exit 1; }
-}
-build "$BASE_TREE" "$SRC/build-release-base"
-build "$SRC" "$SRC/build-release"
+release_build_of "$BASE" "$BASE_TREE" >&2 || exit 1
+release_build >&2 || exit 1
 
 # scrape_every_second: GETs every /metrics of the cluster under $ROOT once a
 # second, one kept-alive connection per endpoint, until killed.
@@ -96,7 +89,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 runs_off=() runs_kept=() runs_on=()
 for ((round = 1; round <= ROUNDS; round++)); do
   echo "-- round $round: without metrics" >&2
-  runs_off+=("$(measure "$BASE_TREE" "$SRC/build-release-base/bin" 0)") || exit 1
+  runs_off+=("$(measure "$BASE_TREE" "$BASE_TREE/build-release/bin" 0)") || exit 1
   echo "-- round $round: with metrics, not scraped" >&2
   runs_kept+=("$(measure "$SRC" "$SRC/build-release/bin" 0)") || exit 1
   echo "-- round $round: with metrics, scraped every second" >&2
@@ -108,14 +101,11 @@ read -r -a on < <(median "${runs_on[@]}")
 
 TABLE=$(mktemp)
 trap 'cleanup; rm -f "$TABLE"' EXIT
-names=("write 1 x $SIZE, MiB/s" "cold read 1 x $SIZE, MiB/s" "write 4 x $SIZE4, MiB/s"
-  "cold read 4 x $SIZE4, MiB/s" "4 KiB random read, IOPS" "create, files/s")
 {
-  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
   echo "| | without metrics | with, not scraped | with, scraped 1/s | not scraped / without | scraped / without |"
   echo "|---|---:|---:|---:|---:|---:|"
-  for i in "${!names[@]}"; do
-    printf '| %s | %s | %s | %s | %s | %s |\n' "${names[i]}" "${off[i]}" "${kept[i]}" "${on[i]}" \
+  for i in "${!IO_NAMES[@]}"; do
+    printf '| %s | %s | %s | %s | %s | %s |\n' "${IO_NAMES[i]}" "${off[i]}" "${kept[i]}" "${on[i]}" \
       "$(ratio "${kept[i]}" "${off[i]}")" "$(ratio "${on[i]}" "${off[i]}")"
   done
 } >"$TABLE"

@@ -45,14 +45,12 @@ read -r -a tls < <(measure --tls)
 
 TABLE=$(mktemp)
 trap 'down_root; rm -f "$TABLE"' EXIT
-names=("write 1 x $SIZE, MiB/s" "cold read 1 x $SIZE, MiB/s" "write 4 x $SIZE4, MiB/s"
-  "cold read 4 x $SIZE4, MiB/s" "4 KiB random read, IOPS" "create, files/s")
 {
   echo "| | plain | TLS | TLS / plain |"
   echo "|---|---:|---:|---:|"
-  for i in "${!names[@]}"; do
-    printf '| %s | %s | %s | %s |\n' "${names[i]}" "${plain[i]}" "${tls[i]}" \
-      "$(awk -v a="${tls[i]}" -v b="${plain[i]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+  for i in "${!IO_NAMES[@]}"; do
+    printf '| %s | %s | %s | %s |\n' "${IO_NAMES[i]}" "${plain[i]}" "${tls[i]}" \
+      "$(ratio "${tls[i]}" "${plain[i]}")"
   done
 } >"$TABLE"
 cat "$TABLE"

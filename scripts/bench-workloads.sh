@@ -123,7 +123,6 @@ for t in "amlfs $A $B" "local $LOCAL $LOCAL"; do
 done
 
 # --- the table ---------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 OUT=$WORK/table.md
 {
   echo "| workload | amlfs, 2 nodes | local disk | amlfs / local |"

@@ -214,7 +214,6 @@ best_peer() {  # best_peer METRIC
   done
   echo "$b"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 table() {
   local head="| metric" sep="|---" c m
   for c in "${COLS[@]}"; do head+=" | $c"; sep+="|---:"; done

@@ -12,11 +12,12 @@ script_help() {
   esac
 }
 
-# release_build: amlfs-mds, amlfs-ost, amlfs-fuse and amlfs, built Release
-# into $SRC/build-release (log: build-release/build.log).
+# release_build [UNITY]: amlfs-mds, amlfs-ost, amlfs-fuse and amlfs, built
+# Release into $SRC/build-release (log: build-release/build.log); as unity
+# builds unless UNITY is OFF.
 release_build() {
   cmake_build Release "$SRC/build-release" "$SRC/build-release/build.log" -G Ninja \
-    -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD=ON -DBUILD_TESTING=OFF \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD="${1:-ON}" -DBUILD_TESTING=OFF \
     -- --target amlfs-mds amlfs-ost amlfs-fuse amlfs
 }
 

@@ -5,8 +5,6 @@
 #include <optional>
 
 #include "common/client/cluster.h"
-#include "common/client/ost_pool.h"
-#include "common/client/striped_io.h"
 #include "common/config.h"
 #include "common/daemon.h"
 #include "common/layout.h"
