@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import random
+import signal
 import struct
 import subprocess
 import sys
@@ -398,7 +399,10 @@ def launch(args):
             env["GLOO_SOCKET_IFNAME"] = args.ifname
         else:
             env["GLOO_SOCKET_IFNAME"] = "lo"
-        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True))
+        # A session of its own: a failed job is killed with its DataLoader
+        # workers, which would otherwise hold the mount and the test's output.
+        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True,
+                                      start_new_session=True))
     deadline = time.monotonic() + args.timeout
     failed = None
     while any(p.poll() is None for p in procs) and failed is None:
@@ -407,11 +411,14 @@ def launch(args):
             failed = "timeout"
         time.sleep(0.2)
     if failed is not None:
-        if failed == "timeout":
-            stuck_report([p.pid for p in procs if p.poll() is None])
+        # Where the ranks still running wait (a rank that failed on a
+        # collective's timeout names the other rank, not the cause).
+        stuck_report([p.pid for p in procs if p.poll() is None])
         for p in procs:
-            if p.poll() is None:
-                p.kill()
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         for p in procs:
             p.wait()
         raise JobError(f"rank {failed} failed" if failed != "timeout"
