@@ -80,6 +80,12 @@ Status ValidateLayout(const Layout& layout) {
     AMLFS_RETURN_IF_ERROR(ValidateStripeSize(c.stripe_size));
     if (c.osts.empty() || c.osts.size() > kMaxStripeCount)
       return Error(Code::kInvalid, "bad stripe count " + std::to_string(c.osts.size()));
+    const bool mdt = c.on_mdt();
+    if (!mdt && std::find(c.osts.begin(), c.osts.end(), kMdtTarget) != c.osts.end())
+      return Error(Code::kInvalid, "the MDT is a component's only target");
+    if (mdt &&
+        (c.start != 0 || c.end == kLayoutEof || c.end > kMaxDomSize || c.stripe_size < c.end))
+      return Error(Code::kInvalid, "bad Data-on-MDT component");
     expect = c.end;
   }
   if (expect != kLayoutEof) return Error(Code::kInvalid, "last layout component must reach EOF");
@@ -113,9 +119,13 @@ std::string FormatTemplate(const LayoutTemplate& t) {
       FormatEnd(os, c.end);
       os << ' ';
     }
-    os << "stripe_count=" << c.stripe_count << " stripe_size=" << c.stripe_size
-       << " stripe_offset=" << c.stripe_offset;
-    if (!c.osts.empty()) FormatOsts(os, c.osts);
+    if (c.on_mdt()) {
+      os << "pattern=mdt";
+    } else {
+      os << "stripe_count=" << c.stripe_count << " stripe_size=" << c.stripe_size
+         << " stripe_offset=" << c.stripe_offset;
+      if (!c.osts.empty()) FormatOsts(os, c.osts);
+    }
     start = c.end;
   }
   return os.str();
@@ -131,6 +141,10 @@ std::string FormatLayout(const Layout& l) {
       FormatEnd(os, c.end);
       os << ' ';
     }
+    if (c.on_mdt()) {
+      os << "pattern=mdt stripe_size=" << c.stripe_size;
+      continue;
+    }
     os << "stripe_count=" << c.osts.size() << " stripe_size=" << c.stripe_size
        << " stripe_offset=" << (c.osts.empty() ? -1 : static_cast<int64_t>(c.osts[0].value()));
     FormatOsts(os, c.osts);
@@ -141,6 +155,10 @@ std::string FormatLayout(const Layout& l) {
 LayoutTemplate TemplateOf(const Layout& l) {
   LayoutTemplate t;
   for (const auto& c : l.comps) {
+    if (c.on_mdt()) {
+      t.comps.push_back(ComponentTemplate::Mdt(c.end));
+      continue;
+    }
     ComponentTemplate ct;
     ct.end = c.end;
     ct.stripe_count = static_cast<int32_t>(c.osts.size());
@@ -201,6 +219,20 @@ Status ValidateTemplate(LayoutTemplate& t) {
   uint64_t prev = 0;
   for (size_t i = 0; i < t.comps.size(); ++i) {
     auto& c = t.comps[i];
+    if (c.on_mdt()) {
+      if (i != 0) return Error(Code::kInvalid, "only the first component can be on the MDT");
+      if (i + 1 == t.comps.size() || c.end == kLayoutEof)
+        return Error(Code::kInvalid,
+                     "a Data-on-MDT component needs an end (-E) and a component after it");
+      if (c.end % kStripeSizeUnit != 0 || c.end > kMaxDomSize)
+        return Error(Code::kInvalid, "Data-on-MDT component end " + std::to_string(c.end) +
+                                         " is not a multiple of 64 KiB up to 1 GiB");
+      c = ComponentTemplate::Mdt(c.end);
+      prev = c.end;
+      continue;
+    }
+    if (std::find(c.osts.begin(), c.osts.end(), kMdtTarget) != c.osts.end())
+      return Error(Code::kInvalid, "the MDT is a component's only target");
     if (c.stripe_count < -1 || c.stripe_count > static_cast<int32_t>(kMaxStripeCount))
       return Error(Code::kInvalid, "bad stripe count " + std::to_string(c.stripe_count));
     if (c.stripe_size != 0) AMLFS_RETURN_IF_ERROR(ValidateStripeSize(c.stripe_size));
@@ -336,6 +368,11 @@ Result<LayoutTemplate> ParseTemplate(const std::string& text) {
       cur.stripe_offset = static_cast<int32_t>(n);
     } else if (key == "osts" || key == "o") {
       AMLFS_ASSIGN_OR_RETURN(cur.osts, ParseOstList(val));
+    } else if (key == "pattern" || key == "layout" || key == "L") {
+      if (val == "mdt")
+        cur.osts = {kMdtTarget};
+      else if (val != "raid0")
+        return Error(Code::kInvalid, "bad pattern '" + val + "': raid0 or mdt");
     } else {
       return Error(Code::kInvalid, "unknown layout key '" + key + "'");
     }
@@ -346,7 +383,7 @@ Result<LayoutTemplate> ParseTemplate(const std::string& text) {
   // A file layout names its OSTs and repeats their count; the count and the
   // first OST follow from the list.
   for (auto& c : t.comps)
-    if (!c.osts.empty()) {
+    if (!c.osts.empty() && !c.on_mdt()) {
       c.stripe_count = static_cast<int32_t>(c.osts.size());
       c.stripe_offset = static_cast<int32_t>(c.osts[0].value());
     }

@@ -6,6 +6,12 @@
 // (off / stripe_size) % stripe_count, at object offset
 // (off / (stripe_size * stripe_count)) * stripe_size + off % stripe_size.
 // A plain layout has exactly one component [0, kLayoutEof).
+//
+// Data-on-MDT (Lustre's DoM, `lfs setstripe -E 64K -L mdt -E -1 ...`): the
+// first component may live on the metadata server instead of the OSTs. Its
+// one "OST" is kMdtTarget, its stripe size its whole length, so its bytes
+// are one object the MDS keeps with the inode (server/mds/ops/objects.cc):
+// a small file is then written and read without an OST.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +30,12 @@ inline constexpr uint64_t kStripeSizeUnit = 64 * 1024;
 inline constexpr uint64_t kMaxStripeSize = (4ull << 30) - kStripeSizeUnit;  // below 4 GiB
 inline constexpr uint32_t kMaxStripeCount = 2000;
 inline constexpr uint64_t kDefaultStripeSize = 1 << 20;
+// The target of a Data-on-MDT component, in place of an OST index (OST
+// indexes stop at 65535).
+inline constexpr OstIndex kMdtTarget{0xffffffffu};
+// The largest Data-on-MDT component a layout may ask for; the MDS caps it
+// further (amlfs-mds --dom-stripesize, Lustre's dom_stripesize).
+inline constexpr uint64_t kMaxDomSize = 1ull << 30;
 
 struct LayoutComponent {
   uint64_t start = 0;
@@ -32,6 +44,7 @@ struct LayoutComponent {
   std::vector<OstIndex> osts;  // stripe i lives on osts[i]; size == stripe count
   uint32_t id = 0;             // names the component's objects (ObjectId::comp)
   AMLFS_FIELDS(start, end, stripe_size, osts, id)
+  bool on_mdt() const { return osts.size() == 1 && osts[0] == kMdtTarget; }
 };
 
 struct Layout {
@@ -46,7 +59,8 @@ inline ObjectId ObjectOf(InodeId ino, const Layout& l, uint32_t comp, uint32_t s
   return ObjectId{ino.value(), l.comps[comp].id, stripe};
 }
 
-// Every object of file `ino`'s layout `l`, grouped by the OST that holds it.
+// Every object of file `ino`'s layout `l`, grouped by the OST that holds it
+// (kMdtTarget for a Data-on-MDT component's).
 std::map<OstIndex, std::vector<ObjectId>> ObjectsByOst(InodeId ino, const Layout& l);
 
 // One component of a layout request: covers the file up to `end` (from the
@@ -58,8 +72,12 @@ struct ComponentTemplate {
   int32_t stripe_count = 0;
   uint64_t stripe_size = 0;
   int32_t stripe_offset = -1;
-  std::vector<OstIndex> osts;
+  std::vector<OstIndex> osts;  // {kMdtTarget}: Data-on-MDT (pattern=mdt)
   AMLFS_FIELDS(end, stripe_count, stripe_size, stripe_offset, osts)
+  bool on_mdt() const { return osts.size() == 1 && osts[0] == kMdtTarget; }
+  static ComponentTemplate Mdt(uint64_t end) {
+    return ComponentTemplate{end, 1, 0, -1, {kMdtTarget}};
+  }
   bool IsDefault() const {
     return stripe_count == 0 && stripe_size == 0 && stripe_offset == -1 && osts.empty();
   }
@@ -106,14 +124,18 @@ uint64_t FileOffsetOf(const Layout& layout, uint32_t comp, uint32_t stripe, uint
 Status ValidateStripeSize(uint64_t stripe_size);
 Status ValidateLayout(const Layout& layout);
 // Component ends strictly increasing, the last at EOF, each end a multiple
-// of 64 KiB and of the component's stripe size; sizes and counts in range.
-// A single all-default component is normalised to "no template".
+// of 64 KiB and of the component's stripe size; sizes and counts in range;
+// a Data-on-MDT component only first, at most kMaxDomSize long, and
+// followed by another. A single all-default component is normalised to
+// "no template".
 Status ValidateTemplate(LayoutTemplate& t);
 
 // The xattr text forms (lustre.lov, user.amlfs.layout), e.g.
 //   "stripe_count=4 stripe_size=1048576 stripe_offset=-1"
 // and, for a file, with the OSTs: "... stripe_offset=0 osts=0,1,2,3".
-// Components of a progressive layout each start with comp_start=/comp_end=.
+// Components of a progressive layout each start with comp_start=/comp_end=;
+// a Data-on-MDT component reads "pattern=mdt" (its stripe size with it, for
+// a file: "comp_start=0 comp_end=65536 pattern=mdt stripe_size=65536").
 std::string FormatTemplate(const LayoutTemplate& t);
 std::string FormatLayout(const Layout& l);
 // Parses either form (keys in any order, space separated; a second

@@ -12,6 +12,14 @@ Cluster::Cluster(const ClusterOptions& o) {
   mds_ = std::make_unique<MdsClient>(*net_, o.mds, o.mds_timeout, o.name);
   pool_ = std::make_unique<OstPool>(*net_, o.name);
   io_ = std::make_unique<StripedIo>(*pool_, o.io_timeout);
+  // Data-on-MDT objects: to the MDS, through the client that follows its
+  // leader. The MDS itself (no address) serves them locally instead.
+  if (!o.mds.empty())
+    io_->SetMdt([mds = mds_.get()](Opcode op, std::string payload,
+                                   std::chrono::milliseconds timeout,
+                                   std::function<void(Result<std::string>)> done) {
+      mds->CallRawAsync(op, std::move(payload), timeout, std::move(done));
+    });
 }
 
 Cluster::~Cluster() {

@@ -5,6 +5,8 @@
 // amlfs/lfs tools (tools/amlfs/session.h) each hold one. A program that reaches only the
 // OSTs (the MDS, for truncate and object destruction) gives no MDS address:
 // its MdsClient then fails every call with kUnavailable ("no MDS address").
+// With an MDS address, the data path sends the objects of Data-on-MDT
+// components to the MDS (StripedIo::SetMdt).
 //
 // Ownership: the Cluster owns all four and destroys them in dependency
 // order (data path, OST clients, MDS client, then the network threads), so

@@ -70,11 +70,14 @@ std::string ObjName(const ObjectId& o) {
 
 // Names the OST in the error. An OST that cannot be reached is an I/O error
 // for the application (EIO), as on a local disk that stopped answering.
+std::string TargetName(OstIndex ost) {
+  return ost == kMdtTarget ? "MDT" : "OST" + std::to_string(ost.value());
+}
 Status Prefixed(OstIndex ost, const Status& st) {
   if (st.ok()) return st;
   Code code = st.code();
   if (code == Code::kUnavailable || code == Code::kTimeout) code = Code::kIo;
-  return Status(code, "OST" + std::to_string(ost.value()) + ": " + st.message());
+  return Status(code, TargetName(ost) + ": " + st.message());
 }
 
 // Every object of a layout, in (component, stripe) order, with its OST.
@@ -144,7 +147,13 @@ void StripedIo::FanOut(const std::vector<OstIndex>& osts,
   // The OSTs the pool does not know fail before anything is sent, so the
   // last request to finish is always a reply, on a network thread.
   std::vector<std::shared_ptr<RpcClient>> clients(osts.size());
+  std::vector<bool> to_mdt(osts.size());
   for (size_t i = 0; i < osts.size(); ++i) {
+    if (osts[i] == kMdtTarget && mdt_) {
+      to_mdt[i] = true;
+      ++state->left;
+      continue;
+    }
     auto client = pool_.Get(osts[i]);
     if (client.ok()) {
       clients[i] = std::move(*client);
@@ -159,6 +168,21 @@ void StripedIo::FanOut(const std::vector<OstIndex>& osts,
     return;
   }
   for (size_t i = 0; i < osts.size(); ++i) {
+    if (to_mdt[i]) {
+      // The MDS's client takes a payload and gives the decoded body: a
+      // reply wanted raw gets its status put back in front.
+      Request r = make(i);
+      mdt_(r.op, r.frame.substr(kFrameHeaderSize), timeout_,
+           [state, i, raw = r.raw_response,
+            on_reply = std::move(r.on_reply)](Result<std::string> res) {
+             Status st = !res.ok()  ? Prefixed(kMdtTarget, res.status())
+                         : on_reply ? on_reply(raw ? EncodeResponse(Status::Ok(), res.value())
+                                                   : res.value())
+                                    : Status::Ok();
+             state->Finish(i, std::move(st));
+           });
+      continue;
+    }
     if (!clients[i]) continue;
     Request r = make(i);
     clients[i]->CallAsyncFrame(
@@ -224,11 +248,10 @@ void StripedIo::ReadAsync(InodeId ino, const Layout& layout, uint64_t offset, ui
           if (!view.ok()) return Prefixed(run.ost, view.status());
           const ObjReadView& rsp = *view;
           if (Checksum64(rsp.data) != rsp.checksum) {
-            AMLFS_LOG(kError) << "checksum mismatch reading OST" << run.ost.value() << " object "
+            AMLFS_LOG(kError) << "checksum mismatch reading " << TargetName(run.ost) << " object "
                               << ObjName(run.obj) << " offset " << run.object_offset;
-            return Error(Code::kCorrupt, "checksum mismatch from OST" +
-                                             std::to_string(run.ost.value()) + " object " +
-                                             ObjName(run.obj) + " offset " +
+            return Error(Code::kCorrupt, "checksum mismatch from " + TargetName(run.ost) +
+                                             " object " + ObjName(run.obj) + " offset " +
                                              std::to_string(run.object_offset));
           }
           uint64_t pos = 0;  // position within rsp.data

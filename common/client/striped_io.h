@@ -10,6 +10,10 @@
 // carries one of the data sent; a mismatch fails the read with kCorrupt
 // naming the OST, object and offset.
 //
+// Data-on-MDT: the objects of a component on kMdtTarget are served by the
+// MDS, with the same requests; SetMdt says how to reach it (a mount: its
+// MdsClient, which follows the leader; the MDS: itself).
+//
 // Errors: an error from any request fails the whole call with the first
 // error to arrive (DestroyEach: per OST). An OST that cannot be reached or
 // does not answer in time is kIo, "OSTn: ...", as a local disk that stopped
@@ -50,6 +54,15 @@ class StripedIo {
 
   // Every request gets `timeout` as its deadline.
   StripedIo(OstPool& pool, std::chrono::milliseconds timeout);
+
+  // Sends request `payload` (opcode `op`) to the MDS; `done` gets the
+  // response body or the error, once, on a network thread.
+  using MdtCall =
+      std::function<void(Opcode op, std::string payload, std::chrono::milliseconds timeout,
+                         std::function<void(Result<std::string>)> done)>;
+  // Where requests for kMdtTarget's objects go. Unset, they fail as those
+  // of an unknown OST. REQUIRES: called before the first request.
+  void SetMdt(MdtCall call) { mdt_ = std::move(call); }
 
   // Writes `len` bytes at file `offset`. With `sync`, each OST fsyncs the
   // object before answering. `job` tags the requests for the OSTs' job
@@ -128,6 +141,7 @@ class StripedIo {
 
   OstPool& pool_;
   std::chrono::milliseconds timeout_;
+  MdtCall mdt_;
 };
 
 }  // namespace amlfs

@@ -47,6 +47,7 @@ size_t DestroyQueue::Drain() {
   if (entries.empty() || !io_) return entries.size();
   std::map<OstIndex, bool> up;
   for (const OstInfo& o : osts_.Snapshot()) up[o.index] = o.up;
+  up[kMdtTarget] = true;  // Data-on-MDT objects: this MDS's own
   // One request per OST for every pending entry, all OSTs in parallel, so an
   // OST that hangs does not hold back the others.
   std::map<OstIndex, std::vector<ObjectId>> per_ost;

@@ -10,6 +10,7 @@
 //   'Q' seq:be64                      QueueRec: objects waiting to be destroyed
 //   'T' index:be32                    OstRec: a registered OST
 //   'R' client:be64 seq:be64          recorded reply of a mutation (at-most-once)
+//   'M' ino:be64 comp:be32 stripe:be32  a Data-on-MDT object's bytes (whole)
 #pragma once
 
 #include <cstdint>
@@ -88,6 +89,14 @@ inline uint32_t ReadBe32(std::string_view s) {
   uint32_t v = 0;
   for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
   return v;
+}
+
+inline std::string MdtObjectKey(uint64_t ino, uint32_t comp, uint32_t stripe) {
+  std::string k = "M";
+  AppendBe64(&k, ino);
+  AppendBe32(&k, comp);
+  AppendBe32(&k, stripe);
+  return k;
 }
 
 inline std::string ReplyKey(uint64_t client, uint64_t seq) {

@@ -1,10 +1,12 @@
 // amlfs-mds: the metadata server.
 #include <CLI/CLI.hpp>
+#include <boost/asio/post.hpp>
 
 #include <cstdio>
 #include <optional>
 
 #include "common/client/cluster.h"
+#include "common/client/striped_io.h"
 #include "common/config.h"
 #include "common/daemon.h"
 #include "common/layout.h"
@@ -12,6 +14,7 @@
 #include "common/metrics.h"
 #include "common/net/auth.h"
 #include "common/net/http_server.h"
+#include "common/net/net_context.h"
 #include "common/net/rpc_server.h"
 #include "common/net/tls.h"
 #include "server/mds/mds.h"
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
   RaiseOpenFileLimit();
   BlockStopSignals();
   std::string data, listen = "0.0.0.0:9400", fs_name = "amlfs", stripe_size = "1M";
+  std::string dom_stripesize = "1M", mdt_reserve = "64M";
   std::string log_level = "info", log_file, ready_file, metrics_listen = "0.0.0.0:9401";
   int stripe_count = 1, workers = 8, id = 0;
   std::string peers;
@@ -80,6 +84,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--default-stripe-size,--default_stripe_size", stripe_size,
                  "Stripe size of new files (multiple of 64K; K/M/G suffixes)")
+      ->capture_default_str();
+  app.add_option("--dom-stripesize,--dom_stripesize", dom_stripesize,
+                 "Largest Data-on-MDT component (lfs setstripe -L mdt); a longer one is cut "
+                 "to it; 0 refuses Data-on-MDT (multiple of 64K up to 1G)")
+      ->capture_default_str();
+  app.add_option("--mdt-reserve,--mdt_reserve", mdt_reserve,
+                 "Free space kept on the MDS's disk: Data-on-MDT writes that would leave "
+                 "less fail with ENOSPC")
       ->capture_default_str();
   app.add_option("--ost-timeout,--ost_timeout", ost_timeout,
                  "Seconds without a heartbeat before an OST is down")
@@ -150,6 +162,12 @@ int main(int argc, char** argv) {
   if (stripe_count < -1 || stripe_count == 0 || stripe_count > static_cast<int>(kMaxStripeCount))
     return fail("default_stripe_count: " + std::to_string(stripe_count) + " is not -1 or 1.." +
                 std::to_string(kMaxStripeCount));
+  auto dom = ParseSize(dom_stripesize);
+  if (!dom.ok()) return fail("dom_stripesize: " + dom.status().message());
+  if (*dom % kStripeSizeUnit != 0 || *dom > kMaxDomSize)
+    return fail("dom_stripesize: " + dom_stripesize + " is not a multiple of 64K up to 1G");
+  auto reserve = ParseSize(mdt_reserve);
+  if (!reserve.ok()) return fail("mdt_reserve: " + reserve.status().message());
   if (ost_timeout <= 0) return fail("ost_timeout: must be positive");
   if (ost_rpc_timeout <= 0) return fail("ost_rpc_timeout: must be positive");
   if (workers < 1 || workers > 256) return fail("workers: must be 1..256");
@@ -178,6 +196,8 @@ int main(int argc, char** argv) {
   config.fs_name = fs_name;
   config.default_stripe_count = stripe_count;
   config.default_stripe_size = *size;
+  config.dom_max = *dom;
+  config.mdt_reserve = *reserve;
   config.ost_timeout = std::chrono::milliseconds(static_cast<int64_t>(ost_timeout * 1000));
   config.sync_writes = sync_writes;
   if (lock_lease < 1) return fail("lock_lease: must be at least 1 second");
@@ -215,6 +235,15 @@ int main(int argc, char** argv) {
                           replicated ? replicated->replicator() : nullptr);
   if (!m.ok()) return fail(m.status().message());
   mds::Mds* mds = m->get();
+  // Data-on-MDT objects the MDS truncates or destroys are its own: served
+  // here, on the data path's network threads (as an OST's answer would be).
+  osts.io().SetMdt([mds, &net = osts.net()](Opcode op, std::string payload,
+                                            std::chrono::milliseconds,
+                                            std::function<void(Result<std::string>)> done) {
+    boost::asio::post(net.io(), [mds, op, payload = std::move(payload), done = std::move(done)] {
+      mds->ServeObject(op, payload, done);
+    });
+  });
   metrics::SetIdentity("mds", {{"mds", std::to_string(id)}});
   mds::MdsService service(mds);
   std::function<MdsStatusRsp()> status_fn;

@@ -23,7 +23,9 @@ Result<std::unique_ptr<Mds>> Mds::Open(const std::string& dir, MdsConfig config,
   AMLFS_ASSIGN_OR_RETURN(m->store_, NamespaceStore::Open(dir, m->config_.sync_writes, replicator));
   m->osts_ = std::make_unique<OstTable>(
       m->config_.ost_timeout,
-      OstTable::Defaults{m->config_.default_stripe_count, m->config_.default_stripe_size}, pool);
+      OstTable::Defaults{m->config_.default_stripe_count, m->config_.default_stripe_size,
+                         m->config_.dom_max},
+      pool);
   m->queue_ = std::make_unique<DestroyQueue>(*m->store_, m->opens_, *m->osts_, io);
   AMLFS_RETURN_IF_ERROR(m->Init());
   return m;

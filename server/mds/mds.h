@@ -8,7 +8,7 @@
 //   DestroyQueue    objects waiting to be destroyed, destroy_queue.h;
 //   LockTable       fcntl/flock locks, locks.h.
 // The operations live in ops/, one file per family (attr, create, layout,
-// lock, open, osts, remove, rename, xattr).
+// lock, objects, open, osts, remove, rename, xattr).
 //
 // Reads go straight to LevelDB. Every mutation runs under the store's
 // mutation lock and is turned into ONE deterministic leveldb::WriteBatch
@@ -78,6 +78,11 @@ struct MdsConfig {
   std::string fs_name = "amlfs";
   int32_t default_stripe_count = 1;
   uint64_t default_stripe_size = 1 << 20;
+  // The largest Data-on-MDT component (0: none), and the free space the
+  // MDS keeps on its disk: an MDT object write that would leave less fails
+  // with ENOSPC.
+  uint64_t dom_max = 1 << 20;
+  uint64_t mdt_reserve = 64ull << 20;
   std::chrono::milliseconds ost_timeout{6000};
   bool sync_writes = false;
   std::chrono::seconds orphan_grace{60};
@@ -196,6 +201,25 @@ class Mds {
   Committed<AttrRsp> MigrateCommit(const MigrateCommitReq& r);
   Committed<OstRegisterRsp> OstRegister(const OstRegisterReq& r);
 
+  // The MDT as the target of Data-on-MDT components (ops/objects.cc): the
+  // OSTs' object requests, for the objects of MDT components of the files'
+  // layouts (or of a migration's new layout). An object is one record,
+  // written through the commit pipeline (replicated with the namespace);
+  // holes and a missing object read as zeros, as on an OST.
+  Committed<EmptyRsp> ObjWrite(const ObjWriteReq& r);
+  Result<ObjReadRsp> ObjRead(const ObjReadReq& r);
+  Committed<EmptyRsp> ObjTruncate(const ObjTruncateReq& r);
+  Result<EmptyRsp> ObjSync(const ObjSyncReq& r);
+  Committed<EmptyRsp> ObjDestroy(const ObjDestroyReq& r);
+  Result<ObjExtentsRsp> ObjExtents(const ObjExtentsReq& r);
+  Result<EmptyRsp> ObjFallocate(const ObjFallocateReq& r);
+  // Serves one object request (opcode `op`, encoded `payload`) from this
+  // process (the MDS's own truncates and destroys through StripedIo):
+  // `done` gets the encoded response body or the error, once, possibly on
+  // the thread that applies the log.
+  void ServeObject(Opcode op, std::string_view payload,
+                   std::function<void(Result<std::string>)> done);
+
   // One pass over the destroy queue (the background worker calls it every
   // second). Returns the number of queue entries still pending.
   size_t DrainDestroyQueue();
@@ -244,6 +268,10 @@ class Mds {
   // Records a new open handle of `rec` (in memory) and answers with it. The
   // handle is dropped again if `txn`'s batch (or one it read) fails.
   OpenRsp RegisterOpen(Txn& txn, const InodeRec& rec, const Caller& c, uint32_t flags);
+  // The length an MDT object may reach: its component's, when `obj` is the
+  // object of an MDT component of the file's layout or of its migration's
+  // new one (kNotFound otherwise).
+  Result<uint64_t> MdtObjectLimit(Txn& txn, const ObjectId& obj);
 
   MdsConfig config_;
   std::unique_ptr<NamespaceStore> store_;

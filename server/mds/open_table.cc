@@ -62,4 +62,11 @@ Result<OpenTable::Migration> OpenTable::EndMigration(InodeId ino, uint64_t token
   return m;
 }
 
+std::optional<Layout> OpenTable::MigrationLayout(InodeId ino) const {
+  std::lock_guard lk(mu_);
+  auto it = migrations_.find(ino.value());
+  if (it == migrations_.end()) return std::nullopt;
+  return it->second.layout;
+}
+
 }  // namespace amlfs::mds

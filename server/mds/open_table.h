@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "common/layout.h"
 #include "common/status.h"
@@ -51,6 +52,8 @@ class OpenTable {
   // Takes migration `token` of `ino` out of the table; kBusy when another
   // one superseded it (or none is under way).
   Result<Migration> EndMigration(InodeId ino, uint64_t token);
+  // The new layout of the migration of `ino` under way, if any.
+  std::optional<Layout> MigrationLayout(InodeId ino) const;
 
  private:
   struct Handle {

@@ -109,6 +109,16 @@ Result<Layout> OstTable::Allocate(const LayoutTemplate& requested, uint32_t firs
     c.end = ct.end;
     c.id = first_id + static_cast<uint32_t>(ci);
     c.stripe_size = ct.stripe_size ? ct.stripe_size : defaults_.stripe_size;
+    if (ct.on_mdt()) {
+      if (defaults_.dom_max == 0)
+        return Error(Code::kInvalid, "Data-on-MDT is off on this file system (--dom-stripesize 0)");
+      c.end = std::min(c.end, defaults_.dom_max);
+      c.stripe_size = c.end;  // one object, on the MDS
+      c.osts = {kMdtTarget};
+      start = c.end;
+      l.comps.push_back(std::move(c));
+      continue;
+    }
     if (!ct.osts.empty()) {
       for (OstIndex o : ct.osts)
         if (!exists(o.value()))

@@ -34,6 +34,9 @@ class OstTable {
   struct Defaults {
     int32_t stripe_count = 1;  // -1: every OST
     uint64_t stripe_size = 1 << 20;
+    // The largest Data-on-MDT component (a longer one is cut to it, as
+    // Lustre's dom_stripesize does); 0: Data-on-MDT is refused.
+    uint64_t dom_max = 1 << 20;
   };
   // `pool` (may be null) is told the map whenever an OST's address or
   // state changes, so the MDS's own OST clients follow it.

@@ -164,6 +164,17 @@ void MdsService::Handle(std::shared_ptr<RpcCall> call) {
 #undef AMLFS_MDS_SERVE
     default: break;
   }
+  // The MDT's objects (Data-on-MDT components), requested as of an OST.
+  switch (c.op()) {
+    case Opcode::kObjWrite: return Serve(call, &Mds::ObjWrite);
+    case Opcode::kObjRead: return Serve(call, &Mds::ObjRead);
+    case Opcode::kObjTruncate: return Serve(call, &Mds::ObjTruncate);
+    case Opcode::kObjSync: return Serve(call, &Mds::ObjSync);
+    case Opcode::kObjDestroy: return Serve(call, &Mds::ObjDestroy);
+    case Opcode::kObjExtents: return Serve(call, &Mds::ObjExtents);
+    case Opcode::kObjFallocate: return Serve(call, &Mds::ObjFallocate);
+    default: break;
+  }
   AMLFS_LOG(kWarn) << "unknown opcode " << static_cast<int>(c.op()) << " from " << c.peer();
   c.Reply(Error(Code::kNotSupported, "opcode not served by the MDS"), {});
 }

@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <ctime>
 #include <functional>
+#include <sstream>
+#include <string>
 
 #include "common/layout.h"
 #include "tools/amlfs/commands.h"
@@ -153,6 +155,25 @@ int Parse(const std::vector<std::string>& args, Options* o) {
               if (ost == want) return true;
         return false;
       };
+    } else if (a == "--layout" || a == "--L") {
+      // Files with a component of one of these patterns (Lustre's -L).
+      bool mdt = false, raid0 = false;
+      std::istringstream is(v);
+      for (std::string p; std::getline(is, p, ',');) {
+        if (p == "mdt")
+          mdt = true;
+        else if (p == "raid0")
+          raid0 = true;
+        else
+          return Fail(kCmd, "--layout takes mdt or raid0 (comma separated), not '" + p + "'", 22);
+      }
+      o->needs_layout = true;
+      t = [mdt, raid0](const Node& n) {
+        if (!n.layout) return false;
+        for (const auto& c : n.layout->comps)
+          if (c.on_mdt() ? mdt : raid0) return true;
+        return false;
+      };
     } else {
       return Fail(kCmd, "unknown test '" + args[i - 1] + "' (see --help)", 22);
     }
@@ -247,7 +268,7 @@ void Add(CLI::App& app, int* rc) {
   sub->prefix_command();
   sub->footer(R"(Usage: find PATH... [[!] --type f|d|l] [[!] --name GLOB] [[!] --size [+-]N[kMGTP]]
             [[!] --mtime [+-]N] [--maxdepth N] [[!] --stripe-count [+-]N]
-            [[!] --stripe-size [+-]N[kMG]] [[!] --ost N[,...]]
+            [[!] --stripe-size [+-]N[kMG]] [[!] --ost N[,...]] [[!] --layout|-L mdt,raid0]
   +N means more than N, -N less than N, N exactly N (sizes rounded up to the unit,
   mtime in days). Single-dash spellings (-name, -type...) work too.)");
   sub->callback([sub, rc] {

@@ -44,13 +44,18 @@ void LmmBlock(std::ostringstream& os, const char* indent, uint64_t ino, const La
     if (Several(f, bit)) os << label;
     os << value << '\n';
   };
-  field(kFieldCount, "lmm_stripe_count:  ", std::to_string(c.osts.size()));
+  // A Data-on-MDT component has no OST objects: Lustre prints count 0 and
+  // offset 0 (the MDT's index), and no object list.
+  const bool mdt = c.on_mdt();
+  field(kFieldCount, "lmm_stripe_count:  ", std::to_string(mdt ? 0 : c.osts.size()));
   field(kFieldSize, "lmm_stripe_size:   ", std::to_string(c.stripe_size));
-  field(kFieldPattern, "lmm_pattern:       ", "raid0");
+  field(kFieldPattern, "lmm_pattern:       ", mdt ? "mdt" : "raid0");
   field(kFieldGeneration, "lmm_layout_gen:    ", std::to_string(generation));
   field(kFieldOffset, "lmm_stripe_offset: ",
-        std::to_string(c.osts.empty() ? -1 : static_cast<int64_t>(c.osts[0].value())));
-  if (!(f & kFieldObjects)) return;
+        std::to_string(mdt              ? 0
+                       : c.osts.empty() ? -1
+                                        : static_cast<int64_t>(c.osts[0].value())));
+  if (!(f & kFieldObjects) || mdt) return;
   if (composite || yaml) {
     os << indent << "lmm_objects:\n";
     for (size_t s = 0; s < c.osts.size(); ++s) {
@@ -131,11 +136,13 @@ std::string FormatDirStripe(const std::string& path, const GetLayoutRsp& d, cons
                       (Several(f.fields & ~(kFieldObjects | kFieldGeneration), bit) ? label : "") +
                       value);
     };
-    int64_t count = c.stripe_count, size = static_cast<int64_t>(c.stripe_size);
+    const bool mdt = c.on_mdt();
+    int64_t count = mdt ? 0 : c.stripe_count, size = static_cast<int64_t>(c.stripe_size);
+    if (mdt) size = static_cast<int64_t>(c.end);
     if (!has_own && f.raw) count = size = 0;
     field(kFieldCount, "stripe_count:  ", std::to_string(count));
     field(kFieldSize, "stripe_size:   ", std::to_string(size));
-    field(kFieldPattern, "pattern:       ", has_own ? "raid0" : "0");
+    field(kFieldPattern, "pattern:       ", mdt ? "mdt" : has_own ? "raid0" : "0");
     field(kFieldOffset, "stripe_offset: ", std::to_string(c.stripe_offset));
     for (size_t i = 0; i < parts.size(); ++i) os << (i ? " " : "") << parts[i];
     os << "\n\n";

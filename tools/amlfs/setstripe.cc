@@ -1,4 +1,5 @@
-// lfs setstripe [-E END] [-c COUNT] [-S SIZE] [-i START_OST] [-o OST_LIST] ... PATH...
+// lfs setstripe [-E END] [-L mdt|raid0] [-c COUNT] [-S SIZE] [-i START_OST] [-o OST_LIST] ...
+//               PATH...
 // lfs setstripe -d DIR
 //
 // Works through the mount: a directory's default and a new file's layout
@@ -39,6 +40,7 @@ struct Request {
 int ParseArgs(const char* kCmd, const std::vector<std::string>& args, LayoutTemplate* layout,
               bool* remove, std::vector<std::string>* paths) {
   std::vector<ComponentTemplate> comps(1);
+  std::vector<bool> on_mdt(1);  // -L mdt, per component
   bool progressive = false, any_option = false;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string a = args[i], val;
@@ -68,6 +70,7 @@ int ParseArgs(const char* kCmd, const std::vector<std::string>& args, LayoutTemp
         if (!progressive)
           return Fail(kCmd, "invalid layout: give -E before the first component's options", 22);
         comps.emplace_back();
+        on_mdt.push_back(false);
       }
       progressive = true;
       if (v == "-1" || v == "eof" || v == "EOF") {
@@ -104,6 +107,11 @@ int ParseArgs(const char* kCmd, const std::vector<std::string>& args, LayoutTemp
         return Fail(kCmd, "invalid stripe offset '" + v + "'", 22);
       c.stripe_offset = static_cast<int32_t>(n);
       any_option = true;
+    } else if (a == "-L" || a == "--layout") {
+      if (!value(&v) || (v != "mdt" && v != "raid0"))
+        return Fail(kCmd, "invalid layout '" + v + "': mdt or raid0", 22);
+      on_mdt.back() = v == "mdt";
+      any_option = true;
     } else if (a == "-o" || a == "--ost" || a == "--ost-list") {
       if (!value(&v)) return Fail(kCmd, "-o needs an OST list", 22);
       auto l = ParseOstList(v);
@@ -121,8 +129,17 @@ int ParseArgs(const char* kCmd, const std::vector<std::string>& args, LayoutTemp
     if (any_option) return Fail(kCmd, "-d cannot be combined with layout options", 22);
     return 0;
   }
+  for (size_t i = 0; i < comps.size(); ++i) {
+    if (!on_mdt[i]) continue;
+    ComponentTemplate& c = comps[i];
+    if (c.stripe_count != 0 || c.stripe_offset >= 0 || !c.osts.empty())
+      return Fail(kCmd, "invalid layout: an MDT component (-L mdt) has no OSTs (-c, -i, -o)", 22);
+    if (c.stripe_size != 0 && c.stripe_size != c.end)
+      return Fail(kCmd, "invalid layout: an MDT component's stripe size is its length (-E)", 22);
+    c = ComponentTemplate::Mdt(c.end);
+  }
   for (auto& c : comps)
-    if (!c.osts.empty()) {
+    if (!c.osts.empty() && !c.on_mdt()) {
       if (c.stripe_count > 0 && static_cast<size_t>(c.stripe_count) != c.osts.size())
         return Fail(kCmd,
                     "stripe count " + std::to_string(c.stripe_count) + " does not match the " +
@@ -149,6 +166,7 @@ int CheckOsts(const std::string& path, const LayoutTemplate& t, const FsInfoRsp&
   for (const auto& o : info.osts) have.insert(o.index.value());
   for (const auto& c : t.comps) {
     std::vector<uint32_t> named;
+    if (c.on_mdt()) continue;
     for (auto o : c.osts) named.push_back(o.value());
     if (c.stripe_offset >= 0) named.push_back(static_cast<uint32_t>(c.stripe_offset));
     for (uint32_t o : named)
@@ -251,9 +269,9 @@ void Add(CLI::App& app, int* rc) {
                                  "Set a directory's default layout or create a file with a layout");
   sub->allow_extras();
   sub->prefix_command();
-  sub->footer(R"(Usage: setstripe [--component-end|-E END] [--stripe-count|-c COUNT]
-                 [--stripe-size|-S SIZE] [--stripe-index|-i START_OST]
-                 [--ost|-o OST_LIST] ... PATH...
+  sub->footer(R"(Usage: setstripe [--component-end|-E END] [--layout|-L mdt|raid0]
+                 [--stripe-count|-c COUNT] [--stripe-size|-S SIZE]
+                 [--stripe-index|-i START_OST] [--ost|-o OST_LIST] ... PATH...
        setstripe -d DIR
   -c COUNT   OSTs to stripe over: -1 all, 0 the file system default
   -S SIZE    bytes per stripe (K/M/G suffixes): a multiple of 64 KiB below 4 GiB; 0 default
@@ -261,6 +279,8 @@ void Add(CLI::App& app, int* rc) {
   -o LIST    exactly these OSTs, e.g. 1,3-5
   -E END     end of a progressive layout component (-1 for EOF); the options
              after it describe that component
+  -L mdt     the first component's data lives on the metadata server
+             (Data-on-MDT), e.g. -E 64K -L mdt -E -1 -c 4
   -d         remove a directory's default layout
 On a directory: sets the default its new files and subdirectories inherit.
 On a path that does not exist: creates an empty file with that layout.)");

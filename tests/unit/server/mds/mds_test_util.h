@@ -25,12 +25,15 @@ class TempNamespace {
     mds_.reset();
     std::filesystem::remove_all(dir_);
   }
-  // Closes and reopens the database (an MDS restart).
-  void Reopen() {
-    mds_.reset();
+  static MdsConfig DefaultConfig() {
     MdsConfig cfg;
     cfg.default_stripe_count = 2;
     cfg.default_stripe_size = 1 << 20;
+    return cfg;
+  }
+  // Closes and reopens the database (an MDS restart), with `cfg`.
+  void Reopen(const MdsConfig& cfg = DefaultConfig()) {
+    mds_.reset();
     auto m = Mds::Open(dir_, cfg, nullptr, nullptr);
     if (!m.ok()) throw std::runtime_error(m.status().ToString());
     mds_ = std::move(m).value();
