@@ -6,7 +6,8 @@
 # operation they saw succeed is there (a retried create is never run twice:
 # O_EXCL would fail), and the three replicas' namespaces are identical.
 # Then all three replicas are killed at once and restarted: nothing
-# acknowledged is lost.
+# acknowledged is lost. Node 0's files keep their data on the MDT
+# (Data-on-MDT), so their bytes go through the replicated log too.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=mds_lib.sh
@@ -24,6 +25,11 @@ assert_eq hello "$(cat "$B/hello")" "a file written on node 0, read on node 1"
 log_lines "$(amlfs_mds status)"
 
 check "kill -9 of the leader, $KILLS times, under a metadata loop on both nodes"
+# Node 0's loop writes small files whose data lives on the MDT.
+mkdir "$A/churn0"
+python3 -c 'import os, sys; os.setxattr(sys.argv[1], "lustre.lov", sys.argv[2].encode())' \
+  "$A/churn0" "comp_end=64K pattern=mdt comp_end=EOF stripe_count=1" ||
+  fail "cannot give churn0 a Data-on-MDT default"
 start_churn
 wait_progress "before the first kill"
 times=()
@@ -53,6 +59,14 @@ stop_churn
 
 check "every operation the loops saw succeed is there, as they left it"
 verify_journals
+python3 - "$A/churn0" <<'PY' || fail "node 0's files are not on the MDT"
+import os, sys
+d = sys.argv[1]
+files = [e.path for e in os.scandir(d) if e.is_file()]
+off = [f for f in files if b"pattern=mdt" not in os.getxattr(f, "lustre.lov")]
+print(f"churn0: {len(files) - len(off)} of {len(files)} files on the MDT")
+sys.exit(1 if off or not files else 0)
+PY
 
 check "the three replicas hold the same namespace (amlfs mds digest)"
 digests_identical
