@@ -170,6 +170,17 @@ Status Mount::FlushInode(InodeId ino) {
   return f ? wb_->Flush(f) : Status::Ok();
 }
 
+bool Mount::SizeKeptByMdt(InodeId ino, uint64_t size) {
+  std::lock_guard lk(open_mu_);
+  auto [b, e] = open_files_.equal_range(ino.value());
+  if (b == e) return false;
+  for (auto it = b; it != e; ++it) {
+    const std::shared_ptr<const Layout> l = it->second->layout();
+    if (l->empty() || !l->comps[0].on_mdt() || size > l->comps[0].end) return false;
+  }
+  return true;
+}
+
 void Mount::SetLayoutOfOpenFiles(InodeId ino, const Layout& l) {
   std::lock_guard lk(open_mu_);
   auto [b, e] = open_files_.equal_range(ino.value());
@@ -242,6 +253,9 @@ Status Mount::ReportSize(InodeId ino, const Creds& creds) {
   }
   auto p = inodes_.TakePending(ino.value());
   if (!p) return Status::Ok();
+  // Bytes that all went to the MDT (Data-on-MDT) moved the size and mtime
+  // there with them: nothing is left to report.
+  if (SizeKeptByMdt(ino, p->size)) return Status::Ok();
   UpdateSizeReq req;
   req.ino = ino;
   req.size = p->size;

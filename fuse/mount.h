@@ -82,8 +82,13 @@ class Mount {
   std::vector<OstInfo> KnownOsts(std::chrono::steady_clock::time_point* when);
   // The job id of the process that made `req` (fuse/jobid.h).
   std::string JobOf(fuse_req_t req);
-  // Sends this node's unreported size for `ino` to the MDS, if any.
+  // Sends this node's unreported size for `ino` to the MDS, if any (none
+  // when SizeKeptByMdt).
   Status ReportSize(InodeId ino, const Creds& creds);
+  // True when every open handle of `ino` on this node writes by a layout
+  // whose Data-on-MDT component covers [0, size): the MDS moved the size
+  // and mtime with each write of those bytes (Mds::ObjWrite).
+  bool SizeKeptByMdt(InodeId ino, uint64_t size);
 
   // The open files of this node, so a layout change reaches their handles.
   void TrackOpen(OpenFile* fh);

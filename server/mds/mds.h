@@ -205,14 +205,17 @@ class Mds {
   // OSTs' object requests, for the objects of MDT components of the files'
   // layouts (or of a migration's new layout). An object is one record,
   // written through the commit pipeline (replicated with the namespace);
-  // holes and a missing object read as zeros, as on an OST.
+  // holes and a missing object read as zeros, as on an OST. A write or
+  // fallocate of a file's own MDT object also grows its size and sets its
+  // mtime in the same batch: a writer whose bytes all lie in the MDT
+  // component reports no size (Mount::ReportSize).
   Committed<EmptyRsp> ObjWrite(const ObjWriteReq& r);
   Result<ObjReadRsp> ObjRead(const ObjReadReq& r);
   Committed<EmptyRsp> ObjTruncate(const ObjTruncateReq& r);
   Result<EmptyRsp> ObjSync(const ObjSyncReq& r);
   Committed<EmptyRsp> ObjDestroy(const ObjDestroyReq& r);
   Result<ObjExtentsRsp> ObjExtents(const ObjExtentsReq& r);
-  Result<EmptyRsp> ObjFallocate(const ObjFallocateReq& r);
+  Committed<EmptyRsp> ObjFallocate(const ObjFallocateReq& r);
   // Serves one object request (opcode `op`, encoded `payload`) from this
   // process (the MDS's own truncates and destroys through StripedIo):
   // `done` gets the encoded response body or the error, once, possibly on
@@ -268,10 +271,15 @@ class Mds {
   // Records a new open handle of `rec` (in memory) and answers with it. The
   // handle is dropped again if `txn`'s batch (or one it read) fails.
   OpenRsp RegisterOpen(Txn& txn, const InodeRec& rec, const Caller& c, uint32_t flags);
-  // The length an MDT object may reach: its component's, when `obj` is the
-  // object of an MDT component of the file's layout or of its migration's
-  // new one (kNotFound otherwise).
-  Result<uint64_t> MdtObjectLimit(Txn& txn, const ObjectId& obj);
+  // An MDT object a request names: the object of an MDT component of the
+  // file's layout (then `inode` is the file's record) or of its
+  // migration's new one; kNotFound otherwise. `limit`: the length it may
+  // reach, its component's.
+  struct MdtObject {
+    uint64_t limit = 0;
+    std::optional<InodeRec> inode;
+  };
+  Result<MdtObject> FindMdtObject(Txn& txn, const ObjectId& obj);
 
   MdsConfig config_;
   std::unique_ptr<NamespaceStore> store_;

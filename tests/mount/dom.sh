@@ -98,6 +98,12 @@ expected=$({
 } | sort | tr '\n' ' ')
 assert_eq "$expected" "$found" "lfs find -L mdt"
 
+check "posix_check in a directory whose files keep their first 64 KiB on the MDT"
+mkdir "$D/posix"
+"$AMLFS_BIN/posix_check" "$D/posix" >"$ROOT/posix.out" 2>&1 ||
+  fail "posix_check failed on Data-on-MDT files: $(grep -i fail "$ROOT/posix.out" | head -n 5)"
+rm -rf "$D/posix"
+
 check "kill -9 of the MDS after fsync: the small files' data is intact after the restart"
 head -c 3000 /dev/urandom >"$REF/synced"
 dd if="$REF/synced" of="$D/synced" conv=fsync status=none || fail "writing synced"

@@ -28,14 +28,34 @@ const LayoutComponent* MdtComponentOf(const Layout& l, const ObjectId& o) {
 
 }  // namespace
 
-Result<uint64_t> Mds::MdtObjectLimit(Txn& txn, const ObjectId& obj) {
+Result<Mds::MdtObject> Mds::FindMdtObject(Txn& txn, const ObjectId& obj) {
   AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(InodeId(obj.ino)));
-  const LayoutComponent* c = MdtComponentOf(rec.layout, obj);
-  std::optional<Layout> next;
-  if (!c && (next = opens_.MigrationLayout(InodeId(obj.ino)))) c = MdtComponentOf(*next, obj);
+  MdtObject o;
+  if (const LayoutComponent* c = MdtComponentOf(rec.layout, obj)) {
+    o.limit = c->end - c->start;
+    o.inode = std::move(rec);
+    return o;
+  }
+  std::optional<Layout> next = opens_.MigrationLayout(InodeId(obj.ino));
+  const LayoutComponent* c = next ? MdtComponentOf(*next, obj) : nullptr;
   if (!c) return Error(Code::kNotFound, "no such Data-on-MDT object");
-  return c->end - c->start;
+  o.limit = c->end - c->start;
+  return o;
 }
+
+namespace {
+
+// A write or allocation up to file byte `end` of the file's own MDT
+// object: its size and times change with it, in the same batch, so the
+// writer need not report them (a migration's copy changes neither).
+void Grew(Txn& txn, std::optional<InodeRec>& rec, uint64_t end) {
+  if (!rec) return;
+  rec->attr.size = std::max(rec->attr.size, end);
+  rec->attr.mtime = rec->attr.ctime = txn.now();
+  txn.PutInode(*rec);
+}
+
+}  // namespace
 
 Committed<EmptyRsp> Mds::ObjWrite(const ObjWriteReq& r) {
   if (Checksum64(r.data) != r.checksum)
@@ -46,9 +66,11 @@ Committed<EmptyRsp> Mds::ObjWrite(const ObjWriteReq& r) {
       uint64_t{vfs.f_bavail} * vfs.f_frsize < config_.mdt_reserve + r.data.size())
     return Error(Code::kNoSpace, "the MDT is full (amlfs-mds --mdt-reserve)");
   return Run<EmptyRsp>(Caller{}, [&](Txn& txn) -> Result<EmptyRsp> {
-    AMLFS_ASSIGN_OR_RETURN(uint64_t limit, MdtObjectLimit(txn, r.object));
-    if (r.offset > limit || r.data.size() > limit - r.offset)
+    AMLFS_ASSIGN_OR_RETURN(MdtObject o, FindMdtObject(txn, r.object));
+    if (r.offset > o.limit || r.data.size() > o.limit - r.offset)
       return Error(Code::kTooBig, "write past the end of the Data-on-MDT component");
+    if (r.data.empty()) return EmptyRsp{};
+    Grew(txn, o.inode, r.offset + r.data.size());  // the MDT component starts the file
     const std::string key = KeyOf(r.object);
     AMLFS_ASSIGN_OR_RETURN(auto old, txn.Get(key));
     std::string bytes = old ? std::move(*old) : std::string();
@@ -115,12 +137,18 @@ Result<ObjExtentsRsp> Mds::ObjExtents(const ObjExtentsReq& r) {
   return rsp;
 }
 
-Result<EmptyRsp> Mds::ObjFallocate(const ObjFallocateReq& r) {
+Committed<EmptyRsp> Mds::ObjFallocate(const ObjFallocateReq& r) {
   struct statvfs vfs {};
   if (statvfs(store_->dir().c_str(), &vfs) == 0 &&
       uint64_t{vfs.f_bavail} * vfs.f_frsize < config_.mdt_reserve + r.length)
     return Error(Code::kNoSpace, "the MDT is full (amlfs-mds --mdt-reserve)");
-  return EmptyRsp{};
+  return Run<EmptyRsp>(Caller{}, [&](Txn& txn) -> Result<EmptyRsp> {
+    AMLFS_ASSIGN_OR_RETURN(MdtObject o, FindMdtObject(txn, r.object));
+    if (r.offset > o.limit || r.length > o.limit - r.offset)
+      return Error(Code::kTooBig, "fallocate past the end of the Data-on-MDT component");
+    Grew(txn, o.inode, r.offset + r.length);
+    return EmptyRsp{};
+  });
 }
 
 void Mds::ServeObject(Opcode op, std::string_view payload,
@@ -178,7 +206,7 @@ void Mds::ServeObject(Opcode op, std::string_view payload,
     }
     case Opcode::kObjFallocate: {
       ObjFallocateReq r;
-      if (decoded(&r)) answer(ObjFallocate(r));
+      if (decoded(&r)) committed(ObjFallocate(r));
       return;
     }
     default: done(Error(Code::kNotSupported, "not an object request"));

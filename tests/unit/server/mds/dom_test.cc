@@ -85,6 +85,12 @@ TEST_CASE("the MDT stores its component's object: write, read, truncate, destroy
   REQUIRE(ns->Wait(ns->ObjWrite(WriteOf(obj, 10, "hello"))).ok());
   REQUIRE(ns->Wait(ns->ObjWrite(WriteOf(obj, 0, "ab"))).ok());
   CHECK(ReadAll(*ns, obj) == std::string("ab") + std::string(8, '\0') + "hello");
+  // The writes grew the file: its size is where the object ends.
+  CHECK(ns->GetAttr(GetAttrReq{root.c, made->attr.ino})->attr.size == 15);
+  REQUIRE(ns->Wait(ns->ObjFallocate(ObjFallocateReq{obj, 0, 20})).ok());
+  CHECK(ns->GetAttr(GetAttrReq{root.c, made->attr.ino})->attr.size == 20);
+  CHECK(ns->Wait(ns->ObjFallocate(ObjFallocateReq{obj, mdt.end, 1})).status().code() ==
+        Code::kTooBig);
   auto part = ns->ObjRead(ObjReadReq{obj, 11, 3, {}});
   REQUIRE(part.ok());
   CHECK(part->data == "ell");
@@ -135,6 +141,6 @@ TEST_CASE("the MDT refuses object writes that would leave less than mdt_reserve 
   ns.Reopen(full);
   auto st = ns->Wait(ns->ObjWrite(WriteOf(obj, 0, "more")));
   CHECK(st.status().code() == Code::kNoSpace);
-  CHECK(ns->ObjFallocate(ObjFallocateReq{obj, 0, 10}).status().code() == Code::kNoSpace);
+  CHECK(ns->Wait(ns->ObjFallocate(ObjFallocateReq{obj, 0, 10})).status().code() == Code::kNoSpace);
   CHECK(ReadAll(*ns, obj) == "fits");
 }
