@@ -127,6 +127,41 @@ print(f"{stats:.0f} {unlinks:.0f}")
 PY
 }
 
+# small_file_figures DIR FILES BYTES -> "writes/s cold-reads/s": FILES files
+# of BYTES bytes in 50 directories under DIR, each created, written and
+# closed, then (caches dropped) opened, read whole and closed; DIR is
+# removed afterwards.
+small_file_figures() {
+  local d=$1 n=$2 size=$3 w r
+  mkdir -p "$d"
+  w=$(python3 - "$d" "$n" "$size" <<'PY'
+import os, sys, time
+d, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for k in range(50): os.makedirs(f"{d}/d{k}", exist_ok=True)
+data = os.urandom(size)
+t = time.monotonic()
+for i in range(n):
+    fd = os.open(f"{d}/d{i % 50}/f{i}", os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
+    os.write(fd, data)
+    os.close(fd)
+print(f"{n / (time.monotonic() - t):.0f}")
+PY
+  )
+  drop_caches
+  r=$(python3 - "$d" "$n" "$size" <<'PY'
+import os, sys, time
+d, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+t = time.monotonic()
+for i in range(n):
+    with open(f"{d}/d{i % 50}/f{i}", "rb", buffering=0) as f:
+        if len(f.read()) != size: sys.exit(f"short read of f{i}")
+print(f"{n / (time.monotonic() - t):.0f}")
+PY
+  )
+  rm -rf "$d"
+  echo "$w $r"
+}
+
 # write_doc_block TAG TABLE_FILE COMMAND VERSIONS: puts TABLE_FILE between the
 # <!-- TAG:begin --> and <!-- TAG:end --> marks of docs/PERFORMANCE.md (added at
 # the end if absent), under a line naming COMMAND, the date, the machine and

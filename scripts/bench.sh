@@ -16,7 +16,9 @@
 #
 # Environment: BENCH_SIZE (1-job file, default 2G), BENCH_SIZE4 (per job of
 # the 4-job runs, default 512M), BENCH_RUNTIME (s per random-I/O run, default
-# 20), BENCH_FILES (metadata, default 10000), AMLFS_BIN (binaries; else a
+# 20), BENCH_FILES (metadata, default 10000), BENCH_SMALL_FILES (3 KiB files
+# written and read cold, on amlfs in a Data-on-MDT directory; default
+# 10000), AMLFS_BIN (binaries; else a
 # Release build in build-release/, made here). Run as root (cold reads drop
 # the page cache).
 set -euo pipefail
@@ -30,7 +32,7 @@ for a in "$@"; do
     --quick) QUICK=1 ;;
     --write-doc) WRITE_DOC=1 ;;
     --workloads) WORKLOADS=1 ;;
-    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
     -*) echo "bench.sh: unknown option $a" >&2; exit 2 ;;
     *) GIVEN=$a ;;
   esac
@@ -38,9 +40,11 @@ done
 if ((QUICK)); then
   SIZE=${BENCH_SIZE:-256M} SIZE4=${BENCH_SIZE4:-64M} RUNTIME=${BENCH_RUNTIME:-4}
   NFILES=${BENCH_FILES:-2000} CPSIZE=${BENCH_CP_SIZE:-256}
+  SMALL_FILES=${BENCH_SMALL_FILES:-2000}
 else
   SIZE=${BENCH_SIZE:-2G} SIZE4=${BENCH_SIZE4:-512M} RUNTIME=${BENCH_RUNTIME:-20}
   NFILES=${BENCH_FILES:-10000} CPSIZE=${BENCH_CP_SIZE:-1024}
+  SMALL_FILES=${BENCH_SMALL_FILES:-10000}
 fi
 ((EUID == 0)) || { echo "bench.sh: run as root (drops caches)" >&2; exit 1; }
 bash scripts/install-deps.sh >/dev/null
@@ -150,6 +154,15 @@ run_all() {  # run_all KEY DIR
   t0=$(date +%s.%N); dd if="$WORK/cp.src" of="$d/dd.dst" bs=4k conv=fsync status=none; t1=$(date +%s.%N)
   R[$k.dd]=$(awk -v a="$t0" -v b="$t1" -v s="$CPSIZE" 'BEGIN { printf "%.0f", s / (b - a) }')
   rm -f "$d/dd.dst" "$WORK/cp.src"
+  # Small files: on amlfs in a directory whose first 64 KiB live on the MDT
+  # (Data-on-MDT, the layout for small files).
+  local small=$d/small
+  if [[ $k == amlfs ]]; then
+    mkdir "$small"
+    "$AMLFS_BIN/lfs" setstripe -E 64K -L mdt -E -1 -c 1 "$small"
+  fi
+  read -r "R[$k.smallw]" "R[$k.smallr]" <<<"$(small_file_figures "$small/t" "$SMALL_FILES" 3072)"
+  rm -rf "$small"
   read -r "R[$k.create]" "R[$k.stat]" "R[$k.open]" "R[$k.readdir]" "R[$k.unlink]" <<<"$(metadata "$d" 1 1)"
   read -r "R[$k.create100]" "R[$k.stat100]" "R[$k.open100]" "R[$k.readdir100]" "R[$k.unlink100]" \
     <<<"$(metadata "$d" 100 1)"
@@ -240,6 +253,8 @@ seq read 4 jobs, warm (MiB/s)|sr4w
 4 KiB random write, libaio QD16 (IOPS)|rwq
 cp of a file (MiB/s)|cp
 dd bs=4k (MiB/s)|dd
+3 KiB files: create, write, close (files/s)|smallw
+3 KiB files: cold open, read, close (files/s)|smallr
 create, 1 dir (ops/s)|create
 stat, 1 dir (ops/s)|stat
 open/close, 1 dir (ops/s)|open
@@ -262,7 +277,7 @@ OUT=$WORK/table.md
       "amlfs-fuse peak RSS: ${R[amlfs.rss]} MiB."
   fi
   echo "Sizes: 1 job $SIZE, 4 jobs x $SIZE4, random I/O ${RUNTIME}s on $SIZE, cp/dd ${CPSIZE} MiB," \
-    "metadata $NFILES files. amlfs: $AMLFS_WHERE."
+    "metadata $NFILES files, $SMALL_FILES small files. amlfs: $AMLFS_WHERE."
 } >"$OUT"
 echo
 cat "$OUT"
