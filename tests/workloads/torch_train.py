@@ -231,8 +231,12 @@ def rank_main(args):
     rank, world = args.rank, len(args.data)
     root = args.data[rank]
     host, port = args.master.rsplit(":", 1)
+    # A collective waits this long for the other rank: a loaded machine can
+    # hold one rank's step (a checkpoint, new DataLoader workers) for long;
+    # a rank that truly hangs is caught by the launcher's --timeout, which
+    # reports where each process waits.
     dist.init_process_group("gloo", init_method=f"tcp://{host}:{port}", rank=rank,
-                            world_size=world, timeout=datetime.timedelta(seconds=120))
+                            world_size=world, timeout=datetime.timedelta(seconds=300))
     meta = read_meta(root)
     ckdir = os.path.join(root, "ckpt")
     torch.manual_seed(0)
