@@ -176,12 +176,20 @@ struct ReadlinkReq {
 
 // Open and Create register an open handle on the MDS (so an unlinked file
 // lives until its last close) and return the layout the client stripes by.
+// `head`: for an open for reading of a file whose first component is on
+// the MDT (Data-on-MDT), the first bytes of that component as they were
+// when the open was answered (at most kOpenHeadBytes; fewer when the
+// object ends sooner or its newest writes are still committing), so that
+// a small file is read with its open. Not part of the recorded reply: a
+// retried open gets it read anew.
+inline constexpr uint64_t kOpenHeadBytes = 64 * 1024;
 struct OpenRsp {
   Attr attr;
   Layout layout;  // empty for non-regular files
   uint64_t handle = 0;
   bool no_xattrs = false;  // see EntryRsp
-  AMLFS_FIELDS(attr, layout, handle, no_xattrs)
+  std::string head;
+  AMLFS_FIELDS(attr, layout, handle, no_xattrs, head)
 };
 struct OpenReq {
   static constexpr Opcode kOp = Opcode::kOpen;

@@ -181,6 +181,13 @@ bool Mount::SizeKeptByMdt(InodeId ino, uint64_t size) {
   return true;
 }
 
+void Mount::DropHeads(uint64_t ino) {
+  if (heads_.load(std::memory_order_relaxed) == 0) return;
+  std::lock_guard lk(open_mu_);
+  auto [b, e] = open_files_.equal_range(ino);
+  for (auto it = b; it != e; ++it) it->second->DropHead();
+}
+
 void Mount::SetLayoutOfOpenFiles(InodeId ino, const Layout& l) {
   std::lock_guard lk(open_mu_);
   auto [b, e] = open_files_.equal_range(ino.value());

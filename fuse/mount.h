@@ -94,6 +94,10 @@ class Mount {
   void TrackOpen(OpenFile* fh);
   void UntrackOpen(OpenFile* fh);
   void SetLayoutOfOpenFiles(InodeId ino, const Layout& l);
+  // Data-on-MDT heads (OpenFile::ReadHead): how many handles hold one, and
+  // drops those of `ino`'s handles (this node changes the file).
+  void HeadsGiven(int n) { heads_ += n; }
+  void DropHeads(uint64_t ino);
   // The write-behind buffer of `ino` on this node, one for all its handles,
   // so that writes through different descriptors stay in order.
   std::shared_ptr<WriteBehind::File> BufferFor(InodeId ino);
@@ -152,6 +156,7 @@ class Mount {
   std::unordered_map<uint64_t, std::weak_ptr<WriteBehind::File>> buffers_;
   std::unordered_set<uint64_t> locked_;  // inodes this node has locked (open_mu_)
   std::atomic<bool> took_locks_{false};
+  std::atomic<int64_t> heads_{0};  // handles that hold a head
   fuse_session* session_ = nullptr;
   std::thread refresher_;
   std::mutex mu_;

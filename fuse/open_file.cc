@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
+
 #include "fuse/mount.h"
 
 namespace amlfs::fuse {
@@ -23,6 +25,32 @@ OpenFile::OpenFile(Mount& mount, const OpenRsp& rsp, uint32_t open_flags)
       buffered_(Buffers(open_flags) ? mount.BufferFor(rsp.attr.ino) : nullptr),
       layout_(std::make_shared<const Layout>(rsp.layout)) {
   LearnedSize(rsp.attr.size);
+  if (!rsp.head.empty()) {
+    head_ = std::make_shared<const std::string>(rsp.head);
+    mount.HeadsGiven(1);
+  }
+}
+
+OpenFile::~OpenFile() { DropHead(); }
+
+void OpenFile::DropHead() {
+  std::lock_guard lk(mu_);
+  if (!head_) return;
+  head_.reset();
+  mount_.HeadsGiven(-1);
+}
+
+std::optional<std::string> OpenFile::ReadHead(uint64_t offset, uint64_t len,
+                                              uint64_t file_size) const {
+  std::shared_ptr<const std::string> h;
+  {
+    std::lock_guard lk(mu_);
+    h = head_;
+  }
+  if (!h) return std::nullopt;
+  const uint64_t end = std::min(offset + len, file_size);
+  if (offset >= end || end > h->size()) return std::nullopt;
+  return h->substr(offset, end - offset);
 }
 
 void OpenFile::LearnedSize(uint64_t size) {
@@ -32,6 +60,7 @@ void OpenFile::LearnedSize(uint64_t size) {
 
 Status OpenFile::Write(std::shared_ptr<const Layout> layout, uint64_t offset, const char* data,
                        uint64_t size, const std::string& job) {
+  mount_.DropHeads(ino.value());
   Status st = buffered_ ? mount_.write_behind()->Write(buffered_, layout, offset, data, size, job)
                         : mount_.io().Write(ino, *layout, offset, data, size, false, job);
   if (st.ok()) mount_.inodes().Wrote(ino.value(), offset + size);

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/client/mds_client.h"
@@ -43,6 +44,9 @@ class OpenFile {
  public:
   // From the MDS's answer to an open or create with open(2) `flags`.
   OpenFile(Mount& mount, const OpenRsp& rsp, uint32_t flags);
+  ~OpenFile();
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
 
   const InodeId ino;
   const uint64_t mds_handle;
@@ -58,8 +62,20 @@ class OpenFile {
   // they cannot be). Asks the MDS (blocking) only when the read goes past
   // the size it trusts.
   Result<uint64_t> ReadableSize(uint64_t offset, uint64_t len, const Creds& creds);
-  // This node was granted a lock on the file: the size is asked again.
-  void LockGranted() { size_trusted_until_ = 0; }
+  // This node was granted a lock on the file: the size is asked again, and
+  // the head from the open is not used.
+  void LockGranted() {
+    size_trusted_until_ = 0;
+    DropHead();
+  }
+  // Data-on-MDT: the first bytes of the file as the open gave them
+  // (OpenRsp::head). Read returns [offset, offset+len) clipped to
+  // `file_size` from them when they cover it all, else nullopt (ask the
+  // MDT). Any change to the file through this node drops them on every
+  // handle (Mount::DropHeads): they then only hold what this handle could
+  // also have read into the page cache at open.
+  std::optional<std::string> ReadHead(uint64_t offset, uint64_t len, uint64_t file_size) const;
+  void DropHead();
 
   // The file's layout for the data path (see above). Blocks when it must
   // ask the MDS for the OST map; for the FUSE threads.
@@ -71,6 +87,7 @@ class OpenFile {
   // This node restriped the file: later I/O uses `l`.
   void set_layout(Layout l) {
     auto p = std::make_shared<const Layout>(std::move(l));
+    DropHead();
     std::lock_guard lk(mu_);
     layout_ = std::move(p);
     osts_known_ = false;
@@ -96,6 +113,7 @@ class OpenFile {
 
   mutable std::mutex mu_;
   std::shared_ptr<const Layout> layout_;
+  std::shared_ptr<const std::string> head_;  // null: none, or dropped
   // Set once this node knows the address of every OST layout_ names, so
   // the data path checks that once per layout.
   std::atomic<bool> osts_known_{false};

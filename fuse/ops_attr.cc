@@ -82,7 +82,10 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
     }
     auto rsp = c.mds().Call(r, creds);
     if (!rsp.ok()) return ReplyError(req, rsp.status());
-    if (r.valid & kSetSize) c.inodes().Truncated(ino, r.size);
+    if (r.valid & kSetSize) {
+      c.inodes().Truncated(ino, r.size);
+      c.DropHeads(ino);
+    }
     ReplyAttr(req, rsp->attr);
   });
 }

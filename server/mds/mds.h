@@ -65,6 +65,8 @@ namespace amlfs::mds {
 // thread, Mds::WhenCommitted calls back (MdsService, on the RPC threads).
 // If the batch fails, the answer must not leave: the caller replies with
 // the failure instead (and the MDS undoes what it changed in memory).
+// `then`, when set, completes a good answer once the batch is applied,
+// just before it leaves (what it adds reads the applied state).
 template <typename T>
 struct [[nodiscard]] Committed {
   Committed(Result<T> r, uint64_t s = 0) : result(std::move(r)), seq(s) {}  // NOLINT: implicit
@@ -72,6 +74,12 @@ struct [[nodiscard]] Committed {
   Committed(T value) : result(std::move(value)) {}                          // NOLINT: implicit
   Result<T> result;
   uint64_t seq = 0;
+  std::function<void(T&)> then;
+  // The answer as it leaves: `then` applied to a good one.
+  Result<T> Finished() && {
+    if (result.ok() && then) then(result.value());
+    return std::move(result);
+  }
 };
 
 struct MdsConfig {
@@ -152,7 +160,7 @@ class Mds {
   template <typename T>
   Result<T> Wait(Committed<T> c) {
     if (Status st = WaitCommitted(c.seq); !st.ok()) return st;
-    return std::move(c.result);
+    return std::move(c).Finished();
   }
   void StepDown() { leading_ = false; }
   bool leading() const { return leading_; }

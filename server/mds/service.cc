@@ -87,9 +87,10 @@ void MdsService::Serve(const std::shared_ptr<RpcCall>& call,
   Req req;
   if (!Prepare(call, &req)) return;
   Committed<Rsp> c = (mds_->*method)(req);
-  if (c.seq == 0) return call->ReplyWith(c.result);
-  mds_->WhenCommitted(c.seq, [call, r = std::move(c.result)](Status committed) {
-    call->ReplyWith(committed.ok() ? r : Result<Rsp>(committed));
+  if (c.seq == 0) return call->ReplyWith(std::move(c).Finished());
+  const uint64_t seq = c.seq;
+  mds_->WhenCommitted(seq, [call, c = std::move(c)](Status committed) mutable {
+    call->ReplyWith(committed.ok() ? std::move(c).Finished() : Result<Rsp>(committed));
   });
 }
 

@@ -63,6 +63,32 @@ before=$(ost_read_bytes)
 for n in 1 4095 65535 65536; do cat "$B/dom/f$n" >/dev/null; done
 assert_eq 0 $(($(ost_read_bytes) - before)) "bytes the OSTs read for Data-on-MDT files"
 
+check "a small file is read with its open: a cold read costs the MDS 3 requests (lookup, open, release)"
+mds_requests() {
+  curl -sf -m 10 "http://$(sed -n 's/^metrics //p' "$ROOT/run/mds.ready")/metrics" |
+    awk '$1 ~ /^amlfs_mds_client_ops_total/ { s += $2 } END { printf "%.0f", s }'
+}
+drop_caches
+before=$(mds_requests)
+for n in 1 4095 65535 65536; do cat "$B/dom/f$n" >/dev/null; done
+sleep 0.5  # the releases are sent after close returns
+per_file=$(( ($(mds_requests) - before) / 4 ))
+((per_file <= 3)) || fail "a cold read of a small Data-on-MDT file cost $per_file MDS requests"
+log "$per_file MDS requests per cold small-file read"
+
+check "close-to-open with heads: a file rewritten on one client reads new on the other at once"
+for round in 1 2 3; do
+  head -c 3000 /dev/urandom >"$REF/c2o"
+  cp "$REF/c2o" "$A/dom/c2o"
+  assert_file_eq "$REF/c2o" "$B/dom/c2o"
+done
+exec 7<"$B/dom/c2o"  # an open handle with its head, then a write through this client
+printf 'XYZ' | dd of="$B/dom/c2o" bs=1 seek=10 conv=notrunc status=none
+printf 'XYZ' | dd of="$REF/c2o" bs=1 seek=10 conv=notrunc status=none
+cmp <(cat <&7) "$REF/c2o" || fail "a handle opened before this client's write read its stale head"
+exec 7<&-
+rm "$A/dom/c2o"
+
 check "writes straddling the boundary, a truncate below it and a grow past it read back exactly"
 cp "$REF/f200000" "$REF/edit"
 cp "$REF/f200000" "$D/edit"

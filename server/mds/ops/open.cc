@@ -52,10 +52,22 @@ Result<OpenRsp> Mds::WithXattrHint(Txn& txn, Result<OpenRsp> rsp) {
 
 Committed<OpenRsp> Mds::OpenFile(const OpenReq& r) {
   if (r.flags & O_TRUNC) AMLFS_RETURN_IF_ERROR(TruncateObjects(r.caller, r.ino, 0, true));
-  return Run<OpenRsp>(r.caller, [&](Txn& txn) -> Result<OpenRsp> {
+  Committed<OpenRsp> c = Run<OpenRsp>(r.caller, [&](Txn& txn) -> Result<OpenRsp> {
     AMLFS_ASSIGN_OR_RETURN(InodeRec rec, txn.Inode(r.ino));
     return WithXattrHint(txn, OpenLocked(txn, r.caller, rec, r.flags));
   });
+  // A reader of a Data-on-MDT file gets its first bytes with the open
+  // (direct I/O asks for every byte anew), read once the open's batch and
+  // every earlier one are applied: every write acknowledged before the
+  // answer is in.
+  if ((r.flags & O_ACCMODE) != O_WRONLY && !(r.flags & (O_TRUNC | O_DIRECT)))
+    c.then = [this](OpenRsp& rsp) {
+      const Layout& l = rsp.layout;
+      if (l.empty() || !l.comps[0].on_mdt() || rsp.attr.size == 0) return;
+      auto head = ObjRead(ObjReadReq{ObjectOf(rsp.attr.ino, l, 0, 0), 0, kOpenHeadBytes, {}});
+      if (head.ok()) rsp.head = std::move(head->data);
+    };
+  return c;
 }
 
 Committed<OpenRsp> Mds::Create(const CreateReq& r) {
