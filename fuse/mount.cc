@@ -181,6 +181,11 @@ bool Mount::SizeKeptByMdt(InodeId ino, uint64_t size) {
   return true;
 }
 
+bool Mount::IsOpenHere(uint64_t ino) {
+  std::lock_guard lk(open_mu_);
+  return open_files_.count(ino) != 0;
+}
+
 void Mount::DropHeads(uint64_t ino) {
   if (heads_.load(std::memory_order_relaxed) == 0) return;
   std::lock_guard lk(open_mu_);

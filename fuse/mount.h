@@ -97,6 +97,7 @@ class Mount {
   // Data-on-MDT heads (OpenFile::ReadHead): how many handles hold one, and
   // drops those of `ino`'s handles (this node changes the file).
   void HeadsGiven(int n) { heads_ += n; }
+  bool IsOpenHere(uint64_t ino);
   void DropHeads(uint64_t ino);
   // The write-behind buffer of `ino` on this node, one for all its handles,
   // so that writes through different descriptors stay in order.

@@ -18,8 +18,11 @@ namespace {
 
 OpenFile* FhOf(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
 
-void ReplyOpened(fuse_req_t req, fuse_file_info* fi, const OpenRsp& rsp, bool create) {
+void ReplyOpened(fuse_req_t req, fuse_file_info* fi, OpenRsp& rsp, bool create) {
   Mount& c = MountOf(req);
+  // The head is the MDT's: with another handle of the file open here, this
+  // node may hold writes the MDT has not seen yet.
+  if (!rsp.head.empty() && c.IsOpenHere(rsp.attr.ino.value())) rsp.head.clear();
   auto fh = std::make_unique<OpenFile>(c, rsp, static_cast<uint32_t>(fi->flags));
   c.NoteXattrs(rsp.attr.ino.value(), rsp.no_xattrs);
   fi->keep_cache = c.inodes().KeepCache(rsp.attr) ? 1 : 0;

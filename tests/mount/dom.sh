@@ -127,7 +127,7 @@ assert_eq "$expected" "$found" "lfs find -L mdt"
 check "posix_check in a directory whose files keep their first 64 KiB on the MDT"
 mkdir "$D/posix"
 "$AMLFS_BIN/posix_check" "$D/posix" >"$ROOT/posix.out" 2>&1 ||
-  fail "posix_check failed on Data-on-MDT files: $(grep -i fail "$ROOT/posix.out" | head -n 5)"
+  fail "posix_check failed on Data-on-MDT files: $(grep "^not ok" "$ROOT/posix.out" | head -n 5)"
 rm -rf "$D/posix"
 
 check "kill -9 of the MDS after fsync: the small files' data is intact after the restart"
