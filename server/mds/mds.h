@@ -288,6 +288,9 @@ class Mds {
     std::optional<InodeRec> inode;
   };
   Result<MdtObject> FindMdtObject(Txn& txn, const ObjectId& obj);
+  // kNoSpace when writing `bytes` to the MDT would leave less than
+  // config_.mdt_reserve free on its disk.
+  Status MdtRoomFor(uint64_t bytes);
 
   MdsConfig config_;
   std::unique_ptr<NamespaceStore> store_;

@@ -43,6 +43,14 @@ Result<Mds::MdtObject> Mds::FindMdtObject(Txn& txn, const ObjectId& obj) {
   return o;
 }
 
+Status Mds::MdtRoomFor(uint64_t bytes) {
+  struct statvfs vfs {};
+  if (statvfs(store_->dir().c_str(), &vfs) == 0 &&
+      uint64_t{vfs.f_bavail} * vfs.f_frsize < config_.mdt_reserve + bytes)
+    return Error(Code::kNoSpace, "the MDT is full (amlfs-mds --mdt-reserve)");
+  return Status::Ok();
+}
+
 namespace {
 
 // A write or allocation up to file byte `end` of the file's own MDT
@@ -61,10 +69,7 @@ Committed<EmptyRsp> Mds::ObjWrite(const ObjWriteReq& r) {
   if (Checksum64(r.data) != r.checksum)
     return Error(Code::kCorrupt, "object write: checksum mismatch");
   // The disk is checked before the mutation lock: the answer is the same.
-  struct statvfs vfs {};
-  if (statvfs(store_->dir().c_str(), &vfs) == 0 &&
-      uint64_t{vfs.f_bavail} * vfs.f_frsize < config_.mdt_reserve + r.data.size())
-    return Error(Code::kNoSpace, "the MDT is full (amlfs-mds --mdt-reserve)");
+  if (Status st = MdtRoomFor(r.data.size()); !st.ok()) return st;
   return Run<EmptyRsp>(Caller{}, [&](Txn& txn) -> Result<EmptyRsp> {
     AMLFS_ASSIGN_OR_RETURN(MdtObject o, FindMdtObject(txn, r.object));
     if (r.offset > o.limit || r.data.size() > o.limit - r.offset)
@@ -138,10 +143,7 @@ Result<ObjExtentsRsp> Mds::ObjExtents(const ObjExtentsReq& r) {
 }
 
 Committed<EmptyRsp> Mds::ObjFallocate(const ObjFallocateReq& r) {
-  struct statvfs vfs {};
-  if (statvfs(store_->dir().c_str(), &vfs) == 0 &&
-      uint64_t{vfs.f_bavail} * vfs.f_frsize < config_.mdt_reserve + r.length)
-    return Error(Code::kNoSpace, "the MDT is full (amlfs-mds --mdt-reserve)");
+  if (Status st = MdtRoomFor(r.length); !st.ok()) return st;
   return Run<EmptyRsp>(Caller{}, [&](Txn& txn) -> Result<EmptyRsp> {
     AMLFS_ASSIGN_OR_RETURN(MdtObject o, FindMdtObject(txn, r.object));
     if (r.offset > o.limit || r.length > o.limit - r.offset)
@@ -153,62 +155,25 @@ Committed<EmptyRsp> Mds::ObjFallocate(const ObjFallocateReq& r) {
 
 void Mds::ServeObject(Opcode op, std::string_view payload,
                       std::function<void(Result<std::string>)> done) {
-  auto answer = [&done](const auto& result) {
-    if (!result.ok()) return done(result.status());
-    done(Encode(result.value()));
-  };
-  auto committed = [this, &done](auto c) {
-    if (!c.result.ok() || c.seq == 0) {
-      if (!c.result.ok()) return done(c.result.status());
-      return done(Encode(c.result.value()));
-    }
-    WhenCommitted(c.seq,
-                  [done = std::move(done), body = Encode(c.result.value())](Status st) mutable {
-                    if (!st.ok()) return done(st);
-                    done(std::move(body));
-                  });
-  };
-  auto decoded = [&]<typename Req>(Req* req) {
-    Status st = Decode(payload, req);
-    if (!st.ok()) done(st);
-    return st.ok();
+  // Decodes the request, runs `method` and answers once its batch (if it
+  // wrote one) is applied: a Result is a Committed with nothing to wait for.
+  auto serve = [&]<typename Rsp, typename Req, typename Ret>(Ret (Mds::*method)(const Req&)) {
+    Req req;
+    if (Status st = Decode(payload, &req); !st.ok()) return done(st);
+    Committed<Rsp> c = (this->*method)(req);
+    if (!c.result.ok()) return done(c.result.status());
+    WhenCommitted(c.seq, [done = std::move(done), body = Encode(c.result.value())](Status st) {
+      done(st.ok() ? Result<std::string>(body) : Result<std::string>(st));
+    });
   };
   switch (op) {
-    case Opcode::kObjWrite: {
-      ObjWriteReq r;
-      if (decoded(&r)) committed(ObjWrite(r));
-      return;
-    }
-    case Opcode::kObjRead: {
-      ObjReadReq r;
-      if (decoded(&r)) answer(ObjRead(r));
-      return;
-    }
-    case Opcode::kObjTruncate: {
-      ObjTruncateReq r;
-      if (decoded(&r)) committed(ObjTruncate(r));
-      return;
-    }
-    case Opcode::kObjSync: {
-      ObjSyncReq r;
-      if (decoded(&r)) answer(ObjSync(r));
-      return;
-    }
-    case Opcode::kObjDestroy: {
-      ObjDestroyReq r;
-      if (decoded(&r)) committed(ObjDestroy(r));
-      return;
-    }
-    case Opcode::kObjExtents: {
-      ObjExtentsReq r;
-      if (decoded(&r)) answer(ObjExtents(r));
-      return;
-    }
-    case Opcode::kObjFallocate: {
-      ObjFallocateReq r;
-      if (decoded(&r)) committed(ObjFallocate(r));
-      return;
-    }
+    case Opcode::kObjWrite: return serve.operator()<EmptyRsp>(&Mds::ObjWrite);
+    case Opcode::kObjRead: return serve.operator()<ObjReadRsp>(&Mds::ObjRead);
+    case Opcode::kObjTruncate: return serve.operator()<EmptyRsp>(&Mds::ObjTruncate);
+    case Opcode::kObjSync: return serve.operator()<EmptyRsp>(&Mds::ObjSync);
+    case Opcode::kObjDestroy: return serve.operator()<EmptyRsp>(&Mds::ObjDestroy);
+    case Opcode::kObjExtents: return serve.operator()<ObjExtentsRsp>(&Mds::ObjExtents);
+    case Opcode::kObjFallocate: return serve.operator()<EmptyRsp>(&Mds::ObjFallocate);
     default: done(Error(Code::kNotSupported, "not an object request"));
   }
 }
